@@ -1,0 +1,1 @@
+"""Booking platforms behind one async interface (see :mod:`providers.base`)."""
