@@ -1,0 +1,1 @@
+"""The Telegram side: configuration, the conversation engine, channels (Telegram and console)."""

@@ -1,0 +1,205 @@
+"""Configuration: a TOML file of businesses plus a few environment variables.
+
+Secrets never live in the file: a provider setting whose key ends in ``_env`` names the
+environment variable that holds the secret, and :func:`resolve_secrets` reads it at start-up.
+``bookbot check-config`` and start-up both run :func:`load_config`, which reports every problem
+with the key that has it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from providers.registry import known_kinds
+from storage.db import DEFAULT_DATABASE_URL
+
+SAMPLE_CONFIG = Path(__file__).resolve().parent / "sample_config.toml"
+SUPPORTED_LANGUAGES = ("en", "fr")
+SECRET_SUFFIX = "_env"
+
+
+class BusinessConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    provider: str
+    timezone: str
+    language: str = "en"
+    admins: list[int] = Field(default_factory=list)
+    #: reminder offsets before the appointment, in minutes
+    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 120])
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in known_kinds():
+            raise ValueError(f"unknown provider {value!r}; one of {', '.join(known_kinds())}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"unsupported language {value!r}; one of {SUPPORTED_LANGUAGES}")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def secret_names(self) -> list[str]:
+        """Names of the environment variables this business's settings refer to."""
+        return [str(v) for k, v in self.settings.items() if k.endswith(SECRET_SUFFIX) and v]
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Telegram user ids allowed every admin command for every business
+    owners: list[int] = Field(default_factory=list)
+    default_language: str = "en"
+    conversation_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    businesses: list[BusinessConfig] = Field(min_length=1)
+
+    @field_validator("businesses")
+    @classmethod
+    def _unique_slugs(cls, value: list[BusinessConfig]) -> list[BusinessConfig]:
+        slugs = [b.slug for b in value]
+        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate business slug(s): {', '.join(duplicates)}")
+        return value
+
+    def business(self, slug: str) -> BusinessConfig | None:
+        return next((b for b in self.businesses if b.slug == slug), None)
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """Telegram settings from the environment (never from the file: the token is a secret)."""
+
+    token: str | None
+    api_base_url: str | None
+    webhook_url: str | None
+    webhook_listen: str
+    webhook_port: int
+    webhook_secret: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TelegramSettings:
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            webhook_url=env.get("BOOKBOT_WEBHOOK_URL") or None,
+            webhook_listen=env.get("BOOKBOT_WEBHOOK_LISTEN", "127.0.0.1"),
+            webhook_port=int(env.get("BOOKBOT_WEBHOOK_PORT", "8443")),
+            webhook_secret=env.get("BOOKBOT_WEBHOOK_SECRET") or None,
+        )
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists ``key: what is wrong`` lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration in {source}:\n{lines}")
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("BOOKBOT_CONFIG") or SAMPLE_CONFIG)
+
+
+def _location(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
+    """``businesses[0].timezone`` -> ``businesses[sample-salon].timezone`` for readability."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            slug = (
+                node[item].get("slug")
+                if isinstance(node, list) and item < len(node) and isinstance(node[item], dict)
+                else None
+            )
+            parts[-1] += f"[{slug or item}]"
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def load_config(
+    path: Path | None = None, env: Mapping[str, str] = os.environ, *, check_secrets: bool = True
+) -> AppConfig:
+    """Read, validate and return the configuration, or raise :class:`ConfigError` listing
+    every problem found (file, schema, provider settings and missing secrets)."""
+    path = path or config_path(env)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    if env.get("BOOKBOT_DATABASE_URL"):
+        data["database_url"] = env["BOOKBOT_DATABASE_URL"]
+    try:
+        config = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_location(e['loc'], data) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ConfigError(str(path), problems) from None
+    problems = []
+    for business in config.businesses:
+        problems.extend(_provider_problems(business))
+        if check_secrets:
+            for name in business.secret_names():
+                if not env.get(name):
+                    problems.append(
+                        f"businesses[{business.slug}].settings: environment variable {name} is not set"
+                    )
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def _provider_problems(business: BusinessConfig) -> list[str]:
+    from providers.registry import provider_class
+
+    try:
+        cls = provider_class(business.provider)
+    except ImportError as exc:
+        return [f"businesses[{business.slug}].provider: adapter not available ({exc})"]
+    check = getattr(cls, "check_settings", None)
+    if check is None:
+        return []
+    return [f"businesses[{business.slug}].settings.{p}" for p in check(business.settings)]
+
+
+def resolve_secrets(
+    business: BusinessConfig, env: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """The secret values this business needs, by environment variable name (memory only)."""
+    return {name: env[name] for name in business.secret_names() if name in env}

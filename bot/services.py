@@ -1,0 +1,143 @@
+"""Start-up wiring: the database, the configured businesses and their provider adapters.
+
+:class:`Services` is built once per process and handed to the handlers; it holds no
+conversation state (that lives in the database) and no secret beyond the adapters' memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig, BusinessConfig, resolve_secrets
+from providers.base import BookingProvider, ProviderDeps, utc_now
+from providers.registry import provider_class
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade_async
+from storage.models import Admin, Business
+
+#: One HTTP client for every adapter: connection pooling, and a timeout that keeps a slow
+#: platform from holding a user's update for long.
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass
+class Services:
+    config: AppConfig
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    providers: dict[str, BookingProvider]
+    business_ids: dict[str, int]
+    clock: Callable[[], datetime] = utc_now
+    http: httpx.AsyncClient | None = None
+    owns_http: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def business(self, slug: str) -> BusinessConfig:
+        found = self.config.business(slug)
+        if found is None:
+            raise KeyError(slug)
+        return found
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        return timedelta(minutes=self.config.conversation_idle_minutes)
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+        if self.http is not None and self.owns_http:
+            await self.http.aclose()
+        await self.engine.dispose()
+
+
+async def sync_businesses(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig
+) -> dict[str, int]:
+    """Upsert the configured businesses and their admins; return slug -> id."""
+    async with sessions() as session, session.begin():
+        existing = {b.slug: b for b in await session.scalars(select(Business))}
+        for wanted in config.businesses:
+            row = existing.get(wanted.slug) or Business(slug=wanted.slug)
+            row.name = wanted.name
+            row.provider_kind = wanted.provider
+            row.timezone = wanted.timezone
+            session.add(row)
+            existing[wanted.slug] = row
+        await session.flush()
+        ids = {slug: row.id for slug, row in existing.items()}
+        configured = {(uid, ids[b.slug]) for b in config.businesses for uid in b.admins} | {
+            (uid, None) for uid in config.owners
+        }
+        admins = {(a.user_id, a.business_id): a for a in await session.scalars(select(Admin))}
+        for key, admin in admins.items():
+            if key not in configured and admin.role in ("owner", "admin"):
+                await session.delete(admin)
+        for user_id, business_id in configured - set(admins):
+            session.add(
+                Admin(
+                    user_id=user_id,
+                    business_id=business_id,
+                    role="owner" if business_id is None else "admin",
+                )
+            )
+    return ids
+
+
+async def build_services(
+    config: AppConfig,
+    *,
+    env: Mapping[str, str] = os.environ,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    migrate: bool = True,
+) -> Services:
+    """Migrate the database, synchronise businesses and catalogs, and build the adapters."""
+    if migrate:
+        await upgrade_async(config.database_url)
+    engine = create_engine(config.database_url)
+    sessions = create_session_factory(engine)
+    business_ids = await sync_businesses(sessions, config)
+    owns_http = http is None
+    if http is None:
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+    providers: dict[str, BookingProvider] = {}
+    for business in config.businesses:
+        deps = ProviderDeps(
+            business_slug=business.slug,
+            timezone=business.zone,
+            settings=business.settings,
+            secrets=resolve_secrets(business, env),
+            http=http,
+            session_factory=sessions,
+            clock=clock,
+        )
+        providers[business.slug] = provider_class(business.provider)(deps)
+        if business.provider == "local":
+            await _sync_local_catalog(sessions, business_ids[business.slug], business)
+    return Services(
+        config=config,
+        engine=engine,
+        sessions=sessions,
+        providers=providers,
+        business_ids=business_ids,
+        clock=clock,
+        http=http,
+        owns_http=owns_http,
+    )
+
+
+async def _sync_local_catalog(
+    sessions: async_sessionmaker[AsyncSession], business_id: int, business: BusinessConfig
+) -> None:
+    from providers.local.catalog import sync_catalog
+    from providers.local.settings import LocalSettings
+
+    async with sessions() as session, session.begin():
+        await sync_catalog(session, business_id, LocalSettings.model_validate(business.settings))

@@ -1,0 +1,115 @@
+"""The ``settings`` table of a ``local`` business in the TOML configuration."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Appointments occupy blocks of this many minutes; every time must fall on a block boundary.
+BLOCK_MINUTES = 5
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_range(text: str) -> tuple[time, time]:
+    """``"09:00-12:30"`` -> (09:00, 12:30); ``24:00`` is accepted as an end (midnight)."""
+    match = _RANGE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a HH:MM-HH:MM range")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (m1 % BLOCK_MINUTES) or (m2 % BLOCK_MINUTES):
+        raise ValueError(f"{text!r}: minutes must be multiples of {BLOCK_MINUTES}")
+    start = time(h1, m1)
+    end = time(23, 59, 59) if (h2, m2) == (24, 0) else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+WeeklyRanges = dict[str, list[str]]
+
+
+def _check_weekly(value: WeeklyRanges) -> WeeklyRanges:
+    for day, ranges in value.items():
+        if day not in WEEKDAYS:
+            raise ValueError(f"{day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+        for text in ranges:
+            parse_range(text)
+    return value
+
+
+class LocalServiceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
+    name: str = Field(min_length=1, max_length=200)
+    duration: int = Field(gt=0, le=24 * 60, description="minutes")
+    price: Decimal | None = Field(default=None, ge=0)
+    description: str | None = None
+
+    @field_validator("duration")
+    @classmethod
+    def _on_block(cls, value: int) -> int:
+        if value % BLOCK_MINUTES:
+            raise ValueError(f"must be a multiple of {BLOCK_MINUTES} minutes")
+        return value
+
+
+class LocalStaffSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
+    name: str = Field(min_length=1, max_length=200)
+    #: service keys this person performs; empty means all
+    services: list[str] = Field(default_factory=list)
+    hours: WeeklyRanges = Field(default_factory=dict)
+    breaks: WeeklyRanges = Field(default_factory=dict)
+
+    _weekly = field_validator("hours", "breaks")(classmethod(lambda cls, v: _check_weekly(v)))
+
+
+class LocalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    min_lead_minutes: int = Field(default=60, ge=0)
+    horizon_days: int = Field(default=60, ge=1, le=366)
+    slot_step_minutes: int = Field(default=15, ge=BLOCK_MINUTES, le=240)
+    services: list[LocalServiceSettings] = Field(min_length=1)
+    staff: list[LocalStaffSettings] = Field(min_length=1)
+
+    @field_validator("slot_step_minutes")
+    @classmethod
+    def _step_on_block(cls, value: int) -> int:
+        if value % BLOCK_MINUTES:
+            raise ValueError(f"must be a multiple of {BLOCK_MINUTES} minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> LocalSettings:
+        keys = {s.key for s in self.services}
+        if len(keys) != len(self.services):
+            raise ValueError("service keys must be unique")
+        if len({p.key for p in self.staff}) != len(self.staff):
+            raise ValueError("staff keys must be unique")
+        for person in self.staff:
+            unknown = sorted(set(person.services) - keys)
+            if unknown:
+                raise ValueError(f"staff {person.key!r} names unknown services {unknown}")
+        return self
+
+
+def check_settings(settings: dict[str, Any]) -> list[str]:
+    """Problems with a local business's settings, as ``key: message`` lines."""
+    try:
+        LocalSettings.model_validate(settings)
+    except ValidationError as exc:
+        return [
+            f"{'.'.join(str(p) for p in e['loc']) or '(settings)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+    return []
