@@ -1,0 +1,305 @@
+"""What the adapter knows about the bookingtime Module API: URLs, paths, shapes and guesses.
+
+Confirmed (seed 002, the vendor's PHP SDK ``bookingtime/lib-phpsdk-module``):
+
+* token chain on ``https://auth.bookingtime.com/oauth/token``: ``client_credentials`` gives a
+  refresh token, ``refresh_token`` + ``organization_id`` gives an organization-bound access token
+  (300 s); ``expires_in`` is documented both as a number and as a string;
+* base ``https://api.bookingtime.com/module/v3/{locale}/``, paths below, ``appointment/add``
+  answers 201 and the other calls 200;
+* every answer is ``{"messageList": [...], "content": ...}``; a failure message may name the
+  offending request field in ``parameter``;
+* ids are 32 characters with a two-character prefix.
+
+GUESSES (isolated here so a sandbox account can correct them without touching the rest):
+
+* :data:`SUPPORTED_LOCALES`: which locale segments the API accepts (``de`` and ``en`` are
+  documented; the rest are the languages the bookingtime booking pages offer). Anything else
+  falls back to :data:`FALLBACK_LOCALE`.
+* :data:`PARAMETER_FIELDS`: the names a failure's ``parameter`` uses for customer fields (the
+  SDK documents ``firstName``; the others follow the request body's keys), possibly prefixed
+  (``customer.email``, ``customer[email]``).
+* :func:`resource_choice`: the shape of a resource choice in ``bookingStepList`` (the docs only
+  say it offers a ``bookingResourceList`` of EMPLOYEE etc.).
+* :data:`SLOT_TAKEN_STATUSES`: whether a slot taken meanwhile answers 400 or 409 (both handled).
+* :func:`customer_address`: a customer address is an ADDRESS object; the engine collects one
+  line of text, which goes into ``street``.
+* The token endpoint's refusal of an expired refresh token (OAuth2 ``invalid_grant``, 400 or 401).
+* ``bookingLeadTime`` is in minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from providers.base import CustomerDetails, CustomerField, Money
+
+DEFAULT_AUTH_URL = "https://auth.bookingtime.com/oauth/token"
+DEFAULT_API_URL = "https://api.bookingtime.com/module/v3"
+
+#: The SDK renews the access token 60 s before it expires; we do the same for both tokens.
+RENEW_BEFORE_SECONDS = 60.0
+#: Lifetimes assumed when an answer omits ``expires_in`` (the documented examples).
+DEFAULT_REFRESH_LIFETIME = 1800.0
+DEFAULT_ACCESS_LIFETIME = 300.0
+
+SUPPORTED_LOCALES = frozenset({"de", "en", "fr", "it", "es", "nl", "pl", "cs", "da", "sv"})
+FALLBACK_LOCALE = "en"
+
+#: Status codes the API uses for "that slot is no longer bookable" (unknown which one: both).
+SLOT_TAKEN_STATUSES = frozenset({400, 409})
+
+#: ``parameter`` of a failure message -> the customer detail the engine asks again.
+PARAMETER_FIELDS: Mapping[str, CustomerField] = {
+    "firstname": CustomerField.FIRST_NAME,
+    "lastname": CustomerField.LAST_NAME,
+    "email": CustomerField.EMAIL,
+    "mobile": CustomerField.PHONE,
+    "phone": CustomerField.PHONE,
+    "birthday": CustomerField.BIRTH_DATE,
+    "address": CustomerField.ADDRESS,
+    "street": CustomerField.ADDRESS,
+    "zip": CustomerField.ADDRESS,
+    "city": CustomerField.ADDRESS,
+    "country": CustomerField.ADDRESS,
+}
+#: ``parameter`` values that mean the slot itself was refused.
+SLOT_PARAMETERS = frozenset({"bookingslotid"})
+
+ID_PREFIXES = {
+    "organization": "f6",
+    "booking_template": "fc",
+    "booking_slot": "4f",
+    "booking_resource": "br",
+    "appointment": "ed",
+}
+
+
+def locale_for(language: str) -> str:
+    """The URL locale segment for a user's language (``"fr-CA"`` -> ``"fr"``; unknown -> en)."""
+    primary = re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] if language else ""
+    return primary if primary in SUPPORTED_LOCALES else FALLBACK_LOCALE
+
+
+# -- paths, relative to {api_url}/{locale}/organization/{orgId}/ ----------------------------------
+
+
+def template_list_path() -> str:
+    return "bookingTemplate/list"
+
+
+def month_slots_path(template_id: str, year: int, month: int) -> str:
+    return f"bookingTemplate/{template_id}/bookingSlot/year/{year}/month/{month}/listMonth"
+
+
+def day_slots_path(template_id: str, day: date) -> str:
+    return (
+        f"bookingTemplate/{template_id}/bookingSlot/year/{day.year}/month/{day.month}"
+        f"/day/{day.day}/listDay"
+    )
+
+
+def add_appointment_path() -> str:
+    return "appointment/add"
+
+
+def show_appointment_path(appointment_id: str) -> str:
+    return f"appointment/{appointment_id}/show"
+
+
+def move_appointment_path(appointment_id: str) -> str:
+    return f"appointment/{appointment_id}/move"
+
+
+def cancel_appointment_path(appointment_id: str) -> str:
+    return f"appointment/{appointment_id}/cancel"
+
+
+# -- shapes ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A bookable staff member or room a template lets the customer choose."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """The parts of a BOOKING_TEMPLATE that drive the conversation."""
+
+    id: str
+    name: str
+    duration: int
+    price: Money | None
+    show_price: bool
+    description: str | None
+    email_required: bool
+    mobile_required: bool
+    address_required: bool
+    day_earliest: int
+    day_latest: int
+    lead_time_minutes: int
+    resources: tuple[Resource, ...]
+
+    @property
+    def offers_resource_choice(self) -> bool:
+        return bool(self.resources)
+
+    def resource_name(self, resource_id: str) -> str | None:
+        return next((r.name for r in self.resources if r.id == resource_id), None)
+
+
+@dataclass(frozen=True)
+class RawSlot:
+    id: str
+    start: datetime
+    resources: tuple[str, ...]
+
+
+def _money(record: Mapping[str, Any]) -> Money | None:
+    price = record.get("price")
+    source: Mapping[str, Any] = price if isinstance(price, Mapping) else record
+    gross, currency = source.get("priceGross"), source.get("currency")
+    if gross is None or not currency:
+        return None
+    try:
+        return Money(Decimal(str(gross)), str(currency))
+    except InvalidOperation:
+        return None
+
+
+def resource_choice(record: Mapping[str, Any]) -> tuple[Resource, ...]:
+    """The resources a template lets the customer choose between (GUESS about the shape).
+
+    Assumed: ``bookingStepList`` holds steps, each possibly with a ``bookingResourceList`` of
+    ``{"class": "BOOKING_RESOURCE", "id": "br...", "name": ...}``; any step that offers a
+    resource list is a resource choice.
+    """
+    found: list[Resource] = []
+    for step in record.get("bookingStepList") or ():
+        if not isinstance(step, Mapping):
+            continue
+        for resource in step.get("bookingResourceList") or ():
+            if isinstance(resource, Mapping) and resource.get("id"):
+                found.append(Resource(str(resource["id"]), str(resource.get("name") or "")))
+    return tuple(found)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_template(record: Mapping[str, Any]) -> Template:
+    """A BOOKING_TEMPLATE record as the adapter uses it."""
+    show_price = bool(record.get("showPrice", False))
+    description = str(record.get("description") or "").strip() or None
+    return Template(
+        id=str(record["id"]),
+        name=str(record.get("name") or ""),
+        duration=_int(record.get("duration"), 0),
+        price=_money(record) if show_price else None,
+        show_price=show_price,
+        description=description,
+        email_required=bool(record.get("customerEmailRequired", False)),
+        mobile_required=bool(record.get("customerMobileRequired", False)),
+        address_required=bool(record.get("customerAddressRequired", False)),
+        day_earliest=_int(record.get("bookingDayEarliest"), 0),
+        day_latest=_int(record.get("bookingDayLatest"), 365),
+        lead_time_minutes=_int(record.get("bookingLeadTime"), 0),
+        resources=resource_choice(record),
+    )
+
+
+def list_records(content: Any) -> list[Mapping[str, Any]]:
+    """The records of a LIST envelope's ``content``."""
+    if not isinstance(content, Mapping):
+        raise ValueError("expected a LIST")
+    records = content.get("recordList")
+    if not isinstance(records, list):
+        raise ValueError("expected a recordList")
+    return [r for r in records if isinstance(r, Mapping)]
+
+
+def parse_slots(content: Any) -> list[RawSlot]:
+    """The slots of a range listing.
+
+    Seed 002 calls the list ``bookingSlotList``; the SDK's mocks call it ``list`` (class
+    RANGE_LIST): both are accepted.
+    """
+    if not isinstance(content, Mapping):
+        raise ValueError("expected a slot range")
+    items = content.get("bookingSlotList")
+    if items is None:
+        items = content.get("list")
+    if not isinstance(items, list):
+        raise ValueError("expected a slot list")
+    slots = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        start = datetime.fromisoformat(str(item["timestamp"]))
+        if start.tzinfo is None:
+            raise ValueError("slot timestamp without offset")
+        combination = tuple(str(r) for r in item.get("bookingResourceCombination") or ())
+        slots.append(RawSlot(id=str(item["id"]), start=start, resources=combination))
+    return slots
+
+
+def customer_address(text: str) -> dict[str, str]:
+    """An ADDRESS object from the one line the engine collects (GUESS: all of it in street)."""
+    return {"class": "ADDRESS", "street": text}
+
+
+def customer_body(customer: CustomerDetails, locale: str) -> dict[str, Any]:
+    """The ``customer`` object of ``appointment/add``; absent details are left out."""
+    body: dict[str, Any] = {
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "locale": locale,
+    }
+    if customer.email:
+        body["email"] = customer.email
+    if customer.phone:
+        body["mobile"] = customer.phone
+    if customer.birth_date:
+        body["birthday"] = customer.birth_date.isoformat()
+    if customer.address:
+        body["address"] = customer_address(customer.address)
+    return body
+
+
+def field_for_parameter(parameter: str) -> CustomerField | None:
+    """The customer field a failure's ``parameter`` names (``customer.email`` -> EMAIL)."""
+    return PARAMETER_FIELDS.get(_last_segment(parameter))
+
+
+def is_slot_parameter(parameter: str) -> bool:
+    return _last_segment(parameter) in SLOT_PARAMETERS
+
+
+def _last_segment(parameter: str) -> str:
+    parts = [p for p in re.split(r"[.\[\]/]", parameter) if p]
+    return parts[-1].lower() if parts else ""
+
+
+def failure_messages(body: Any) -> Sequence[Mapping[str, Any]]:
+    """The ``failure`` entries of a response's ``messageList``."""
+    if not isinstance(body, Mapping):
+        return ()
+    messages = body.get("messageList") or ()
+    return [
+        m
+        for m in messages
+        if isinstance(m, Mapping) and str(m.get("type", "")).lower() == "failure"
+    ]

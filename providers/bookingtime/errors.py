@@ -1,0 +1,118 @@
+"""The one place where bookingtime answers become domain errors.
+
+Every answer of the Module API goes through :func:`api_result`, every answer of the token
+endpoint through :func:`token_payload`. Texts passed on are the platform's own ``messageList``
+texts (safe to show a user) or fixed wording: never a request body, header or token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import httpx
+
+from providers.base import (
+    AuthFailed,
+    BookingRefused,
+    InvalidCustomerData,
+    NotFound,
+    ProviderError,
+    ProviderUnavailable,
+    SlotTaken,
+)
+from providers.bookingtime import api
+
+#: What a request was for; the same status means different things for a read and a booking.
+Operation = Literal["read", "add", "move", "cancel"]
+
+CREDENTIALS_REFUSED = "the platform refused the business's credentials"
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def api_result(response: httpx.Response, operation: Operation) -> Any:
+    """The ``content`` of a successful answer, or the domain error the answer means."""
+    body = _json(response)
+    if response.is_success:
+        if not isinstance(body, Mapping):
+            raise ProviderUnavailable("the platform answered with a malformed body")
+        # Seed 002 shows some answers without the envelope; the SDK always unwraps "content".
+        if "content" in body or "messageList" in body:
+            return body.get("content")
+        return body
+    raise api_error(response.status_code, body, operation)
+
+
+def api_error(status: int, body: Any, operation: Operation) -> ProviderError:
+    """The domain error for a refused Module API request."""
+    failures = api.failure_messages(body)
+    text = next((str(m["text"]) for m in failures if m.get("text")), None)
+    if status in (401, 403):
+        return AuthFailed(CREDENTIALS_REFUSED)
+    if status == 404:
+        return NotFound(text)
+    if operation in ("add", "move") and 400 <= status < 500:
+        slot_refused = False
+        for message in failures:
+            parameter = str(message.get("parameter") or "")
+            if not parameter:
+                continue
+            field = api.field_for_parameter(parameter)
+            if field is not None:
+                return InvalidCustomerData(field, str(message.get("text") or "") or None)
+            slot_refused = slot_refused or api.is_slot_parameter(parameter)
+        named_other = any(m.get("parameter") for m in failures) and not slot_refused
+        if status in api.SLOT_TAKEN_STATUSES and not named_other:
+            return SlotTaken(text)
+        return BookingRefused("rejected", text)
+    if operation == "cancel" and status in (400, 409):
+        # The adapter checks whether this means "already cancelled" (see adapter.cancel).
+        return BookingRefused("cancel_refused", text)
+    if status == 429:
+        return ProviderUnavailable("the platform is rate limiting requests")
+    return ProviderUnavailable(f"the platform refused the request ({status})")
+
+
+def token_payload(response: httpx.Response) -> Mapping[str, Any]:
+    """The JSON of a successful token answer, or the domain error the answer means."""
+    body = _json(response)
+    if response.is_success:
+        if not isinstance(body, Mapping):
+            raise ProviderUnavailable("the authentication server answered with a malformed body")
+        return body
+    if response.status_code in (400, 401, 403):
+        raise AuthFailed(CREDENTIALS_REFUSED)
+    raise ProviderUnavailable(f"the authentication server failed ({response.status_code})")
+
+
+def refresh_token_refused(response: httpx.Response) -> bool:
+    """Whether the token endpoint refused the refresh token itself (expired or revoked), so the
+    chain must start again from the client credentials. GUESS: OAuth2 ``invalid_grant`` with 400
+    or 401; any 400/401 to a refresh grant is treated so, and a second refusal is final."""
+    return response.status_code in (400, 401)
+
+
+def token_string(payload: Mapping[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise ProviderUnavailable("the authentication server answered without a token")
+    return value
+
+
+def lifetime(payload: Mapping[str, Any], default: float) -> float:
+    """``expires_in`` in seconds; documented both as a number and as a string."""
+    raw = payload.get("expires_in")
+    if raw is None or isinstance(raw, bool):
+        return default
+    try:
+        seconds = float(str(raw).strip())
+    except ValueError:
+        return default
+    return seconds if seconds > 0 else default
