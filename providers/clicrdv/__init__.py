@@ -1,0 +1,11 @@
+"""ClicRDV (REST API v1) adapter: the group's settings decide the booking flow.
+
+Modules: :mod:`.api` (documented paths and shapes), :mod:`.guesses` (everything undocumented, in
+one place), :mod:`.errors` (the error table), :mod:`.client` (HTTP, API key, sessions),
+:mod:`.redact` (keeps credentials out of the HTTP libraries' logs), :mod:`.adapter` (the
+:class:`~providers.base.BookingProvider`).
+"""
+
+from providers.clicrdv.adapter import ClicrdvProvider
+
+__all__ = ["ClicrdvProvider"]

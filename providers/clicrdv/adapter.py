@@ -1,0 +1,491 @@
+"""The ClicRDV booking provider: the group's own settings decide the booking flow.
+
+ClicRDV asks every booking interface to follow the group's settings (seed 004): whether the
+customer picks a service or a calendar first (``calendarChoice``), whether services are grouped
+in categories (interventionsets), whether "any calendar" is offered (``anyCalendar``), whether
+lengths and prices are shown, how many services one appointment may hold (``max_multirdvs``),
+and whether the group takes bookings at all (``inactive``, ``open``). :meth:`ClicrdvProvider.flow`
+reads them (cached) and builds the step list accordingly.
+
+Settings (``[businesses.x.settings]``): ``group_id`` (required), ``environment``
+(``"production"`` or ``"sandbox"``) or ``base_url``, ``api_key_env`` (name of the environment
+variable holding the API key), ``catalog_ttl_seconds``, ``currency`` (default EUR).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from providers.base import (
+    ANY_OPTION,
+    Account,
+    Booking,
+    BookingProvider,
+    CustomerDetails,
+    CustomerField,
+    CustomerForm,
+    Fiche,
+    Hold,
+    Money,
+    NotBookable,
+    NotFound,
+    Option,
+    ProviderDeps,
+    ProviderUnavailable,
+    Selection,
+    Slot,
+    Step,
+)
+from providers.clicrdv import api, guesses
+from providers.clicrdv.client import ClicrdvClient
+from providers.http import RetryPolicy, TTLCache
+
+Record = Mapping[str, Any]
+
+_NO_PREFERENCE = {"fr": "Pas de préférence", "de": "Egal", "nl": "Geen voorkeur"}
+
+
+class ClicrdvProvider(BookingProvider):
+    """ClicRDV REST API v1 for one group."""
+
+    kind: ClassVar[str] = "clicrdv"
+    supports_sign_in: ClassVar[bool] = True
+
+    def __init__(self, deps: ProviderDeps, *, retry: RetryPolicy | None = None) -> None:
+        super().__init__(deps)
+        settings = deps.settings
+        if "group_id" not in settings:
+            raise ValueError("clicrdv: the setting group_id is required")
+        self.group_id = str(settings["group_id"])
+        environment = str(settings.get("environment", "production"))
+        base_url = settings.get("base_url") or api.BASE_URLS.get(environment)
+        if not base_url:
+            raise ValueError(f"clicrdv: unknown environment {environment!r}")
+        key_env = str(settings.get("api_key_env", "CLICRDV_API_KEY"))
+        api_key = deps.secrets.get(key_env)
+        if not api_key:
+            raise ValueError(f"clicrdv: the environment variable {key_env} is not set")
+        ttl = float(settings.get("catalog_ttl_seconds", deps.catalog_ttl.total_seconds()))
+        self.currency = str(settings.get("currency", guesses.DEFAULT_CURRENCY))
+        self._owns_http = deps.http is None
+        http = deps.http if deps.http is not None else httpx.AsyncClient(timeout=15.0)
+        self._client = ClicrdvClient(
+            http,
+            base_url=str(base_url),
+            api_key=api_key,
+            group_id=self.group_id,
+            retry=retry or RetryPolicy(),
+        )
+        self._catalog: TTLCache[Any] = TTLCache(ttl)
+
+    def __repr__(self) -> str:
+        return f"<ClicrdvProvider business={self.deps.business_slug} group={self.group_id}>"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._client._http.aclose()
+
+    # -- catalog (cached) -----------------------------------------------------------------------
+    async def group(self) -> api.GroupSettings:
+        """The group's settings (cached for the catalog TTL)."""
+
+        async def load() -> api.GroupSettings:
+            body = await self._client.get(api.group_path(self.group_id))
+            return api.GroupSettings.from_json(_mapping(body))
+
+        result: api.GroupSettings = await self._catalog.get("group", load)
+        return result
+
+    async def _records(self, key: object, path: str, params: Sequence[tuple[str, str]]) -> Any:
+        async def load() -> list[Record]:
+            body = await self._client.get(path, [*api.ALL_RESULTS.items(), *params])
+            try:
+                return api.records(body)
+            except ValueError:
+                raise ProviderUnavailable("the platform answered an unexpected shape") from None
+
+        return await self._catalog.get(key, load)
+
+    async def _interventionsets(self) -> list[Record]:
+        result: list[Record] = await self._records(
+            "sets", api.interventionsets_path(self.group_id), ()
+        )
+        return result
+
+    async def _interventions(self) -> list[Record]:
+        # One read of every service, filtered here by category: the lengths and prices are
+        # needed later anyway (slot ends, booking summary), so this saves a request per category.
+        result: list[Record] = await self._records(
+            "interventions", api.interventions_path(self.group_id), ()
+        )
+        return result
+
+    async def _calendars(self, intervention_ids: tuple[str, ...]) -> list[Record]:
+        params = [("intervention_ids[]", i) for i in intervention_ids]
+        result: list[Record] = await self._records(
+            ("calendars", intervention_ids), api.calendars_path(self.group_id), params
+        )
+        return result
+
+    async def _calendars_for(self, selection: Selection) -> list[Record]:
+        """The calendar list the calendar step shows in this group's flow order."""
+        group = await self.group()
+        services = selection.many("service") if group.service_first else ()
+        return await self._calendars(tuple(services))
+
+    # -- the flow -------------------------------------------------------------------------------
+    async def flow(self, selection: Selection) -> Sequence[Step]:
+        group, sets = await asyncio.gather(self.group(), self._interventionsets())
+        if group.inactive:
+            raise NotBookable(f"{group.name or 'This business'} is not active on ClicRDV.")
+        if not group.open:
+            raise NotBookable(
+                f"{group.name or 'This business'} is not taking online appointments right now."
+            )
+        steps: list[Step] = []
+        if sets:
+            steps.append(Step("choose", "category"))
+        service = Step("choose", "service", max_picks=group.max_multirdvs)
+        calendar = Step("choose", "calendar")
+        steps.extend([service, calendar] if group.service_first else [calendar, service])
+        steps.extend(
+            [Step("date"), Step("slot"), Step("sign_in"), Step("customer"), Step("confirm")]
+        )
+        return steps
+
+    async def options(self, step_key: str, selection: Selection) -> Sequence[Option]:
+        if step_key == "category":
+            return [
+                Option(id=str(s["id"]), label=guesses.intervention_label(s))
+                for s in await self._interventionsets()
+            ]
+        if step_key == "service":
+            return await self._service_options(selection)
+        if step_key == "calendar":
+            group = await self.group()
+            calendars = await self._calendars_for(selection)
+            options = [Option(id=str(c["id"]), label=guesses.calendar_label(c)) for c in calendars]
+            if group.any_calendar and options:
+                label = _NO_PREFERENCE.get(selection.language[:2], "No preference")
+                options.insert(0, Option(id=ANY_OPTION, label=label))
+            return options
+        raise NotFound(f"ClicRDV has no step {step_key!r}")
+
+    async def _service_options(self, selection: Selection) -> list[Option]:
+        group, interventions = await asyncio.gather(self.group(), self._interventions())
+        category = selection.one("category")
+        if category is not None:
+            interventions = [i for i in interventions if guesses.intervention_set(i) == category]
+        calendar = selection.one("calendar")
+        if calendar is not None and not group.service_first:
+            offered = await self._calendar_services(calendar)
+            if offered is not None:
+                interventions = [i for i in interventions if str(i["id"]) in offered]
+        options = []
+        for record in interventions:
+            price = guesses.intervention_price(record) if group.display_price else None
+            options.append(
+                Option(
+                    id=str(record["id"]),
+                    label=guesses.intervention_label(record),
+                    duration_minutes=(
+                        guesses.intervention_length(record) if group.display_length else None
+                    ),
+                    price=Money(price, self.currency) if price is not None else None,
+                    description=_text_or_none(record.get("description")),
+                )
+            )
+        return options
+
+    async def _calendar_services(self, calendar_id: str) -> set[str] | None:
+        """Services a calendar offers, when the calendar record says (a guess: intervention_ids);
+        ``None`` when it does not, and then every service is listed."""
+        for record in await self._calendars(()):
+            if str(record.get("id")) == calendar_id and isinstance(
+                record.get("intervention_ids"), list
+            ):
+                return {str(i) for i in record["intervention_ids"]}
+        return None
+
+    # -- availability ---------------------------------------------------------------------------
+    async def _timeslots(
+        self, selection: Selection, first: date, last: date
+    ) -> list[tuple[datetime, list[str]]]:
+        """Free start times (naive, group local time) with their calendars, first..last."""
+        services = selection.many("service")
+        if not services:
+            raise NotFound("no service chosen")
+        calendar = selection.one("calendar") or ""
+        chunks: list[tuple[date, date]] = []
+        start = first
+        while start <= last:
+            end = min(last, start + timedelta(days=guesses.MAX_AVAILABILITY_DAYS - 1))
+            chunks.append((start, end))
+            start = end + timedelta(days=1)
+
+        async def fetch(chunk: tuple[date, date]) -> list[tuple[datetime, list[str]]]:
+            params = [
+                *(("intervention_ids[]", s) for s in services),
+                ("calendar_id", calendar),
+                ("start", api.format_datetime(datetime.combine(chunk[0], time.min))),
+                ("end", api.format_datetime(datetime.combine(chunk[1], time(23, 59, 59)))),
+            ]
+            body = await self._client.get(api.availabletimeslots_path(self.group_id), params)
+            found = _mapping(body).get("availabletimeslots")
+            if not isinstance(found, list):
+                raise ProviderUnavailable("the platform answered an unexpected shape")
+            out = []
+            for entry in found:
+                try:
+                    when = api.parse_datetime(str(entry["start"]))
+                except (KeyError, TypeError, ValueError):
+                    raise ProviderUnavailable("the platform answered a bad time") from None
+                ids = entry.get("calendar_ids") or ([calendar] if calendar else [])
+                out.append((when, [str(i) for i in ids]))
+            return out
+
+        parts = await asyncio.gather(*(fetch(c) for c in chunks))
+        return [item for part in parts for item in part]
+
+    async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
+        now = self.deps.clock().astimezone(self.deps.timezone).replace(tzinfo=None)
+        found = await self._timeslots(selection, first, last)
+        return {when.date() for when, _ in found if when > now and first <= when.date() <= last}
+
+    async def slots(self, selection: Selection, day: date) -> Sequence[Slot]:
+        found, length = await asyncio.gather(
+            self._timeslots(selection, day, day), self._length(selection)
+        )
+        calendar = selection.one("calendar")
+        name = await self._calendar_name(selection, calendar) if calendar else None
+        tz = self.deps.timezone
+        now = self.deps.clock()
+        slots: dict[datetime, Slot] = {}
+        for when, _calendars in found:
+            start = when.replace(tzinfo=tz)
+            if when.date() != day or start <= now:
+                continue
+            slots[start] = Slot(
+                id=f"{api.format_datetime(when)}|{calendar or ''}",
+                start=start,
+                end=start + timedelta(minutes=length),
+                resource_id=calendar,
+                resource_name=name,
+            )
+        return [slots[k] for k in sorted(slots)]
+
+    async def _length(self, selection: Selection) -> int:
+        chosen = set(selection.many("service"))
+        records = [i for i in await self._interventions() if str(i["id"]) in chosen]
+        lengths = [
+            guesses.intervention_length(r) or guesses.DEFAULT_LENGTH_MINUTES for r in records
+        ]
+        return sum(lengths) or guesses.DEFAULT_LENGTH_MINUTES
+
+    async def _calendar_name(self, selection: Selection, calendar_id: str) -> str | None:
+        for record in await self._calendars_for(selection):
+            if str(record.get("id")) == calendar_id:
+                return guesses.calendar_label(record)
+        return None
+
+    # -- accounts -------------------------------------------------------------------------------
+    async def sign_in(self, selection: Selection, email: str, password: str) -> Account:
+        account = await self._client.login(selection.user_key, email, password)
+        del password
+        return _account(account, email)
+
+    async def sign_up(self, selection: Selection, email: str) -> Account:
+        body = await self._client.post(
+            api.ACCOUNTS_PATH,
+            {"account": {"email": email, "group_id": _id_value(self.group_id)}},
+            context="account",
+        )
+        record = _mapping(body)
+        return _account(record.get("account", record), email)
+
+    def sign_out(self, selection: Selection) -> None:
+        """Forget the user's session (memory only)."""
+        self._client.forget_session(selection.user_key)
+
+    async def fiches(self, selection: Selection) -> Sequence[Fiche]:
+        if not self._client.has_session(selection.user_key):
+            return ()
+        body = await self._client.get(
+            api.fiches_path(self.group_id),
+            [*api.ALL_RESULTS.items()],
+            context="session",
+            user_key=selection.user_key,
+        )
+        try:
+            found = api.records(body)
+        except ValueError:
+            raise ProviderUnavailable("the platform answered an unexpected shape") from None
+        return [_fiche(record) for record in found]
+
+    async def customer_form(self, selection: Selection) -> CustomerForm:
+        return CustomerForm(
+            required=frozenset(
+                {
+                    CustomerField.FIRST_NAME,
+                    CustomerField.LAST_NAME,
+                    CustomerField.PHONE,
+                    CustomerField.EMAIL,
+                }
+            ),
+            optional=frozenset({CustomerField.BIRTH_DATE}),
+        )
+
+    # -- booking --------------------------------------------------------------------------------
+    async def book(
+        self,
+        selection: Selection,
+        slot: Slot,
+        customer: CustomerDetails,
+        *,
+        answers: Mapping[str, str] | None = None,
+        hold: Hold | None = None,
+    ) -> Booking:
+        services = selection.many("service")
+        if not services:
+            raise NotFound("no service chosen")
+        calendar = slot.resource_id or selection.one("calendar") or slot.id.partition("|")[2]
+        local_start = slot.start.astimezone(self.deps.timezone).replace(tzinfo=None)
+        appointment: dict[str, Any] = {
+            "date": api.format_datetime(local_start),
+            "intervention_ids": [_id_value(s) for s in services],
+            "comments": "",
+            "websource": "Telegram",
+            "fiche": self._fiche_payload(customer),
+        }
+        if calendar:
+            appointment["calendar_id"] = _id_value(calendar)
+        body = await self._client.post(
+            api.appointments_path(self.group_id),
+            {"appointment": appointment},
+            context="booking",
+            user_key=selection.user_key,
+        )
+        try:
+            record = guesses.appointment_record(body)
+            ref = str(record["id"])
+        except (KeyError, ValueError):
+            # The appointment may exist: say so rather than pretend it failed cleanly.
+            raise ProviderUnavailable(
+                "the platform's answer could not be read; the appointment may have been made"
+            ) from None
+        interventions = await self._interventions()
+        chosen = [i for i in interventions if str(i["id"]) in set(services)]
+        return Booking(
+            ref=ref,
+            start=slot.start,
+            end=slot.end,
+            service_name=", ".join(guesses.intervention_label(i) for i in chosen),
+            resource_name=slot.resource_name,
+            price=await self._total_price(chosen),
+            customer_ref=guesses.appointment_fiche_id(record) or customer.provider_ref,
+        )
+
+    def _fiche_payload(self, customer: CustomerDetails) -> dict[str, Any]:
+        fiche: dict[str, Any] = {"group_id": _id_value(self.group_id)}
+        if customer.provider_ref:
+            fiche["id"] = _id_value(customer.provider_ref)
+        for field, attribute in api.FICHE_FIELDS.items():
+            value = customer.get(CustomerField(field))
+            if value:
+                fiche[attribute] = value
+        return fiche
+
+    async def _total_price(self, chosen: list[Record]) -> Money | None:
+        if not (await self.group()).display_price or not chosen:
+            return None
+        prices = [guesses.intervention_price(i) for i in chosen]
+        if any(p is None for p in prices):
+            return None
+        return Money(sum((p for p in prices if p is not None), Decimal(0)), self.currency)
+
+    async def cancel(self, booking_ref: str, selection: Selection) -> None:
+        await self._client.delete(
+            guesses.appointment_path(self.group_id, booking_ref),
+            context="session",
+            user_key=selection.user_key,
+        )
+
+    async def appointments(self, selection: Selection) -> Sequence[Booking]:
+        """The signed-in account's appointments in this group (guessed path, see guesses.py)."""
+        body = await self._client.get(
+            guesses.account_appointments_path(self.group_id),
+            [*api.ALL_RESULTS.items()],
+            context="session",
+            user_key=selection.user_key,
+        )
+        try:
+            found = api.records(body)
+        except ValueError:
+            raise ProviderUnavailable("the platform answered an unexpected shape") from None
+        tz = self.deps.timezone
+        bookings = []
+        for record in found:
+            try:
+                start = api.parse_datetime(str(record["start"])).replace(tzinfo=tz)
+                end = api.parse_datetime(str(record.get("end") or record["start"]))
+            except (KeyError, ValueError):
+                continue
+            bookings.append(
+                Booking(
+                    ref=str(record["id"]),
+                    start=start,
+                    end=end.replace(tzinfo=tz),
+                    service_name=str(record.get("title") or record.get("intervention_name") or ""),
+                    customer_ref=guesses.appointment_fiche_id(record),
+                )
+            )
+        return sorted(bookings, key=lambda b: b.start)
+
+
+# -- small mapping helpers ----------------------------------------------------------------------
+def _mapping(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise ProviderUnavailable("the platform answered an unexpected shape")
+    return body
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _id_value(value: str) -> int | str:
+    """ClicRDV ids are integers; keep anything else as given."""
+    return int(value) if value.isdigit() else value
+
+
+def _account(record: Any, email: str) -> Account:
+    data = record if isinstance(record, Mapping) else {}
+    name = " ".join(str(data[k]) for k in ("firstname", "lastname") if data.get(k))
+    return Account(
+        ref=str(data.get("id", "")), email=str(data.get("email") or email), display_name=name
+    )
+
+
+def _fiche(record: Record) -> Fiche:
+    birth: date | None = None
+    if record.get("birthdate"):
+        try:
+            birth = date.fromisoformat(str(record["birthdate"])[:10])
+        except ValueError:
+            birth = None
+    customer = CustomerDetails(
+        first_name=str(record.get("firstname") or ""),
+        last_name=str(record.get("lastname") or ""),
+        phone=_text_or_none(record.get("firstphone")),
+        email=_text_or_none(record.get("email")),
+        birth_date=birth,
+        provider_ref=str(record["id"]),
+    )
+    label = " ".join(p for p in (customer.first_name, customer.last_name) if p)
+    return Fiche(provider_ref=str(record["id"]), customer=customer, label=label)

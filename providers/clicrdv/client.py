@@ -1,0 +1,177 @@
+"""HTTP access to ClicRDV: the API key, the end users' sessions, retries and error mapping.
+
+Every call carries ``apikey`` as a query parameter (passed through ``params`` so it is never
+formatted into a message of ours, and scrubbed from httpx's own log lines by
+:mod:`providers.clicrdv.redact`). End users sign in with the session login; the ``_session_id``
+cookie is kept in this object's memory, keyed by the conversation's ``user_key``, and sent
+explicitly on that user's calls only. It is removed from the shared ``httpx.AsyncClient`` cookie
+jar at once, so one user's session never rides along on another user's request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from providers.base import AuthFailed, ProviderUnavailable
+from providers.clicrdv import api, guesses, redact
+from providers.clicrdv.errors import Context, map_error
+from providers.http import RetryPolicy, send
+
+Params = Sequence[tuple[str, str]]
+
+
+class ClicrdvClient:
+    """One business's connection to ClicRDV (one group)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        group_id: str,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        redact.install()
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.group_id = group_id
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._sessions: dict[str, str] = {}
+
+    def __repr__(self) -> str:  # never show the key or the sessions
+        return f"<ClicrdvClient group={self.group_id} sessions={len(self._sessions)}>"
+
+    # -- sessions -------------------------------------------------------------------------------
+    def has_session(self, user_key: str) -> bool:
+        return user_key in self._sessions
+
+    def forget_session(self, user_key: str) -> None:
+        self._sessions.pop(user_key, None)
+
+    async def login(self, user_key: str, email: str, password: str) -> Mapping[str, Any]:
+        """Session login; keeps the cookie for ``user_key``. :class:`AuthFailed` when refused."""
+        params = [*api.login_params(email, password).items()]
+        del password  # only its hash travels, and only in this request
+        response = await self._send("POST", api.LOGIN_PATH, params, idempotent=False)
+        session = response.cookies.get(api.SESSION_COOKIE)
+        self._forget_shared_cookie()
+        body = self._json_or_none(response)
+        refused = guesses.login_error(response.status_code, body)
+        if refused is not None or response.status_code >= 400:
+            raise AuthFailed(refused or "wrong email or password")
+        if not session:
+            raise ProviderUnavailable("the platform did not open a session")
+        self._sessions[user_key] = session
+        account = body.get("account") if isinstance(body, Mapping) else None
+        return account if isinstance(account, Mapping) else {}
+
+    def _forget_shared_cookie(self) -> None:
+        jar = self._http.cookies.jar
+        for cookie in list(jar):
+            if cookie.name == api.SESSION_COOKIE:
+                jar.clear(cookie.domain, cookie.path, cookie.name)
+
+    # -- requests -------------------------------------------------------------------------------
+    async def get(
+        self,
+        path: str,
+        params: Params = (),
+        *,
+        context: Context = "read",
+        user_key: str | None = None,
+    ) -> Any:
+        """An idempotent read (retried with backoff on 502/503/504, timeouts, network errors)."""
+        return await self._call("GET", path, params, None, context, user_key, idempotent=True)
+
+    async def post(
+        self,
+        path: str,
+        payload: Mapping[str, Any],
+        *,
+        context: Context,
+        user_key: str | None = None,
+    ) -> Any:
+        """A write; never retried (a lost answer must not become two appointments)."""
+        return await self._call("POST", path, (), payload, context, user_key, idempotent=False)
+
+    async def delete(self, path: str, *, context: Context, user_key: str | None = None) -> Any:
+        # DELETE is idempotent in HTTP terms, but a retried cancel that succeeded the first time
+        # would answer 404 and turn a success into NotFound, so it is not retried either.
+        return await self._call("DELETE", path, (), None, context, user_key, idempotent=False)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        payload: Mapping[str, Any] | None,
+        context: Context,
+        user_key: str | None,
+        *,
+        idempotent: bool,
+    ) -> Any:
+        headers: dict[str, str] = {}
+        if user_key is not None:
+            session = self._sessions.get(user_key)
+            if session is None:
+                raise AuthFailed("please sign in to your ClicRDV account first")
+            headers["Cookie"] = f"{api.SESSION_COOKIE}={session}"
+        response = await self._send(
+            method, path, params, idempotent=idempotent, json_body=payload, headers=headers
+        )
+        if response.status_code >= 400:
+            if response.status_code in (401, 403) and user_key is not None:
+                self.forget_session(user_key)
+            raise map_error(
+                response.status_code, self._json_or_none(response), response.text, context
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        body = self._json_or_none(response)
+        if body is None:
+            raise ProviderUnavailable("the platform answered something that is not JSON")
+        return body
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        *,
+        idempotent: bool,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        query = [(api.APIKEY_PARAM, self._api_key), *params]
+        kwargs: dict[str, Any] = {"params": query, "headers": {"Accept": "application/json"}}
+        if headers:
+            kwargs["headers"].update(headers)
+        if json_body is not None:
+            kwargs["json"] = json_body
+        return await send(
+            self._http,
+            method,
+            self._base_url + path,
+            idempotent=idempotent,
+            retry=self._retry,
+            sleep=self._sleep,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _json_or_none(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            return None
