@@ -1,0 +1,11 @@
+"""Qmatic Cloud Appointments ("external/v1" REST API) as a booking provider.
+
+* :mod:`providers.qmatic.api`: paths, bodies and every guess about the wire format;
+* :mod:`providers.qmatic.client`: token, headers, and the mapping of errors to domain errors;
+* :mod:`providers.qmatic.catalog`: services, branches, resources and questions as values;
+* :mod:`providers.qmatic.adapter`: :class:`QmaticProvider`, the flow, holds and bookings.
+"""
+
+from providers.qmatic.adapter import QmaticProvider
+
+__all__ = ["QmaticProvider"]

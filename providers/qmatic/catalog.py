@@ -1,0 +1,159 @@
+"""Qmatic's catalog (``GET /services`` and ``GET /services/groups``) as plain values.
+
+``GET /services`` answers one row per service *at a branch* with that pair's resources and
+questions; the adapter reads everything it offers before the date step from these two calls,
+which are cached (see :class:`providers.qmatic.adapter.QmaticProvider`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from providers.base import Question
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Offering:
+    """One service at one branch, as a row of ``GET /services``."""
+
+    service_id: str
+    service_name: str
+    branch_id: str
+    branch_name: str
+    branch_address: str
+    max_reservations: int
+    online_bookable: bool
+    resource_required: bool
+    resources: tuple[Resource, ...]
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    service_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    offerings: tuple[Offering, ...]
+    groups: tuple[Group, ...]
+    descriptions: Mapping[str, str]
+
+    def bookable(self) -> list[Offering]:
+        """Rows customers may book (``onlineBookable``), in the platform's order."""
+        return [o for o in self.offerings if o.online_bookable]
+
+    def offering(self, service_id: str, branch_id: str) -> Offering | None:
+        for o in self.bookable():
+            if o.service_id == service_id and o.branch_id == branch_id:
+                return o
+        return None
+
+    def grouped_service_ids(self) -> frozenset[str]:
+        return frozenset().union(*(g.service_ids for g in self.groups))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _questions(row: Mapping[str, Any]) -> tuple[Question, ...]:
+    # Qmatic's questions have no id: their position in the row names them, which is stable for
+    # one (service, branch) as long as the tenant does not edit its questions mid-booking.
+    found: list[Question] = []
+    for index, q in enumerate(row.get("screeningQuestions") or ()):
+        found.append(
+            Question(
+                id=f"screening:{index}",
+                text=_text(q.get("questionText")),
+                kind="screening",
+                required=True,
+                # yesRequiredAnswer: false means any answer is accepted, not that "no" is needed.
+                required_answer=True if q.get("yesRequiredAnswer") else None,
+                denied_message=_text(q.get("answerDeniedMessage")) or None,
+                clarification=_text(q.get("clarificationText")) or None,
+            )
+        )
+    for index, q in enumerate(row.get("informationQuestions") or ()):
+        found.append(
+            Question(
+                id=f"information:{index}",
+                text=_text(q.get("questionText")),
+                kind="information",
+                required=bool(q.get("required")),
+                clarification=_text(q.get("clarificationText")) or None,
+                max_length=2048,
+            )
+        )
+    return tuple(found)
+
+
+def _address(branch: Mapping[str, Any]) -> str:
+    address = branch.get("address") or {}
+    street = _text(address.get("streetName"))
+    town = " ".join(p for p in (_text(address.get("zipCode")), _text(address.get("city"))) if p)
+    return ", ".join(p for p in (street, town) if p)
+
+
+def parse_offerings(body: Any) -> tuple[Offering, ...]:
+    if not isinstance(body, list):
+        raise ValueError("services answer is not a list")
+    rows: list[Offering] = []
+    for row in body:
+        service = row["service"]
+        branch = row["branch"]
+        config = service.get("config") or {}
+        selection = row.get("resourceSelection") or {}
+        resources = tuple(
+            Resource(id=str(r["id"]), name=_text(r.get("name")))
+            for r in selection.get("availableResources") or ()
+        )
+        rows.append(
+            Offering(
+                service_id=str(service["id"]),
+                service_name=_text(service.get("name")),
+                branch_id=str(branch["id"]),
+                branch_name=_text(branch.get("name")),
+                branch_address=_address(branch),
+                max_reservations=max(1, int(config.get("maxNumberOfReservations") or 1)),
+                online_bookable=bool(config.get("onlineBookable")),
+                # "required" with no resource listed would leave nothing to pick: ask nothing.
+                resource_required=bool(selection.get("required")) and bool(resources),
+                resources=resources,
+                questions=_questions(row),
+            )
+        )
+    return tuple(rows)
+
+
+def parse_groups(body: Any) -> tuple[tuple[Group, ...], dict[str, str]]:
+    """Service groups and the services' external descriptions."""
+    if body is None:
+        return (), {}
+    if not isinstance(body, Mapping):
+        raise ValueError("service groups answer is not an object")
+    descriptions: dict[str, str] = {}
+    groups: list[Group] = []
+
+    def note(service: Mapping[str, Any]) -> str:
+        sid = str(service["id"])
+        if _text(service.get("externalDescription")):
+            descriptions[sid] = _text(service.get("externalDescription"))
+        return sid
+
+    for service in body.get("services") or ():
+        note(service)
+    for group in sorted(body.get("serviceGroups") or (), key=lambda g: g.get("index") or 0):
+        ids = frozenset(note(s) for s in group.get("services") or ())
+        groups.append(Group(id=str(group["id"]), name=_text(group.get("name")), service_ids=ids))
+    return tuple(groups), descriptions
