@@ -1,0 +1,1 @@
+"""Tests of each provider adapter against its fake platform."""
