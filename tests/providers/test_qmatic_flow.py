@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 
 import pytest
 
-from providers.base import ANY_OPTION, CustomerField, Selection
+from providers.base import ANY_OPTION, CustomerField, Option, Selection
 from providers.qmatic import QmaticProvider
 from providers.qmatic.api import ALL_LANGUAGES, accept_language
 from tests.contract.targets.qmatic import make_provider
@@ -41,8 +41,8 @@ async def provider(fake: QmaticFake) -> AsyncIterator[QmaticProvider]:
     await made.deps.http.aclose()
 
 
-def ids(options: object) -> list[str]:
-    return [o.id for o in options]  # type: ignore[attr-defined]
+def ids(options: Sequence[Option]) -> list[str]:
+    return [o.id for o in options]
 
 
 async def test_flow_declares_group_resource_party_and_questions_steps(
