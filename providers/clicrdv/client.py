@@ -138,6 +138,11 @@ class ClicrdvClient:
             return None
         body = self._json_or_none(response)
         if body is None:
+            if context == "booking":
+                # A 2xx we cannot read: the appointment may well exist, so never say "failed".
+                raise ProviderUnavailable(
+                    "the platform's answer could not be read; the appointment may have been made"
+                )
             raise ProviderUnavailable("the platform answered something that is not JSON")
         return body
 
