@@ -57,7 +57,7 @@ from providers.base import (
 from providers.base import Hold as HoldValue
 from providers.http import TTLCache
 from providers.qmatic import api
-from providers.qmatic.catalog import Catalog, Offering, parse_groups, parse_offerings
+from providers.qmatic.catalog import Catalog, Group, Offering, parse_groups, parse_offerings
 from providers.qmatic.client import Operation, QmaticClient, shape_error
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class QmaticProvider(BookingProvider):
             "GET", path, Operation.READ, language=language, idempotent=True, params=params
         )
 
-    def _groups_in_use(self, catalog: Catalog) -> list[Any]:
+    def _groups_in_use(self, catalog: Catalog) -> list[Group]:
         bookable = {o.service_id for o in catalog.bookable()}
         return [g for g in catalog.groups if g.service_ids & bookable]
 
