@@ -8,6 +8,7 @@ import base64
 import logging
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from providers.base import (
@@ -224,3 +225,44 @@ async def test_no_secret_or_token_in_logs_exceptions_or_reprs(
         assert len(secret) > 8
         for text in exposed:
             assert secret not in text
+
+
+async def _raw_token(fake: QmaticFake, http: httpx.AsyncClient, scope: str) -> str:
+    answer = await http.post(
+        "/oauth2/token",
+        auth=(fake.client_id, fake.client_secret),
+        headers={"X-ACCOUNT": fake.account},
+        data={"grant_type": "client_credentials", "scope": scope},
+    )
+    assert answer.status_code == 200
+    return str(answer.json()["access_token"])
+
+
+async def test_fake_enforces_token_expiry_tenant_and_scopes(fake: QmaticFake) -> None:
+    async with fake.client() as http:
+        token = await _raw_token(fake, http, SCOPES[0])  # book scope only
+        bearer = {"Authorization": f"Bearer {token}", "Accept-Language": "en_US"}
+        tenant = {"X-TENANT-ID": fake.tenant_id}
+        ok = await http.get("/external/v1/services", headers=bearer | tenant)
+        assert ok.status_code == 200
+        no_tenant = await http.get("/external/v1/services", headers=bearer)
+        assert no_tenant.status_code == 400
+        no_scope = await http.delete("/external/v1/appointments/x", headers=bearer | tenant)
+        assert no_scope.status_code == 403
+        fake.clock.advance(minutes=61)
+        expired = await http.get("/external/v1/services", headers=bearer | tenant)
+        assert expired.status_code == 401
+        assert expired.json()["errorCode"] == "unauthorized"
+        no_account = await http.post(
+            "/oauth2/token",
+            auth=(fake.client_id, fake.client_secret),
+            data={"grant_type": "client_credentials"},
+        )
+        assert no_account.status_code == 400
+        bad_scope = await http.post(
+            "/oauth2/token",
+            auth=(fake.client_id, fake.client_secret),
+            headers={"X-ACCOUNT": fake.account},
+            data={"grant_type": "client_credentials", "scope": "admin"},
+        )
+        assert bad_scope.status_code == 400
