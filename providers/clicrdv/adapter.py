@@ -141,7 +141,11 @@ class ClicrdvProvider(BookingProvider):
 
     # -- the flow -------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
-        group, sets = await asyncio.gather(self.group(), self._interventionsets())
+        # The services are read with the settings (not after): the next step needs them anyway,
+        # and reading them concurrently saves a round trip on a cold cache.
+        group, sets, _ = await asyncio.gather(
+            self.group(), self._interventionsets(), self._interventions()
+        )
         if group.inactive:
             raise NotBookable(f"{group.name or 'This business'} is not active on ClicRDV.")
         if not group.open:
