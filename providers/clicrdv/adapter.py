@@ -89,7 +89,7 @@ class ClicrdvProvider(BookingProvider):
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._client._http.aclose()
+            await self._client.aclose()
 
     # -- catalog (cached) -----------------------------------------------------------------------
     async def group(self) -> api.GroupSettings:

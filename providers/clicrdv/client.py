@@ -50,6 +50,10 @@ class ClicrdvClient:
     def __repr__(self) -> str:  # never show the key or the sessions
         return f"<ClicrdvClient group={self.group_id} sessions={len(self._sessions)}>"
 
+    async def aclose(self) -> None:
+        """Close the HTTP client (only when the adapter made it itself)."""
+        await self._http.aclose()
+
     # -- sessions -------------------------------------------------------------------------------
     def has_session(self, user_key: str) -> bool:
         return user_key in self._sessions

@@ -252,3 +252,44 @@ def test_not_available_number_is_an_isolated_guess() -> None:
     assert guesses.NOT_AVAILABLE_CODE == 10
     error = map_error(400, {"errors": [{"code": 10}]}, "", "booking")
     assert isinstance(error, SlotTaken)
+
+
+def test_configuration_errors_name_the_variable_never_a_value() -> None:
+    from zoneinfo import ZoneInfo
+
+    from providers.base import ProviderDeps
+
+    deps = ProviderDeps(
+        business_slug="s",
+        timezone=ZoneInfo("Europe/Paris"),
+        settings={"group_id": 4, "environment": "sandbox", "api_key_env": "CLICRDV_KEY"},
+        secrets={},
+    )
+    with pytest.raises(ValueError, match="CLICRDV_KEY is not set"):
+        ClicrdvProvider(deps)
+    with pytest.raises(ValueError, match="group_id"):
+        ClicrdvProvider(ProviderDeps("s", ZoneInfo("UTC"), {}, {"CLICRDV_API_KEY": API_KEY}))
+
+
+async def test_environment_selects_the_documented_base_url() -> None:
+    from zoneinfo import ZoneInfo
+
+    from providers.base import ProviderDeps
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.url.scheme}://{request.url.host}")
+        return httpx.Response(200, json={"id": 4, "calendarChoice": 2})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        for environment in ("sandbox", "production"):
+            deps = ProviderDeps(
+                "s",
+                ZoneInfo("Europe/Paris"),
+                {"group_id": 4, "environment": environment},
+                {"CLICRDV_API_KEY": API_KEY},
+                http=http,
+            )
+            await ClicrdvProvider(deps).group()
+    assert seen == ["https://sandbox.clicrdv.com", "https://www.clicrdv.com"]
