@@ -18,8 +18,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+BENCH = ROOT / "bench"
+# Python put bench/ first on the path, where this very file would shadow the ``providers``
+# package: the project root goes first, bench/ last (for the provider_<kind> modules).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
 
 
 def main() -> None:

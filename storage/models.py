@@ -76,9 +76,7 @@ class Admin(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
-    business_id: Mapped[int | None] = mapped_column(
-        ForeignKey("businesses.id", ondelete="CASCADE")
-    )
+    business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default="admin")
 
 
@@ -238,3 +236,6 @@ class LocalSlotClaim(Base):
     )
     staff_id: Mapped[int] = mapped_column(ForeignKey("local_staff.id"))
     block_start: Mapped[datetime]
+
+
+from storage import delivery_models as delivery_models  # noqa: E402

@@ -1,0 +1,83 @@
+"""Builds the python-telegram-bot Application around the engine, for every channel: Telegram
+(polling or webhook), the console, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot import handlers
+from bot.engine import Engine
+from bot.i18n import LANGUAGES, gettext
+from bot.local_api import LOCAL_TOKEN
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = timedelta(minutes=1)
+COMMAND_MENU = (
+    ("book", "Make an appointment"),
+    ("mybookings", "Your appointments"),
+    ("cancel", "Stop the booking in progress"),
+    ("language", "Choose the language"),
+    ("help", "What I can do"),
+)
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    base_url: str | None = None,
+    rate_limit: bool = True,
+    jobs: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """The Application; ``request`` replaces the network (console, tests, benchmarks)."""
+    builder = ApplicationBuilder().token(token or LOCAL_TOKEN).post_init(_post_init)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if base_url:
+        # A self-hosted Bot API server: https://host/bot and https://host/file/bot
+        root = base_url.rstrip("/")
+        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if not jobs:
+        builder = builder.job_queue(None)
+    application = builder.build()
+    application.bot_data["services"] = services
+    application.bot_data["engine"] = Engine(services)
+    _register_features(application)
+    handlers.register(application)
+    if jobs and application.job_queue is not None:
+        application.job_queue.run_repeating(_sweep, interval=SWEEP_INTERVAL, first=5)
+    return application
+
+
+def _register_features(application: Application) -> None:  # type: ignore[type-arg]
+    """Features with their own commands and buttons go before the engine's catch-alls."""
+    try:
+        from bot.delivery import handlers as delivery_handlers
+    except ImportError:
+        return
+    delivery_handlers.register(application)
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    for language in LANGUAGES:
+        commands = [BotCommand(name, gettext(language, text)) for name, text in COMMAND_MENU]
+        await application.bot.set_my_commands(
+            commands, language_code=None if language == "en" else language
+        )
+
+
+async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    engine: Engine = context.application.bot_data["engine"]
+    swept = await engine.sweep_expired()
+    if swept:
+        log.info("released %d abandoned conversations", swept)

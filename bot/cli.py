@@ -1,0 +1,136 @@
+"""The ``bookbot`` command: ``run`` (Telegram), ``chat`` (console), ``migrate``,
+``check-config``. With no subcommand it runs on Telegram when ``TELEGRAM_BOT_TOKEN`` is set and
+in the console otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+
+
+def _configure_logging(level: int) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; some platforms put their API key in the query
+    # string, so those lines must never be written.
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load_or_exit() -> AppConfig:
+    try:
+        return load_config()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check_config(_: argparse.Namespace) -> int:
+    try:
+        config = load_config()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"{config_path()}: OK ({len(config.businesses)} business(es))")
+    for business in config.businesses:
+        print(f"  - {business.slug}: {business.name} [{business.provider}, {business.timezone}]")
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    config = _load_or_exit()
+    upgrade(config.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+    from bot.services import build_services
+
+    config = _load_or_exit()
+
+    async def main() -> None:
+        services = await build_services(config)
+        try:
+            await run_console(services, language=args.language)
+        finally:
+            await services.aclose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    telegram = TelegramSettings.from_env()
+    if not telegram.token:
+        print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
+        return 2
+    config = _load_or_exit()
+    asyncio.run(_serve(config, telegram))
+    return 0
+
+
+async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
+    from bot.app import _post_init, build_application
+    from bot.services import build_services
+
+    services = await build_services(config)
+    application = build_application(services, token=telegram.token, base_url=telegram.api_base_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with application:
+            await _post_init(application)
+            await application.start()
+            assert application.updater is not None
+            if telegram.webhook_url:
+                await application.updater.start_webhook(
+                    listen=telegram.webhook_listen,
+                    port=telegram.webhook_port,
+                    url_path="telegram",
+                    webhook_url=telegram.webhook_url.rstrip("/") + "/telegram",
+                    secret_token=telegram.webhook_secret,
+                )
+            else:
+                await application.updater.start_polling()
+            logging.getLogger(__name__).info("bookbot is running")
+            await stop.wait()
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await services.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bookbot", description="A Telegram booking assistant.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN)").set_defaults(func=cmd_run)
+    chat = sub.add_parser("chat", help="book in the terminal, no Telegram needed")
+    chat.add_argument("--language", default=os.environ.get("BOOKBOT_LANGUAGE", "en"))
+    chat.set_defaults(func=cmd_chat)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    sub.add_parser("check-config", help="validate the configuration").set_defaults(
+        func=cmd_check_config
+    )
+    args = parser.parse_args(argv)
+    _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
+    if args.command is None:
+        if os.environ.get("TELEGRAM_BOT_TOKEN"):
+            return cmd_run(args)
+        args.language = os.environ.get("BOOKBOT_LANGUAGE", "en")
+        return cmd_chat(args)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

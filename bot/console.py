@@ -1,0 +1,109 @@
+"""``bookbot chat``: the same Application, in the terminal.
+
+Bot messages are printed; buttons are numbered ``[1] label``; the user types a number (or the
+button's label) to press it, or any text to answer. Input may be piped, so a test can script a
+whole booking. Nothing leaves the machine: the Bot API is :class:`bot.local_api.LocalBotApi`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.local_api import ApiCall, LocalBotApi, UpdateFactory
+from bot.services import Services
+
+#: Button labels that are layout, not choices (calendar padding and closed days).
+_FILLER = {"", " ", "·"}
+
+
+class ConsoleScreen:
+    """Prints what the bot sends and remembers the newest menu's buttons."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.buttons: list[tuple[str, str]] = []
+        self.menu_message_id = 0
+
+    def __call__(self, call: ApiCall) -> None:
+        if call.method in ("sendMessage", "editMessageText"):
+            self._message(call)
+        elif call.method == "answerCallbackQuery" and call.params.get("text"):
+            self.out.write(f"  ({call.params['text']})\n")
+        elif call.method == "deleteMessage":
+            self.out.write("  (your message was deleted from the chat)\n")
+        self.out.flush()
+
+    def _message(self, call: ApiCall) -> None:
+        self.out.write("\n" + ("(edited) " if call.method == "editMessageText" else ""))
+        self.out.write(str(call.params.get("text", "")) + "\n")
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            self.buttons = []
+            self.menu_message_id = call.message_id or 0
+            for row in markup["inline_keyboard"]:
+                cells = []
+                for button in row:
+                    if button["text"] in _FILLER:
+                        continue
+                    self.buttons.append((button["text"], button.get("callback_data", "")))
+                    cells.append(f"[{len(self.buttons)}] {button['text']}")
+                if cells:
+                    self.out.write("  " + "   ".join(cells) + "\n")
+        elif isinstance(markup, dict) and "keyboard" in markup:
+            self.out.write("  (type your phone number)\n")
+
+    def press(self, line: str) -> str | None:
+        """Callback data for a typed number or label, if it names a button."""
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            return self.buttons[int(line) - 1][1]
+        for label, data in self.buttons:
+            if label.strip().lower() == line.strip().lower():
+                return data
+        return None
+
+
+async def run_console(
+    services: Services,
+    *,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    user_id: int = 1,
+    language: str = "en",
+) -> None:
+    screen = ConsoleScreen(stdout)
+    api = LocalBotApi(on_call=screen, record=False)
+    application = build_application(services, request=api, rate_limit=False, jobs=False)
+    interactive = stdin.isatty()
+    async with application:
+        updates = UpdateFactory(application.bot, user_id=user_id, first_name="Console", language=language)
+        stdout.write("bookbot console: type a button's number or label, text to answer, /help for commands, Ctrl-D to quit.\n")
+        await application.process_update(updates.text("/start"))
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                stdout.write("> ")
+                stdout.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            if not interactive:
+                stdout.write(f"> {line}\n")
+            await application.process_update(_update_for(line, screen, updates))
+        stdout.write("\nbye\n")
+
+
+def _update_for(line: str, screen: ConsoleScreen, updates: UpdateFactory) -> Update:
+    if line.startswith("/"):
+        return updates.text(line.strip())
+    data = screen.press(line)
+    if data is not None:
+        return updates.button(data, message_id=screen.menu_message_id)
+    return updates.text(line)

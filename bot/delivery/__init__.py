@@ -1,0 +1,13 @@
+"""Durable delivery of every message the bot owes someone outside a conversation.
+
+- :mod:`.outbox`: the ``deliveries`` table as a queue (enqueue, atomic claim with a lease,
+  results written back conditionally on still holding the lease).
+- :mod:`.ratelimit`: Telegram's limits (global rate, 1 msg/s per chat, 20/min per group, 429
+  pauses).
+- :mod:`.dispatcher`: claims due rows, renders them, sends them through a ``telegram.Bot``.
+- :mod:`.reminders`, :mod:`.broadcasts`, :mod:`.preferences`: what writes rows and who may
+  receive them.
+- :mod:`.handlers`: ``/broadcast``, ``/broadcast_cancel``, ``/settings`` and reminder buttons.
+
+``python -m bot.delivery`` runs a dispatcher process. See ``docs/delivery.md``.
+"""

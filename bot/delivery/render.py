@@ -1,0 +1,169 @@
+"""Turn claimed outbox rows into Telegram messages, at send time, so a reminder always shows
+the booking as it is now and the customer's current choices are respected.
+
+One batch of rows costs a handful of queries, whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+
+from bot.delivery import texts
+from bot.delivery.outbox import Claimed, Result
+from storage.delivery_models import BlockedChat, Broadcast, DeliveryPreference
+from storage.models import Booking, Business, User
+
+#: Callback data prefix of the reminder buttons: ``dr:<action>:<booking id>``.
+REMINDER_PREFIX = "dr"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to send for one claimed row."""
+
+    row: Claimed
+    text: str
+    entities: tuple[MessageEntity, ...] = ()
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+def reminder_keyboard(
+    language: str, booking_id: int, *, attended: bool = False
+) -> InlineKeyboardMarkup:
+    buttons = []
+    if not attended:
+        buttons.append(
+            InlineKeyboardButton(
+                texts._(language, texts.BUTTON_ATTEND),
+                callback_data=f"{REMINDER_PREFIX}:y:{booking_id}",
+            )
+        )
+    buttons.append(
+        InlineKeyboardButton(
+            texts._(language, texts.BUTTON_RESCHEDULE),
+            callback_data=f"{REMINDER_PREFIX}:r:{booking_id}",
+        )
+    )
+    buttons.append(
+        InlineKeyboardButton(
+            texts._(language, texts.BUTTON_CANCEL),
+            callback_data=f"{REMINDER_PREFIX}:c:{booking_id}",
+        )
+    )
+    return InlineKeyboardMarkup([[b] for b in buttons])
+
+
+def reminder_text(language: str, booking: Booking, business: Business) -> str:
+    local = booking.start_at.astimezone(ZoneInfo(business.timezone))
+    day, clock = texts.when(local, language)
+    if booking.resource_name:
+        return texts._(
+            language,
+            texts.REMINDER_WITH,
+            service=booking.service_name,
+            resource=booking.resource_name,
+            business=business.name,
+            day=day,
+            time=clock,
+        )
+    return texts._(
+        language,
+        texts.REMINDER,
+        service=booking.service_name,
+        business=business.name,
+        day=day,
+        time=clock,
+    )
+
+
+async def render(
+    session: AsyncSession, rows: Sequence[Claimed], now: datetime
+) -> tuple[list[Outgoing], list[Result]]:
+    """Messages to send, and rows settled without sending (opted out, blocked, cancelled...)."""
+    out: list[Outgoing] = []
+    settled: list[Result] = []
+    if not rows:
+        return out, settled
+    chats = {r.chat_id for r in rows}
+    blocked = set(
+        await session.scalars(select(BlockedChat.chat_id).where(BlockedChat.chat_id.in_(chats)))
+    )
+    users = {r.user_id for r in rows}
+    prefs = {
+        (p.user_id, p.business_id): p
+        for p in await session.scalars(
+            select(DeliveryPreference).where(DeliveryPreference.user_id.in_(users))
+        )
+    }
+    booking_ids = {r.booking_id for r in rows if r.kind == "reminder" and r.booking_id}
+    bookings: dict[int, tuple[Booking, User, Business]] = {}
+    if booking_ids:
+        result = await session.execute(
+            select(Booking, User, Business)
+            .join(User, User.id == Booking.user_id)
+            .join(Business, Business.id == Booking.business_id)
+            .where(Booking.id.in_(booking_ids))
+        )
+        bookings = {b.id: (b, u, biz) for b, u, biz in result.tuples()}
+    broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id}
+    broadcasts: dict[int, Broadcast] = {}
+    if broadcast_ids:
+        broadcasts = {
+            b.id: b
+            for b in await session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
+        }
+
+    for row in rows:
+        if row.chat_id in blocked:
+            settled.append(Result(row.id, "blocked", error="chat blocked the bot earlier"))
+            continue
+        pref = prefs.get((row.user_id, row.business_id))
+        if row.kind == "reminder":
+            found = bookings.get(row.booking_id or -1)
+            if found is None or found[0].status != "confirmed":
+                settled.append(Result(row.id, "cancelled", error="booking no longer confirmed"))
+                continue
+            booking, user, business = found
+            if booking.start_at <= now:
+                settled.append(Result(row.id, "expired", error="appointment already started"))
+                continue
+            if pref is not None and not pref.reminders:
+                settled.append(Result(row.id, "skipped", error="reminders turned off"))
+                continue
+            language = texts.language_of(user.language, user.telegram_language)
+            out.append(
+                Outgoing(
+                    row,
+                    reminder_text(language, booking, business),
+                    (),
+                    reminder_keyboard(language, booking.id),
+                )
+            )
+        elif row.kind == "broadcast":
+            broadcast = broadcasts.get(row.broadcast_id or -1)
+            if broadcast is None or broadcast.status == "cancelled":
+                settled.append(Result(row.id, "cancelled", error="broadcast cancelled"))
+                continue
+            if pref is not None and not pref.news:
+                settled.append(Result(row.id, "skipped", error="news turned off"))
+                continue
+            out.append(Outgoing(row, broadcast.text, _entities(broadcast.entities)))
+        else:
+            text = str(row.payload.get("text") or "")
+            if not text:
+                settled.append(Result(row.id, "failed", error="empty notice"))
+                continue
+            out.append(Outgoing(row, text))
+    return out, settled
+
+
+def _entities(raw: list[Any]) -> tuple[MessageEntity, ...]:
+    return tuple(e for e in (MessageEntity.de_json(d, None) for d in raw or []) if e is not None)

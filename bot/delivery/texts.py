@@ -1,0 +1,81 @@
+"""User-facing texts of the delivery engine, through the bot's one translation function.
+
+Message ids are English; :data:`MSGIDS` lists them all so the catalogs can be kept complete.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def _(language: str, message: str, **kwargs: object) -> str:
+    """``message`` translated into ``language`` (falls back to English formatting when the
+    translation module is unavailable, e.g. in a stripped-down dispatcher image)."""
+    try:
+        from bot.i18n import gettext
+    except ImportError:  # pragma: no cover - the bot always ships bot.i18n
+        return message.format(**kwargs) if kwargs else message
+    return gettext(language, message, **kwargs)
+
+
+def language_of(*candidates: str | None) -> str:
+    """The first supported language among ``candidates``."""
+    try:
+        from bot.i18n import pick_language
+    except ImportError:  # pragma: no cover
+        return next((c for c in candidates if c), "en")
+    return pick_language(*candidates)
+
+
+def when(moment: datetime, language: str) -> tuple[str, str]:
+    """(day, time) of an aware ``moment`` for display, in ``moment``'s own time zone."""
+    from bot.i18n import format_clock, format_day
+
+    return format_day(moment.date(), language), format_clock(moment, language)
+
+
+REMINDER = "Reminder: {service} at {business}, {day} at {time}."
+REMINDER_WITH = "Reminder: {service} with {resource} at {business}, {day} at {time}."
+BUTTON_ATTEND = "I'll be there"
+BUTTON_RESCHEDULE = "Reschedule"
+BUTTON_CANCEL = "Cancel"
+ATTEND_DONE = "Thank you, see you then!"
+CANCEL_ASK = "Cancel this appointment?"
+BUTTON_CANCEL_YES = "Yes, cancel it"
+BUTTON_CANCEL_NO = "No, keep it"
+CANCEL_DONE = "Your appointment has been cancelled."
+CANCEL_FAILED = "The appointment could not be cancelled right now. Please try again later."
+NOT_YOURS = "This button is not for you."
+NOT_ACTIVE = "This appointment is no longer active."
+RESCHEDULE_UNAVAILABLE = "Rescheduling is not available right now."
+SETTINGS_TITLE = "Your notification settings. Tap to turn on or off."
+SETTINGS_NONE = "You have no notification settings yet."
+SETTINGS_REMINDERS_ON = "Reminders from {business}: on"
+SETTINGS_REMINDERS_OFF = "Reminders from {business}: off"
+SETTINGS_NEWS_ON = "News from {business}: on"
+SETTINGS_NEWS_OFF = "News from {business}: off"
+NOT_ADMIN = "Only a business admin can do this."
+BROADCAST_PICK_BUSINESS = "Which business is this broadcast for?"
+BROADCAST_ASK_TEXT = "Send me the message to broadcast to the customers of {business}."
+BROADCAST_ASK_AUDIENCE = "Who should receive it?"
+BUTTON_AUDIENCE_ALL = "All customers"
+BUTTON_AUDIENCE_RANGE = "Customers with a booking in a date range"
+BROADCAST_ASK_RANGE = "Send the date range as two dates: YYYY-MM-DD YYYY-MM-DD"
+BROADCAST_BAD_RANGE = "I could not read that range. Example: 2026-12-01 2026-12-31"
+BROADCAST_PREVIEW = "Preview above. It will be sent to {count} customers of {business}."
+BUTTON_SEND = "Send"
+BUTTON_DISCARD = "Discard"
+BROADCAST_EMPTY = "No customer matches this audience; nothing to send."
+BROADCAST_DISCARDED = "Broadcast discarded."
+BROADCAST_PROGRESS = "{sent} of {total} sent, {failed} failed, {blocked} blocked the bot"
+BROADCAST_REPORT = (
+    "Broadcast finished: {sent} of {total} sent, {failed} failed, {blocked} blocked the bot, "
+    "{skipped} skipped."
+)
+BROADCAST_CANCELLED = "Broadcast cancelled: {sent} of {total} had been sent."
+BROADCAST_NOTHING_TO_CANCEL = "You have no broadcast in progress."
+BROADCAST_STALE = "This broadcast can no longer be changed."
+
+MSGIDS: tuple[str, ...] = tuple(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+)

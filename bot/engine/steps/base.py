@@ -1,0 +1,92 @@
+"""The interface of a step handler, and the navigation every step shares."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from bot.engine.turn import MenuButton, Turn
+from providers.base import Step
+
+
+class StepHandler(ABC):
+    """Implements one step kind for every provider.
+
+    ``show`` renders the step (or moves on when there is nothing to ask); ``on_action`` handles
+    one of the step's own buttons (the action without its ``b:`` prefix); ``on_text`` and
+    ``on_contact`` handle typed input. ``reset`` forgets what the step collected, and releases
+    what it holds, when the user goes back to or past it.
+    """
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    async def show(self, turn: Turn, step: Step) -> None: ...
+
+    async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        await self.show(turn, step)
+
+    async def on_text(self, turn: Turn, step: Step, text: str) -> None:
+        turn.notice("Please use the buttons below.")
+        await self.show(turn, step)
+
+    async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:
+        await self.on_text(turn, step, phone)
+
+    async def reset(self, turn: Turn, step: Step) -> None:
+        turn.booking["ch"].pop(step.key, None)
+
+
+def nav_row(turn: Turn, *, back: bool = True) -> list[MenuButton]:
+    """Back and Cancel, on every step."""
+    row = [MenuButton(turn.t("« Back"), "b:back")] if back else []
+    row.append(MenuButton(turn.t("✖ Cancel"), "b:cancel"))
+    return row
+
+
+async def advance(turn: Turn) -> None:
+    """Move to the next step and show it."""
+    from bot.engine.steps import HANDLERS
+
+    booking = turn.booking
+    booking["i"] = min(booking["i"] + 1, len(booking["flow"]) - 1)
+    step = turn.step
+    await HANDLERS[step.kind].show(turn, step)
+
+
+async def go_back(turn: Turn) -> None:
+    """Back to the previous step the user actually answered (steps skipped automatically are
+    skipped again), forgetting what that step and the current one collected."""
+    from bot.engine.steps import HANDLERS
+
+    booking = turn.booking
+    current = turn.step
+    await HANDLERS[current.kind].reset(turn, current)
+    index = booking["i"] - 1
+    while index > 0 and turn.booking["ch"].get(turn.steps[index].key, {}).get("auto"):
+        index -= 1
+    if index < 0:
+        await HANDLERS[current.kind].show(turn, current)
+        return
+    for skipped in turn.steps[index : booking["i"]]:
+        await HANDLERS[skipped.kind].reset(turn, skipped)
+    booking["i"] = index
+    await HANDLERS[turn.step.kind].show(turn, turn.step)
+
+
+async def go_to(turn: Turn, key: str) -> None:
+    """Jump back to the step ``key`` (after a platform refusal), keeping earlier answers."""
+    from bot.engine.steps import HANDLERS
+
+    steps = turn.steps
+    target = next(i for i, s in enumerate(steps) if s.key == key)
+    for later in steps[target + 1 : turn.booking["i"] + 1]:
+        await HANDLERS[later.kind].reset(turn, later)
+    turn.booking["i"] = target
+    await HANDLERS[steps[target].kind].show(turn, steps[target])
+
+
+async def show_current(turn: Turn) -> None:
+    from bot.engine.steps import HANDLERS
+
+    await HANDLERS[turn.step.kind].show(turn, turn.step)

@@ -1,0 +1,143 @@
+"""``choose``: pick one (or several) of the options the provider lists."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.engine.turn import MenuButton, Turn
+from bot.i18n import format_price
+from providers.base import ANY_OPTION, Money, Option, Step
+
+#: What the engine asks at a choose step, by step key. Unknown keys get a generic question.
+QUESTIONS = {
+    "service": "Which service would you like?",
+    "category": "What kind of service?",
+    "staff": "Who would you like to see?",
+    "resource": "Who would you like to see?",
+    "calendar": "Who would you like to see?",
+    "location": "Where would you like to go?",
+    "branch": "Where would you like to go?",
+    "service_group": "What kind of service?",
+    "party_size": "How many people is this booking for?",
+}
+
+
+def describe(turn: Turn, option: Option) -> str:
+    if option.id == ANY_OPTION:
+        return turn.t("No preference")
+    parts = [option.label]
+    if option.duration_minutes:
+        parts.append(turn.t("{minutes} min", minutes=option.duration_minutes))
+    if option.price is not None:
+        parts.append(format_price(option.price.amount, option.price.currency, turn.language))
+    return " · ".join(parts)
+
+
+def _stored(option: Option) -> dict[str, Any]:
+    stored: dict[str, Any] = {"id": option.id, "label": option.label}
+    if option.duration_minutes:
+        stored["dur"] = option.duration_minutes
+    if option.price is not None:
+        stored["price"] = [str(option.price.amount), option.price.currency]
+    return stored
+
+
+def stored_price(choice: dict[str, Any]) -> Money | None:
+    from decimal import Decimal
+
+    price = choice.get("price")
+    return Money(Decimal(price[0]), price[1]) if price else None
+
+
+class ChooseStep(StepHandler):
+    kind: ClassVar[str] = "choose"
+
+    async def show(self, turn: Turn, step: Step) -> None:
+        options = list(await turn.provider.options(step.key, turn.selection()))
+        concrete = [o for o in options if o.id != ANY_OPTION]
+        only = concrete if concrete else options
+        if len(only) == 1 and step.max_picks == 1:
+            # Nothing to ask (one option, or only "no preference"): take it, and remember it
+            # was not the user's choice so that Back skips this step too.
+            turn.booking["ch"][step.key] = {**self._choice([only[0]]), "auto": True}
+            await advance(turn)
+            return
+        if not concrete:
+            turn.notice("Nothing can be booked here at the moment. Please try again later.")
+            turn.show(turn.t("Booking stopped."), [nav_row(turn)])
+            return
+        turn.booking["opts"] = [_stored(o) for o in options]
+        picked = set(turn.booking.get("pick", []))
+        rows = []
+        for index, option in enumerate(options):
+            label = describe(turn, option)
+            if step.max_picks > 1:
+                label = ("✅ " if option.id in picked else "▫️ ") + label
+            rows.append([MenuButton(label, f"b:o:{index}")])
+        text = turn.t(QUESTIONS.get(step.key, "Please choose:"))
+        if step.max_picks > 1:
+            text += "\n" + turn.t("You can pick up to {count}.", count=step.max_picks)
+            if picked:
+                rows.append([MenuButton(turn.t("Continue »"), "b:done")])
+        described = [o for o in options if o.description]
+        if described and step.max_picks == 1:
+            text += "\n\n" + "\n".join(f"• {o.label}: {o.description}" for o in described)
+        rows.append(nav_row(turn, back=turn.booking["i"] > 0))
+        turn.show(text, rows)
+
+    @staticmethod
+    def _choice(options: list[Option]) -> dict[str, Any]:
+        stored = [_stored(o) for o in options]
+        choice: dict[str, Any] = {
+            "ids": [o["id"] for o in stored],
+            "labels": [o["label"] for o in stored],
+        }
+        if len(stored) == 1:
+            choice.update({k: v for k, v in stored[0].items() if k in ("dur", "price")})
+        return choice
+
+    async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        offered = turn.booking.get("opts", [])
+        if action == "done" and step.max_picks > 1:
+            picked = [o for o in offered if o["id"] in turn.booking.get("pick", [])]
+            if not picked:
+                await self.show(turn, step)
+                return
+            turn.booking["ch"][step.key] = {
+                "ids": [o["id"] for o in picked],
+                "labels": [o["label"] for o in picked],
+                "dur": sum(int(o.get("dur", 0)) for o in picked) or None,
+            }
+            turn.booking.pop("pick", None)
+            await advance(turn)
+            return
+        if (
+            not action.startswith("o:")
+            or not action[2:].isdigit()
+            or int(action[2:]) >= len(offered)
+        ):
+            await self.show(turn, step)
+            return
+        chosen = offered[int(action[2:])]
+        if step.max_picks > 1:
+            picks: list[str] = turn.booking.setdefault("pick", [])
+            if chosen["id"] in picks:
+                picks.remove(chosen["id"])
+            elif len(picks) < step.max_picks:
+                picks.append(chosen["id"])
+            else:
+                turn.notice("You can pick up to {count}.", count=step.max_picks)
+            await self.show(turn, step)
+            return
+        choice: dict[str, Any] = {"ids": [chosen["id"]], "labels": [chosen["label"]]}
+        choice.update({k: v for k, v in chosen.items() if k in ("dur", "price")})
+        turn.booking["ch"][step.key] = choice
+        await advance(turn)
+
+    async def reset(self, turn: Turn, step: Step) -> None:
+        turn.booking["ch"].pop(step.key, None)
+        turn.booking.pop("pick", None)
+
+
+__all__ = ["ChooseStep", "go_back"]

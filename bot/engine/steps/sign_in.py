@@ -1,0 +1,125 @@
+"""``sign_in``: the customer's account on the platform (ClicRDV, ClickBook).
+
+The password is read from the user's message, that message is deleted from the chat, and the
+password is handed to the adapter and dropped: it is never put in the conversation state, a
+log line or an error text. The adapter keeps the session in memory.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.turn import MenuButton, Turn
+from bot.engine.validation import InvalidInput, clean_email
+from providers.base import AuthFailed, Step
+
+MAX_PASSWORD = 256
+
+
+class SignInStep(StepHandler):
+    kind: ClassVar[str] = "sign_in"
+
+    async def show(self, turn: Turn, step: Step) -> None:
+        booking = turn.booking
+        if booking.get("acct"):
+            await advance(turn)
+            return
+        stage = booking.get("si", "start")
+        if stage == "start":
+            turn.show(
+                turn.t(
+                    "To book, please sign in to your account with {business}.",
+                    business=turn.business.name,
+                ),
+                [
+                    [MenuButton(turn.t("I have an account"), "b:si")],
+                    [MenuButton(turn.t("Create an account"), "b:su")],
+                    nav_row(turn),
+                ],
+            )
+        elif stage in ("email", "signup"):
+            turn.show(turn.t("Please type your email address."), [nav_row(turn)])
+        else:
+            turn.show(
+                turn.t(
+                    "Please type your password for {email}. The message will be deleted from this chat at once.",
+                    email=booking.get("email", ""),
+                ),
+                [nav_row(turn)],
+            )
+
+    async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        if action == "si":
+            turn.booking["si"] = "email"
+        elif action == "su":
+            turn.booking["si"] = "signup"
+        await self.show(turn, step)
+
+    async def on_text(self, turn: Turn, step: Step, text: str) -> None:
+        booking = turn.booking
+        stage = booking.get("si", "start")
+        if stage in ("email", "signup"):
+            try:
+                email = clean_email(text)
+            except InvalidInput as invalid:
+                turn.notice(invalid.message_id, **invalid.kwargs)
+                await self.show(turn, step)
+                return
+            booking["email"] = email
+            if stage == "signup":
+                try:
+                    account = await turn.provider.sign_up(turn.selection(), email)
+                except AuthFailed as refused:
+                    turn.notice(refused.message or "This account could not be created.")
+                    booking["si"] = "start"
+                    await self.show(turn, step)
+                    return
+                booking["acct"] = {
+                    "ref": account.ref,
+                    "email": account.email,
+                    "name": account.display_name,
+                }
+                turn.notice("Your account was created. Check your inbox to choose a password.")
+                await advance(turn)
+                return
+            booking["si"] = "password"
+            await self.show(turn, step)
+            return
+        if stage == "password":
+            # The message holds a password: it goes, whatever happens next.
+            turn.delete_user_message = True
+            password = text.strip()
+            if not password or len(password) > MAX_PASSWORD:
+                turn.notice("Please type your password.")
+                await self.show(turn, step)
+                return
+            try:
+                account = await turn.provider.sign_in(turn.selection(), booking["email"], password)
+            except AuthFailed:
+                turn.notice("The email or password was not accepted. Please try again.")
+                await self.show(turn, step)
+                return
+            finally:
+                del password
+            booking["acct"] = {
+                "ref": account.ref,
+                "email": account.email,
+                "name": account.display_name,
+            }
+            booking.pop("si", None)
+            turn.notice("Signed in as {email}.", email=account.email)
+            await advance(turn)
+            return
+        await super().on_text(turn, step, text)
+
+    async def on_back(self, turn: Turn, step: Step) -> bool:
+        if turn.booking.get("si", "start") != "start":
+            turn.booking["si"] = "email" if turn.booking.get("si") == "password" else "start"
+            await self.show(turn, step)
+            return True
+        return False
+
+    async def reset(self, turn: Turn, step: Step) -> None:
+        for key in ("si", "email"):
+            turn.booking.pop(key, None)

@@ -1,0 +1,151 @@
+"""One update being handled: the conversation state, the reply being built, and helpers the
+steps share (translation, menus, the booking's selection)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import BusinessConfig
+from bot.engine.types import Button, Event, Reply, Screen
+from bot.i18n import gettext
+from providers.base import BookingProvider, Selection, Step
+from storage.conversations import ConversationRecord
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class MenuButton:
+    """A button before it gets its token: ``action`` stays on the server, in the state."""
+
+    label: str
+    action: str
+
+
+@dataclass
+class Draft:
+    """A screen being built; buttons carry actions, not yet tokens."""
+
+    text: str
+    rows: list[list[MenuButton]] = field(default_factory=list)
+    request_contact: bool = False
+    remove_keyboard: bool = False
+
+
+@dataclass
+class Turn:
+    services: Services
+    event: Event
+    record: ConversationRecord
+    now: datetime
+    language: str
+    drafts: list[Draft] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    alert: str | None = None
+    delete_user_message: bool = False
+    edit: bool = False
+    #: stores the state now, before a platform call that must happen once (see confirm)
+    checkpoint: Callable[[], Awaitable[bool]] = field(default=lambda: _never())
+    #: database writes to make in the transaction that saves this turn's state
+    writes: list[Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=list)
+
+    # -- text ------------------------------------------------------------------------------
+    def t(self, message: str, **kwargs: object) -> str:
+        return gettext(self.language, message, **kwargs)
+
+    def notice(self, message: str, **kwargs: object) -> None:
+        """A line shown above the next screen (an error, a confirmation...)."""
+        self.notices.append(self.t(message, **kwargs))
+
+    def show(
+        self,
+        text: str,
+        rows: list[list[MenuButton]] | None = None,
+        *,
+        request_contact: bool = False,
+    ) -> Draft:
+        if self.notices:
+            text = "\n".join(self.notices) + "\n\n" + text
+            self.notices = []
+        draft = Draft(text, rows or [], request_contact=request_contact)
+        self.drafts.append(draft)
+        return draft
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.record.data
+
+    @property
+    def booking(self) -> dict[str, Any]:
+        """The booking in progress (created by :meth:`bot.engine.engine.Engine.start_booking`)."""
+        booking: dict[str, Any] = self.data["b"]
+        return booking
+
+    @property
+    def in_booking(self) -> bool:
+        return bool(self.data.get("b"))
+
+    @property
+    def business(self) -> BusinessConfig:
+        return self.services.business(self.booking["biz"])
+
+    @property
+    def provider(self) -> BookingProvider:
+        return self.services.providers[self.booking["biz"]]
+
+    @property
+    def steps(self) -> list[Step]:
+        return [Step.from_json(s) for s in self.booking["flow"]]
+
+    @property
+    def step(self) -> Step:
+        return self.steps[self.booking["i"]]
+
+    def selection(self) -> Selection:
+        choices = {key: tuple(value["ids"]) for key, value in self.booking["ch"].items()}
+        return Selection(
+            choices=choices, language=self.language, user_key=f"tg:{self.event.user_id}"
+        )
+
+    # -- finishing -------------------------------------------------------------------------
+    def build_reply(self, version: int) -> tuple[Reply, list[str]]:
+        """Turn drafts into screens with tokens ``c<version>.<n>``; return the actions list."""
+        actions: list[str] = []
+        screens: list[Screen] = []
+        if self.notices:
+            self.show("")  # notices with nothing after them still reach the user
+        for draft in self.drafts:
+            rows: list[list[Button]] = []
+            for row in draft.rows:
+                buttons: list[Button] = []
+                for button in row:
+                    buttons.append(Button(button.label, f"c{version}.{len(actions)}"))
+                    actions.append(button.action)
+                rows.append(buttons)
+            screens.append(
+                Screen(
+                    draft.text.strip(),
+                    rows,
+                    request_contact=draft.request_contact,
+                    remove_keyboard=draft.remove_keyboard,
+                )
+            )
+        reply = Reply(
+            screens=screens,
+            edit=self.edit,
+            alert=self.alert,
+            delete_user_message=self.delete_user_message,
+            language=self.language,
+        )
+        return reply, actions
+
+
+async def _never() -> bool:
+    return False

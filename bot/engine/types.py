@@ -1,0 +1,61 @@
+"""What goes into the engine (an :class:`Event`) and what comes out (a :class:`Reply`).
+
+Channel-agnostic: the Telegram handlers and the console channel both translate to and from
+these, so the engine never sees a python-telegram-bot object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EventKind = Literal["command", "text", "button", "contact"]
+
+
+@dataclass(frozen=True)
+class Event:
+    user_id: int
+    chat_id: int
+    kind: EventKind
+    #: command name without the slash (``"book"``), for ``kind == "command"``
+    command: str = ""
+    #: command arguments, typed text, or callback data (``kind == "button"``)
+    text: str = ""
+    #: phone number of a shared contact (``kind == "contact"``)
+    phone: str = ""
+    telegram_language: str | None = None
+    first_name: str = ""
+    #: id of the message the event came from (a button's message, or the user's own message)
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    #: the callback data sent to the channel (a short token), filled in by the engine
+    token: str = ""
+
+
+@dataclass
+class Screen:
+    """One message to show. ``buttons`` are rows of inline buttons."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    #: show Telegram's "share my phone number" keyboard with this message
+    request_contact: bool = False
+    #: remove a reply keyboard shown earlier
+    remove_keyboard: bool = False
+
+
+@dataclass
+class Reply:
+    screens: list[Screen] = field(default_factory=list)
+    #: replace the menu message the button was on (True) or send new messages (False)
+    edit: bool = False
+    #: a short notice shown by Telegram on the tapped button (answerCallbackQuery)
+    alert: str | None = None
+    #: delete the user's message (it held a password)
+    delete_user_message: bool = False
+    #: the language the texts are in
+    language: str = "en"

@@ -1,0 +1,147 @@
+"""Checks of what a customer types. Each returns the cleaned value or raises
+:class:`InvalidInput` with the msgid of a message that says what is expected."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+from providers.base import CustomerField
+
+MAX_NAME = 100
+MAX_EMAIL = 254
+MAX_ADDRESS = 300
+MAX_LABEL = 40
+MAX_ANSWER = 2048
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_PERSONAL_ID = re.compile(r"^[A-Za-z0-9]{10,48}$")
+
+
+class InvalidInput(ValueError):
+    def __init__(self, message_id: str, **kwargs: object) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+        self.kwargs = kwargs
+
+
+def _no_controls(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
+
+
+def clean_name(text: str) -> str:
+    """A person's name in any script (Latin, Arabic, Hebrew, CJK...), no emoji or symbols."""
+    name = " ".join(_no_controls(text).split())
+    if not name:
+        raise InvalidInput("Please type a name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(
+            "That is too long for a name (at most {limit} characters).", limit=MAX_NAME
+        )
+    for ch in name:
+        category = unicodedata.category(ch)
+        if not (category[0] in "LM" or ch in " -'’."):
+            raise InvalidInput("A name can only contain letters, spaces, hyphens and apostrophes.")
+    if not any(unicodedata.category(ch)[0] == "L" for ch in name):
+        raise InvalidInput("Please type a name.")
+    return name
+
+
+def clean_phone(text: str) -> str:
+    """International format: ``+`` country code and number, 8 to 15 digits (E.164)."""
+    raw = text.strip()
+    if len(raw) > 40:
+        raise InvalidInput("That does not look like a phone number.")
+    compact = re.sub(r"[\s().\-/]", "", raw)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not compact.startswith("+"):
+        if compact.isdigit() and len(compact) >= 8:
+            # Telegram's shared contacts come without "+": they are already international.
+            raise InvalidInput("Please include the country code, for example +33 6 12 34 56 78.")
+        raise InvalidInput("That does not look like a phone number.")
+    digits = compact[1:]
+    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits[0] == "0":
+        raise InvalidInput("That does not look like a phone number.")
+    return "+" + digits
+
+
+def clean_shared_phone(text: str) -> str:
+    """A number from Telegram's contact button (sometimes without the leading ``+``)."""
+    digits = re.sub(r"\D", "", text)
+    return clean_phone("+" + digits)
+
+
+def clean_email(text: str) -> str:
+    email = text.strip()
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        raise InvalidInput("That does not look like an email address (name@example.com).")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_birth_date(text: str, today: date) -> date:
+    raw = text.strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y"):
+        try:
+            value = datetime.strptime(raw, pattern).date()
+        except ValueError:
+            continue
+        if not date(1900, 1, 1) <= value <= today:
+            raise InvalidInput("Please type a date of birth in the past.")
+        return value
+    raise InvalidInput("Please type the date of birth as DD/MM/YYYY.")
+
+
+def clean_personal_id(text: str) -> str:
+    value = text.strip()
+    if not _PERSONAL_ID.match(value):
+        raise InvalidInput("The personal identifier has 10 to 48 letters and digits, no spaces.")
+    return value
+
+
+def clean_address(text: str) -> str:
+    value = " ".join(_no_controls(text).split())
+    if len(value) < 5:
+        raise InvalidInput("Please type the full address.")
+    if len(value) > MAX_ADDRESS:
+        raise InvalidInput(
+            "That address is too long (at most {limit} characters).", limit=MAX_ADDRESS
+        )
+    return value
+
+
+def clean_label(text: str) -> str:
+    value = " ".join(_no_controls(text).split())
+    if not value:
+        raise InvalidInput("Please type a short label, for example: my daughter.")
+    if len(value) > MAX_LABEL:
+        raise InvalidInput(
+            "Please keep the label short (at most {limit} characters).", limit=MAX_LABEL
+        )
+    return value
+
+
+def clean_answer(text: str, limit: int = MAX_ANSWER) -> str:
+    value = _no_controls(text).strip()
+    if not value:
+        raise InvalidInput("Please type an answer.")
+    if len(value) > limit:
+        raise InvalidInput("That answer is too long (at most {limit} characters).", limit=limit)
+    return value
+
+
+def clean_field(field: CustomerField, text: str, today: date) -> str:
+    """Validate ``text`` for ``field``; the value is returned as a string for the state."""
+    if field in (CustomerField.FIRST_NAME, CustomerField.LAST_NAME):
+        return clean_name(text)
+    if field is CustomerField.PHONE:
+        return clean_phone(text)
+    if field is CustomerField.EMAIL:
+        return clean_email(text)
+    if field is CustomerField.BIRTH_DATE:
+        return clean_birth_date(text, today).isoformat()
+    if field is CustomerField.PERSONAL_ID:
+        return clean_personal_id(text)
+    return clean_address(text)

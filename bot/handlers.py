@@ -1,0 +1,93 @@
+"""python-telegram-bot handlers: every update goes to the one engine."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.engine import Engine
+from bot.engine.turn import Turn
+from bot.i18n import pick_language
+from bot.services import Services
+from bot.telegram_io import deliver, event_from_update
+from storage import conversations
+
+log = logging.getLogger(__name__)
+
+#: The engine's own callback data; other features (reminders, broadcasts) use other prefixes.
+ENGINE_CALLBACK = r"^c\d+\.\d+$"
+
+
+def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
+    engine: Engine = context.application.bot_data["engine"]
+    return engine
+
+
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    event = event_from_update(update)
+    if event is None:
+        return
+    engine = engine_of(context)
+    reply = await engine.handle(event)
+    await deliver(context.bot, update, event, reply)
+
+
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data nobody recognises (forged, or from a feature that no longer exists)."""
+    query = update.callback_query
+    if query is not None:
+        await on_update(update, context)
+
+
+async def begin_reschedule(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, booking_id: int
+) -> None:
+    """Start moving ``booking_id`` for the tapping user (used by the reminder buttons).
+
+    Ownership is checked inside (:meth:`Engine.begin_reschedule`)."""
+    event = event_from_update(update)
+    if event is None:
+        return
+    engine = engine_of(context)
+    services: Services = context.application.bot_data["services"]
+    now = services.clock()
+    async with services.sessions() as session:
+        record = await conversations.load(session, event.chat_id, event.user_id)
+    language = pick_language(record.data.get("lang"), event.telegram_language)
+    turn = Turn(services=services, event=event, record=record, now=now, language=language)
+    turn.checkpoint = lambda: engine._checkpoint(turn)
+    await engine.begin_reschedule(turn, booking_id)
+    reply = await engine._save(turn)
+    reply.edit = False
+    await deliver(context.bot, update, event, reply)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Only the exception type and the update id: an update's text may hold personal data or a
+    # password, and exception texts from adapters are kept free of credentials.
+    update_id = getattr(update, "update_id", None)
+    log.error(
+        "error while handling update %s: %s",
+        update_id,
+        type(context.error).__name__,
+        exc_info=context.error,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the engine's handlers. Features with their own commands or buttons register theirs
+    before this, in the same group, so that the catch-alls here only see what is left."""
+    application.add_handler(CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK))
+    application.add_handler(
+        MessageHandler(filters.COMMAND | filters.TEXT | filters.CONTACT, on_update)
+    )
+    application.add_handler(CallbackQueryHandler(on_unknown_button))
+    application.add_error_handler(on_error)

@@ -1,0 +1,113 @@
+"""Between python-telegram-bot and the engine: an Update becomes an :class:`Event`, a
+:class:`Reply` becomes Bot API calls (menus edited in place when a button was tapped)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+
+from bot.engine.types import Event, Reply, Screen
+from bot.i18n import gettext
+
+log = logging.getLogger(__name__)
+
+
+def event_from_update(update: Update) -> Event | None:
+    """The engine's view of an update, or ``None`` for updates the engine does not handle."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return None
+    common = {
+        "user_id": user.id,
+        "chat_id": chat.id,
+        "telegram_language": user.language_code,
+        "first_name": user.first_name or "",
+    }
+    query = update.callback_query
+    if query is not None:
+        message_id = query.message.message_id if query.message else None
+        return Event(kind="button", text=query.data or "", message_id=message_id, **common)
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.contact is not None:
+        return Event(
+            kind="contact", phone=message.contact.phone_number, message_id=message.message_id, **common
+        )
+    text = message.text or ""
+    if text.startswith("/"):
+        head, _, argument = text.partition(" ")
+        command = head[1:].split("@", 1)[0].lower()
+        return Event(
+            kind="command", command=command, text=argument, message_id=message.message_id, **common
+        )
+    return Event(kind="text", text=text, message_id=message.message_id, **common)
+
+
+def _inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    if not screen.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in screen.buttons]
+    )
+
+
+async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
+    language = reply.language
+    """Send ``reply`` for ``update``: answer the button, delete a password, edit or send."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(reply.alert)
+        except TelegramError:
+            log.debug("callback query could not be answered (too old)")
+    if reply.delete_user_message and event.message_id is not None:
+        try:
+            await bot.delete_message(chat_id=event.chat_id, message_id=event.message_id)
+        except TelegramError:
+            # Older than 48 h or already gone: nothing more we can do, and nothing to log.
+            log.warning("could not delete a message holding a password")
+    editable = query.message.message_id if (query is not None and query.message and reply.edit) else None
+    for screen in reply.screens:
+        if not screen.text:
+            continue
+        if screen.request_contact:
+            await bot.send_message(
+                chat_id=event.chat_id,
+                text=gettext(language, "Tap the button below to share your phone number, or type it."),
+                reply_markup=ReplyKeyboardMarkup(
+                    [[KeyboardButton(gettext(language, "📱 Share my phone number"), request_contact=True)]],
+                    resize_keyboard=True,
+                    one_time_keyboard=True,
+                ),
+            )
+            editable = None  # the menu goes below the keyboard prompt
+        markup = _inline_markup(screen)
+        if editable is not None:
+            try:
+                await bot.edit_message_text(
+                    chat_id=event.chat_id, message_id=editable, text=screen.text, reply_markup=markup
+                )
+                editable = None
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    editable = None
+                    continue
+                editable = None  # the message is gone or too old: send a new one instead
+        await bot.send_message(
+            chat_id=event.chat_id,
+            text=screen.text,
+            reply_markup=markup or (ReplyKeyboardRemove() if screen.remove_keyboard else None),
+        )

@@ -1,0 +1,45 @@
+"""A whole booking with the built-in calendar, through the real Application."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.services import Services
+from storage.models import Booking, Fiche, LocalAppointment
+from tests.bot.harness import running_bot
+
+
+async def book_haircut(chat, phone_by_contact: bool = True) -> None:  # type: ignore[no-untyped-def]
+    await chat.send("/book")
+    await chat.press("Haircut · 30 min · €25.00")
+    await chat.press("Anna")
+    await chat.press_first_day()
+    await chat.press_first_time()
+    await chat.send("Anna")
+    await chat.send("Martin")
+    if phone_by_contact:
+        await chat.share_contact("33612345678")
+    else:
+        await chat.send("+33 6 12 34 56 78")
+    await chat.send("anna@example.org")
+
+
+async def test_whole_booking_edits_menus_in_place_and_stores_the_booking(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await book_haircut(chat)
+        assert "Please check your booking" in chat.text
+        assert "Haircut" in chat.text and "Anna" in chat.text and "€25.00" in chat.text
+        await chat.press("✅ Confirm")
+        assert "Booked!" in chat.text
+        assert "/mybookings" in chat.text
+        assert "Europe/Paris" in chat.text
+        # menus were edited in place after each tap
+        assert len(chat.calls("editMessageText")) >= 4
+    async with services.sessions() as session:
+        booking = (await session.scalars(select(Booking))).one()
+        assert booking.service_name == "Haircut"
+        assert booking.resource_name == "Anna"
+        assert booking.status == "confirmed"
+        fiche = (await session.scalars(select(Fiche))).one()
+        assert (fiche.first_name, fiche.phone, fiche.email) == ("Anna", "+33612345678", "anna@example.org")
+        assert await session.scalar(select(func.count()).select_from(LocalAppointment)) == 1
