@@ -12,7 +12,7 @@ from telegram.request import BaseRequest
 
 from bot import handlers
 from bot.engine import Engine
-from bot.i18n import LANGUAGES, gettext
+from bot.i18n import LANGUAGES, N_, gettext
 from bot.local_api import LOCAL_TOKEN
 from bot.services import Services
 
@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = timedelta(minutes=1)
 COMMAND_MENU = (
-    ("book", "Make an appointment"),
-    ("mybookings", "Your appointments"),
-    ("cancel", "Stop the booking in progress"),
-    ("language", "Choose the language"),
-    ("help", "What I can do"),
+    ("book", N_("Make an appointment")),
+    ("mybookings", N_("Your appointments")),
+    ("cancel", N_("Stop the booking in progress")),
+    ("language", N_("Choose the language")),
+    ("help", N_("What I can do")),
 )
 
 

@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="book in the terminal, no Telegram needed")
     chat.add_argument("--language", default=os.environ.get("BOOKBOT_LANGUAGE", "en"))
     chat.set_defaults(func=cmd_chat)
-    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
     sub.add_parser("check-config", help="validate the configuration").set_defaults(
         func=cmd_check_config
     )

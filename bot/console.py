@@ -80,8 +80,12 @@ async def run_console(
     application = build_application(services, request=api, rate_limit=False, jobs=False)
     interactive = stdin.isatty()
     async with application:
-        updates = UpdateFactory(application.bot, user_id=user_id, first_name="Console", language=language)
-        stdout.write("bookbot console: type a button's number or label, text to answer, /help for commands, Ctrl-D to quit.\n")
+        updates = UpdateFactory(
+            application.bot, user_id=user_id, first_name="Console", language=language
+        )
+        stdout.write(
+            "bookbot console: type a button's number or label, text to answer, /help for commands, Ctrl-D to quit.\n"
+        )
         await application.process_update(updates.text("/start"))
         loop = asyncio.get_running_loop()
         while True:

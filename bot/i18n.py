@@ -41,6 +41,12 @@ def _catalog(language: str) -> dict[str, str]:
     }
 
 
+def N_(message: str) -> str:
+    """Marks a message id for extraction where it is defined (a table of texts); it is
+    translated later, where it is shown, by :func:`gettext`."""
+    return message
+
+
 def pick_language(*candidates: str | None) -> str:
     """The first supported language among ``candidates`` (``"fr-CA"`` counts as ``"fr"``)."""
     for candidate in candidates:

@@ -75,8 +75,12 @@ class LocalBotApi(BaseRequest):
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False,
-                    "supports_inline_queries": False}
+            return {
+                **BOT_USER,
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
         if method in ("sendMessage", "editMessageText"):
             message_id = params.get("message_id") or next(self._message_ids)
             message: dict[str, Any] = {
@@ -125,9 +129,16 @@ class LocalBotApi(BaseRequest):
 class UpdateFactory:
     """Builds the updates one user would cause in a private chat."""
 
-    def __init__(self, bot: Bot, user_id: int = 42, first_name: str = "Anna", language: str = "en") -> None:
+    def __init__(
+        self, bot: Bot, user_id: int = 42, first_name: str = "Anna", language: str = "en"
+    ) -> None:
         self.bot = bot
-        self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language}
+        self.user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language,
+        }
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1)
 
@@ -147,11 +158,19 @@ class UpdateFactory:
     def text(self, text: str) -> Update:
         extra: dict[str, Any] = {"text": text}
         if text.startswith("/"):
-            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return Update.de_json({"update_id": next(self._ids), "message": self._message(**extra)}, self.bot)
+            extra["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        return Update.de_json(
+            {"update_id": next(self._ids), "message": self._message(**extra)}, self.bot
+        )
 
     def contact(self, phone: str) -> Update:
-        contact = {"phone_number": phone, "first_name": self.user["first_name"], "user_id": self.user["id"]}
+        contact = {
+            "phone_number": phone,
+            "first_name": self.user["first_name"],
+            "user_id": self.user["id"],
+        }
         return Update.de_json(
             {"update_id": next(self._ids), "message": self._message(contact=contact)}, self.bot
         )

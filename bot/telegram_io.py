@@ -43,7 +43,10 @@ def event_from_update(update: Update) -> Event | None:
         return None
     if message.contact is not None:
         return Event(
-            kind="contact", phone=message.contact.phone_number, message_id=message.message_id, **common
+            kind="contact",
+            phone=message.contact.phone_number,
+            message_id=message.message_id,
+            **common,
         )
     text = message.text or ""
     if text.startswith("/"):
@@ -59,7 +62,10 @@ def _inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:
     if not screen.buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in screen.buttons]
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.token) for b in row]
+            for row in screen.buttons
+        ]
     )
 
 
@@ -78,16 +84,26 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         except TelegramError:
             # Older than 48 h or already gone: nothing more we can do, and nothing to log.
             log.warning("could not delete a message holding a password")
-    editable = query.message.message_id if (query is not None and query.message and reply.edit) else None
+    editable = (
+        query.message.message_id if (query is not None and query.message and reply.edit) else None
+    )
     for screen in reply.screens:
         if not screen.text:
             continue
         if screen.request_contact:
             await bot.send_message(
                 chat_id=event.chat_id,
-                text=gettext(language, "Tap the button below to share your phone number, or type it."),
+                text=gettext(
+                    language, "Tap the button below to share your phone number, or type it."
+                ),
                 reply_markup=ReplyKeyboardMarkup(
-                    [[KeyboardButton(gettext(language, "📱 Share my phone number"), request_contact=True)]],
+                    [
+                        [
+                            KeyboardButton(
+                                gettext(language, "📱 Share my phone number"), request_contact=True
+                            )
+                        ]
+                    ],
                     resize_keyboard=True,
                     one_time_keyboard=True,
                 ),
@@ -97,7 +113,10 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         if editable is not None:
             try:
                 await bot.edit_message_text(
-                    chat_id=event.chat_id, message_id=editable, text=screen.text, reply_markup=markup
+                    chat_id=event.chat_id,
+                    message_id=editable,
+                    text=screen.text,
+                    reply_markup=markup,
                 )
                 editable = None
                 continue

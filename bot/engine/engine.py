@@ -24,7 +24,7 @@ from bot.engine.steps.slot import release_hold
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.types import Event, Reply, Screen
-from bot.i18n import LANGUAGES, gettext, pick_language
+from bot.i18n import LANGUAGES, N_, gettext, pick_language
 from providers.base import (
     Hold,
     NotBookable,
@@ -424,7 +424,7 @@ class Engine:
         return swept
 
 
-HELP = (
+HELP = N_(
     "I book appointments for you.\n\n"
     "/book — make an appointment\n"
     "/mybookings — see, change or cancel your appointments\n"

@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_price
 from providers.base import ANY_OPTION, Money, Option, Step
 
 #: What the engine asks at a choose step, by step key. Unknown keys get a generic question.
 QUESTIONS = {
-    "service": "Which service would you like?",
-    "category": "What kind of service?",
-    "staff": "Who would you like to see?",
-    "resource": "Who would you like to see?",
-    "calendar": "Who would you like to see?",
-    "location": "Where would you like to go?",
-    "branch": "Where would you like to go?",
-    "service_group": "What kind of service?",
-    "party_size": "How many people is this booking for?",
+    "service": N_("Which service would you like?"),
+    "category": N_("What kind of service?"),
+    "staff": N_("Who would you like to see?"),
+    "resource": N_("Who would you like to see?"),
+    "calendar": N_("Who would you like to see?"),
+    "location": N_("Where would you like to go?"),
+    "branch": N_("Where would you like to go?"),
+    "service_group": N_("What kind of service?"),
+    "party_size": N_("How many people is this booking for?"),
 }
 
 

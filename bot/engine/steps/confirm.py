@@ -18,6 +18,7 @@ from bot.engine.steps.base import StepHandler, go_to, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import booking_lines
+from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
 from providers.base import (
     AuthFailed,
@@ -45,13 +46,15 @@ REFUSAL_NEXT_STEP = {
     "EmailNotFound": "sign_in",
 }
 REFUSAL_TEXT = {
-    "MaxRdvNumber": "You already have the maximum number of appointments with this business.",
-    "MintimeBetween": "This is too close to another appointment of yours. Please pick another time.",
-    "MaxRdvPeriod": "This date is too far ahead. Please pick an earlier day.",
-    "MintimeRdv": "This time is too soon to book online. Please pick a later time.",
-    "SameTimeRdv": "You already have an appointment at that time. Please pick another time.",
-    "EmailAlreadyExists": "An account already exists with this email. Please sign in.",
-    "EmailNotFound": "No account was found with this email.",
+    "MaxRdvNumber": N_("You already have the maximum number of appointments with this business."),
+    "MintimeBetween": N_(
+        "This is too close to another appointment of yours. Please pick another time."
+    ),
+    "MaxRdvPeriod": N_("This date is too far ahead. Please pick an earlier day."),
+    "MintimeRdv": N_("This time is too soon to book online. Please pick a later time."),
+    "SameTimeRdv": N_("You already have an appointment at that time. Please pick another time."),
+    "EmailAlreadyExists": N_("An account already exists with this email. Please sign in."),
+    "EmailNotFound": N_("No account was found with this email."),
 }
 
 

@@ -7,22 +7,29 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
 from providers.base import CustomerField, ProviderError, Step
 from storage.fiches import fiche_details, for_user
 
 PROMPTS = {
-    CustomerField.FIRST_NAME: "Please type the first name of the person the appointment is for.",
-    CustomerField.LAST_NAME: "Please type their last name.",
-    CustomerField.PHONE: (
-        "Please share your phone number with the button below, "
-        "or type it with the country code (+33 6 12 34 56 78)."
+    CustomerField.FIRST_NAME: N_(
+        "Please type the first name of the person the appointment is for."
     ),
-    CustomerField.EMAIL: "Please type an email address for the confirmation.",
-    CustomerField.BIRTH_DATE: "Please type the date of birth (DD/MM/YYYY).",
-    CustomerField.PERSONAL_ID: "Please type the personal identifier (10 to 48 letters and digits).",
-    CustomerField.ADDRESS: "Please type the postal address.",
+    CustomerField.LAST_NAME: N_("Please type their last name."),
+    CustomerField.PHONE: N_(
+        (
+            "Please share your phone number with the button below, "
+            "or type it with the country code (+33 6 12 34 56 78)."
+        )
+    ),
+    CustomerField.EMAIL: N_("Please type an email address for the confirmation."),
+    CustomerField.BIRTH_DATE: N_("Please type the date of birth (DD/MM/YYYY)."),
+    CustomerField.PERSONAL_ID: N_(
+        "Please type the personal identifier (10 to 48 letters and digits)."
+    ),
+    CustomerField.ADDRESS: N_("Please type the postal address."),
 }
 
 
