@@ -164,25 +164,38 @@ def load_config(
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     if env.get("BOOKBOT_DATABASE_URL"):
         data["database_url"] = env["BOOKBOT_DATABASE_URL"]
+    problems: list[str] = []
+    config: AppConfig | None = None
     try:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:
         problems = [
             f"{_location(e['loc'], data) or '(top level)'}: {e['msg']}" for e in exc.errors()
         ]
-        raise ConfigError(str(path), problems) from None
-    problems = []
-    for business in config.businesses:
+    # Check every business that is valid on its own too, so one run reports every problem.
+    for business in _valid_businesses(data):
         problems.extend(_provider_problems(business))
         if check_secrets:
             for name in business.secret_names():
                 if not env.get(name):
                     problems.append(
-                        f"businesses[{business.slug}].settings: environment variable {name} is not set"
+                        f"businesses[{business.slug}].settings: "
+                        f"environment variable {name} is not set"
                     )
-    if problems:
+    if problems or config is None:
         raise ConfigError(str(path), problems)
     return config
+
+
+def _valid_businesses(data: Mapping[str, Any]) -> list[BusinessConfig]:
+    found = []
+    raw = data.get("businesses")
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            found.append(BusinessConfig.model_validate(item))
+        except ValidationError:
+            continue
+    return found
 
 
 def _provider_problems(business: BusinessConfig) -> list[str]:
