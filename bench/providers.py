@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 # Python put bench/ first on the path, where this very file would shadow the ``providers``
 # package: the project root goes first, bench/ last (for the provider_<kind> modules).
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
+others = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+sys.path[:] = [str(ROOT), *others, str(BENCH)]
 
 
 def main() -> None:

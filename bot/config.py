@@ -23,7 +23,7 @@ from storage.db import DEFAULT_DATABASE_URL
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent / "sample_config.toml"
 SUPPORTED_LANGUAGES = ("en", "fr")
-SECRET_SUFFIX = "_env"
+SECRET_SUFFIX = "_env"  # noqa: S105 - a key suffix, not a secret
 
 
 class BusinessConfig(BaseModel):

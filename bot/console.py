@@ -84,7 +84,8 @@ async def run_console(
             application.bot, user_id=user_id, first_name="Console", language=language
         )
         stdout.write(
-            "bookbot console: type a button's number or label, text to answer, /help for commands, Ctrl-D to quit.\n"
+            "bookbot console: type a button's number or label, text to answer, "
+            "/help for commands, Ctrl-D to quit.\n"
         )
         await application.process_update(updates.text("/start"))
         loop = asyncio.get_running_loop()

@@ -19,7 +19,7 @@ from telegram import Bot, Update
 from telegram.request import BaseRequest, RequestData
 
 #: A syntactically valid token for a bot that only ever talks to :class:`LocalBotApi`.
-LOCAL_TOKEN = "123456:local-console-token"
+LOCAL_TOKEN = "123456:local-console-token"  # noqa: S105 - talks to no server
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Bookbot", "username": "bookbot_local_bot"}
 
 

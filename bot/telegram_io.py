@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram import (
     Bot,
@@ -28,34 +29,30 @@ def event_from_update(update: Update) -> Event | None:
     chat = update.effective_chat
     if user is None or chat is None:
         return None
-    common = {
-        "user_id": user.id,
-        "chat_id": chat.id,
-        "telegram_language": user.language_code,
-        "first_name": user.first_name or "",
-    }
+    who = partial(
+        Event,
+        user_id=user.id,
+        chat_id=chat.id,
+        telegram_language=user.language_code,
+        first_name=user.first_name or "",
+    )
     query = update.callback_query
     if query is not None:
         message_id = query.message.message_id if query.message else None
-        return Event(kind="button", text=query.data or "", message_id=message_id, **common)
+        return who(kind="button", text=query.data or "", message_id=message_id)
     message = update.effective_message
     if message is None:
         return None
     if message.contact is not None:
-        return Event(
-            kind="contact",
-            phone=message.contact.phone_number,
-            message_id=message.message_id,
-            **common,
+        return who(
+            kind="contact", phone=message.contact.phone_number, message_id=message.message_id
         )
     text = message.text or ""
     if text.startswith("/"):
         head, _, argument = text.partition(" ")
         command = head[1:].split("@", 1)[0].lower()
-        return Event(
-            kind="command", command=command, text=argument, message_id=message.message_id, **common
-        )
-    return Event(kind="text", text=text, message_id=message.message_id, **common)
+        return who(kind="command", command=command, text=argument, message_id=message.message_id)
+    return who(kind="text", text=text, message_id=message.message_id)
 
 
 def _inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:

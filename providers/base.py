@@ -148,7 +148,11 @@ class Hold:
     expires_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "slot": self.slot.to_json(), "expires_at": self.expires_at.isoformat()}
+        return {
+            "id": self.id,
+            "slot": self.slot.to_json(),
+            "expires_at": self.expires_at.isoformat(),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Hold:
@@ -413,7 +417,7 @@ class BookingProvider(ABC):
         """Reserve ``slot`` temporarily (only when :attr:`supports_holds`)."""
         raise NotImplementedError
 
-    async def release(self, hold: Hold) -> None:
+    async def release(self, hold: Hold) -> None:  # noqa: B027 - optional, no-op by default
         """Release a hold. Releasing an expired or unknown hold is not an error."""
 
     async def sign_in(self, selection: Selection, email: str, password: str) -> Account:
@@ -428,5 +432,5 @@ class BookingProvider(ABC):
         """The signed-in account's customer records in this business."""
         return ()
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional, no-op by default
         """Release what the adapter owns (its own HTTP client, if it made one)."""

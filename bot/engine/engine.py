@@ -136,7 +136,8 @@ class Engine:
             else:
                 turn.show(
                     turn.t(
-                        "There is no booking in progress. To cancel an appointment, send /mybookings."
+                        "There is no booking in progress. "
+                        "To cancel an appointment, send /mybookings."
                     )
                 )
         elif command == "mybookings":
@@ -354,7 +355,7 @@ class Engine:
         for key, ids in (row.selection or {}).items():
             label = row.service_name if key == "service" else (row.resource_name or "")
             choices[key] = {"ids": list(ids), "labels": [label] * len(ids), "auto": True}
-        first, last = (row.customer_name.split(" ", 1) + [""])[:2]
+        first, last = [*row.customer_name.split(" ", 1), ""][:2]
         turn.notice("Pick the new day for your appointment.")
         await self.start_booking(
             turn,

@@ -30,7 +30,10 @@ def booking_lines(
     price: tuple[Decimal, str] | None,
     customer: str | None,
 ) -> list[str]:
-    t = lambda message, **kw: gettext(language, message, **kw)  # noqa: E731
+
+    def t(message: str, **kwargs: object) -> str:
+        return gettext(language, message, **kwargs)
+
     lines = [
         t("Business: {name}", name=business),
         t("Service: {name}", name=service),

@@ -106,7 +106,7 @@ class Turn:
 
     @property
     def step(self) -> Step:
-        return self.steps[self.booking["i"]]
+        return self.steps[int(self.booking["i"])]
 
     def selection(self) -> Selection:
         choices = {key: tuple(value["ids"]) for key, value in self.booking["ch"].items()}

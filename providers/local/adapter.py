@@ -117,7 +117,7 @@ class LocalProvider(BookingProvider):
         if step_key == "staff":
             service = await self._service(selection)
             people = [Option(id=str(p.id), label=p.name) for p in catalog.staff_for(service.id)]
-            return ([Option(id=ANY_OPTION, label="")] + people) if len(people) > 1 else people
+            return [Option(id=ANY_OPTION, label=""), *people] if len(people) > 1 else people
         raise NotFound(f"no step {step_key!r}")
 
     def _window(self) -> tuple[datetime, datetime]:

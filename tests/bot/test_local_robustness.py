@@ -22,7 +22,9 @@ async def bookings_count(services: Services) -> int:
 
 async def state_of(services: Services, user_id: int = 42) -> dict:  # type: ignore[type-arg]
     async with services.sessions() as session:
-        row = (await session.scalars(select(Conversation).where(Conversation.user_id == user_id))).one()
+        row = (
+            await session.scalars(select(Conversation).where(Conversation.user_id == user_id))
+        ).one()
         return dict(row.data)
 
 
@@ -75,7 +77,9 @@ async def test_two_customers_confirming_one_slot_get_one_booking(services: Servi
         for chat in (anna, marc):
             await book_haircut(chat)
         assert anna.text.split("When:")[1] == marc.text.split("When:")[1]
-        await asyncio.gather(anna.tap(anna.data_of("✅ Confirm")), marc.tap(marc.data_of("✅ Confirm")))
+        await asyncio.gather(
+            anna.tap(anna.data_of("✅ Confirm")), marc.tap(marc.data_of("✅ Confirm"))
+        )
         texts = [anna.text, marc.text]
         assert sum("Booked!" in t for t in texts) == 1
         loser = anna if "Booked!" not in anna.text else marc
@@ -143,9 +147,8 @@ async def test_bad_input_keeps_the_step_and_what_was_entered(
         assert state["b"]["slot"] == before["b"]["slot"]
         assert state["b"]["ch"] == before["b"]["ch"]
         good = answers[:-1]
-        assert list(state["b"].get("cust", {}).values())[: len(good)] == [
-            a if not a.startswith("+") else a for a in good
-        ]
+        kept = list(state["b"].get("cust", {}).values())
+        assert [v.replace(" ", "") for v in kept[: len(good)]] == [a.replace(" ", "") for a in good]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -185,7 +188,7 @@ async def test_a_user_cannot_see_or_cancel_another_users_booking(services: Servi
         await intruder.send("/mybookings")
         assert "no upcoming appointments" in intruder.text
         # Hand-made callback data naming the other user's booking: refused, nothing cancelled.
-        for data in (f"m:cc:{booking_id}", f"c1.{booking_id}", f"c2.0"):
+        for data in (f"m:cc:{booking_id}", f"c1.{booking_id}", "c2.0"):
             await intruder.tap(data)
     async with services.sessions() as session:
         assert (await session.scalars(select(Booking.status))).one() == "confirmed"
@@ -234,7 +237,9 @@ async def test_idle_conversation_expires_and_starts_over(sample_config: AppConfi
             old = chat.data_of("Anna")
             now[0] += timedelta(minutes=sample_config.conversation_idle_minutes + 1)
             await chat.tap(old)
-            assert "This menu has expired." == chat.calls("answerCallbackQuery")[-1].params.get("text")
+            assert "This menu has expired." == chat.calls("answerCallbackQuery")[-1].params.get(
+                "text"
+            )
             await chat.send("/book")
             assert "timed out" in chat.text or "Which service" in chat.text
             now[0] += timedelta(minutes=sample_config.conversation_idle_minutes + 1)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
-from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
-from bot.i18n import format_price
+from bot.i18n import N_, format_price
 from providers.base import ANY_OPTION, Money, Option, Step
 
 #: What the engine asks at a choose step, by step key. Unknown keys get a generic question.

@@ -18,8 +18,8 @@ from bot.engine.steps.base import StepHandler, go_to, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import booking_lines
-from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
+from bot.i18n import N_
 from providers.base import (
     AuthFailed,
     Booking,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, nav_row
-from bot.i18n import N_
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
+from bot.i18n import N_
 from providers.base import CustomerField, ProviderError, Step
 from storage.fiches import fiche_details, for_user
 
@@ -19,10 +19,8 @@ PROMPTS = {
     ),
     CustomerField.LAST_NAME: N_("Please type their last name."),
     CustomerField.PHONE: N_(
-        (
-            "Please share your phone number with the button below, "
-            "or type it with the country code (+33 6 12 34 56 78)."
-        )
+        "Please share your phone number with the button below, "
+        "or type it with the country code (+33 6 12 34 56 78)."
     ),
     CustomerField.EMAIL: N_("Please type an email address for the confirmation."),
     CustomerField.BIRTH_DATE: N_("Please type the date of birth (DD/MM/YYYY)."),
@@ -84,8 +82,11 @@ class CustomerStep(StepHandler):
         if booking["cs"] == "who":
             rows = []
             for index, person in enumerate(booking["people"]):
-                name = f"{person['details'].get('first_name', '')} {person['details'].get('last_name', '')}".strip()
-                label = f"{name} ({person['label']})" if person["label"] else name
+                details = person["details"]
+                name = f"{details.get('first_name', '')} {details.get('last_name', '')}".strip()
+                # A platform fiche's label is often just the name: do not say it twice.
+                shown = person["label"] if person["label"] != name else ""
+                label = f"{name} ({shown})" if shown else name
                 rows.append([MenuButton(turn.t("Book for {name}", name=label), f"b:f:{index}")])
             rows.append([MenuButton(turn.t("➕ Someone else"), "b:new")])
             rows.append(nav_row(turn))

@@ -43,7 +43,8 @@ class SignInStep(StepHandler):
         else:
             turn.show(
                 turn.t(
-                    "Please type your password for {email}. The message will be deleted from this chat at once.",
+                    "Please type your password for {email}. "
+                    "The message will be deleted from this chat at once.",
                     email=booking.get("email", ""),
                 ),
                 [nav_row(turn)],
