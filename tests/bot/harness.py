@@ -85,7 +85,9 @@ class ChatDriver:
 
 
 @asynccontextmanager
-async def running_bot(services: Services, user_id: int = 42, language: str = "en") -> AsyncIterator[ChatDriver]:
+async def running_bot(
+    services: Services, user_id: int = 42, language: str = "en"
+) -> AsyncIterator[ChatDriver]:
     api = LocalBotApi()
     application = build_application(services, request=api, rate_limit=False, jobs=False)
     async with application:

@@ -59,7 +59,11 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
 
 def test_provider_settings_and_missing_secrets_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
-    path.write_text(BROKEN.replace('slug = "Bad Slug"', 'slug = "fine"').replace('"nope"', '"local"').replace("Mars/Olympus", "UTC"))
+    path.write_text(
+        BROKEN.replace('slug = "Bad Slug"', 'slug = "fine"')
+        .replace('"nope"', '"local"')
+        .replace("Mars/Olympus", "UTC")
+    )
     with pytest.raises(ConfigError) as error:
         load_config(path, env={})
     problems = "\n".join(error.value.problems)

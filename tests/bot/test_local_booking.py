@@ -24,7 +24,9 @@ async def book_haircut(chat, phone_by_contact: bool = True) -> None:  # type: ig
     await chat.send("anna@example.org")
 
 
-async def test_whole_booking_edits_menus_in_place_and_stores_the_booking(services: Services) -> None:
+async def test_whole_booking_edits_menus_in_place_and_stores_the_booking(
+    services: Services,
+) -> None:
     async with running_bot(services) as chat:
         await book_haircut(chat)
         assert "Please check your booking" in chat.text
@@ -41,5 +43,9 @@ async def test_whole_booking_edits_menus_in_place_and_stores_the_booking(service
         assert booking.resource_name == "Anna"
         assert booking.status == "confirmed"
         fiche = (await session.scalars(select(Fiche))).one()
-        assert (fiche.first_name, fiche.phone, fiche.email) == ("Anna", "+33612345678", "anna@example.org")
+        assert (fiche.first_name, fiche.phone, fiche.email) == (
+            "Anna",
+            "+33612345678",
+            "anna@example.org",
+        )
         assert await session.scalar(select(func.count()).select_from(LocalAppointment)) == 1
