@@ -1,0 +1,60 @@
+"""The Telegram side of the engine: command menu, contact keyboard, deep links."""
+
+from __future__ import annotations
+
+from bot.app import _post_init
+from bot.services import Services
+from tests.bot.harness import running_bot
+
+
+async def test_command_menu_is_set_in_every_language(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await _post_init(chat.application)
+        calls = chat.calls("setMyCommands")
+        assert {c.params.get("language_code") for c in calls} == {None, "fr"}
+        english = next(c for c in calls if c.params.get("language_code") is None)
+        assert [c["command"] for c in english.params["commands"]] == [
+            "book",
+            "mybookings",
+            "cancel",
+            "language",
+            "help",
+        ]
+
+
+async def test_phone_step_offers_the_contact_sharing_button(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/book")
+        await chat.press("Haircut · 30 min · €25.00")
+        await chat.press("Anna")
+        await chat.press_first_day()
+        await chat.press_first_time()
+        await chat.send("Anna")
+        await chat.send("Martin")
+        keyboards = [
+            c.params["reply_markup"]
+            for c in chat.calls("sendMessage")
+            if isinstance(c.params.get("reply_markup"), dict)
+            and "keyboard" in c.params["reply_markup"]
+        ]
+        assert keyboards and keyboards[-1]["keyboard"][0][0]["request_contact"] is True
+        await chat.share_contact("33612345678")
+        removed = chat.calls("sendMessage")[-2].params.get("reply_markup")
+        assert removed == {"remove_keyboard": True}
+        assert "email" in chat.text
+
+
+async def test_deep_link_preselects_the_business(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/start sample-salon")
+        assert "Which service would you like?" in chat.text
+        await chat.send("/start no-such-business")
+        assert "Which service would you like?" in chat.text
+
+
+async def test_help_and_unknown_commands_answer_with_the_command_list(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/help")
+        assert "/mybookings" in chat.text
+        await chat.send("/frobnicate")
+        assert "/book" in chat.text
