@@ -280,7 +280,14 @@ class HoldExpired(ProviderError):
 
 
 class AuthFailed(ProviderError):
-    """The end user's email/password (or the business's credentials) were refused."""
+    """The end user's email/password (or the business's credentials) were refused.
+
+    ``reason`` is the platform's code when it gave one (ClicRDV's ``EmailNotFound``), so the
+    engine can say what happened rather than only "sign in again"."""
+
+    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ProviderUnavailable(ProviderError):

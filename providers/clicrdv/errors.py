@@ -66,7 +66,7 @@ def _email(name: str, text: str) -> ProviderError:
 
 
 def _auth(name: str, text: str) -> ProviderError:
-    return AuthFailed(text)
+    return AuthFailed(text, reason=name)
 
 
 @dataclass(frozen=True)

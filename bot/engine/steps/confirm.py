@@ -111,6 +111,13 @@ class ConfirmStep(StepHandler):
         )
 
     async def show(self, turn: Turn, step: Step) -> None:
+        if turn.data.pop("confirming", None):
+            # A confirmation was under way when the process stopped: the platform may or may not
+            # have booked it, and retrying blindly could book twice.
+            turn.notice(
+                "We could not tell whether your last confirmation went through. "
+                "Please check /mybookings before confirming again."
+            )
         lines = self.summary(turn)
         title = (
             turn.t("Please check the new time:")
@@ -162,9 +169,12 @@ class ConfirmStep(StepHandler):
             )
             await go_to(turn, "customer")
             return
-        except AuthFailed:
+        except AuthFailed as refused_account:
+            if not any(s.key == "sign_in" for s in turn.steps):
+                # The business's own credentials were refused: nothing the user can fix.
+                raise ProviderUnavailable(refused_account.message) from None
             booking.pop("acct", None)
-            turn.notice("Please sign in again.")
+            turn.notice(REFUSAL_TEXT.get(refused_account.reason or "") or "Please sign in again.")
             await go_to(turn, "sign_in")
             return
         except BookingRefused as refused:
