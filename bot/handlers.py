@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -15,7 +16,7 @@ from telegram.ext import (
 
 from bot.engine import Engine
 from bot.engine.turn import Turn
-from bot.i18n import pick_language
+from bot.i18n import gettext, pick_language
 from bot.services import Services
 from bot.telegram_io import deliver, event_from_update
 from storage import conversations
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: The engine's own callback data; other features (reminders, broadcasts) use other prefixes.
 ENGINE_CALLBACK = r"^c\d+\.\d+$"
+#: Runs before every feature's handlers.
+FIRST_GROUP = -100
 
 
 def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
@@ -45,6 +48,16 @@ async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     if query is not None:
         await on_update(update, context)
+
+
+async def refuse_empty_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A callback query without data matches every pattern handler in python-telegram-bot
+    (patterns are only tried on non-empty data), so it is answered and stopped here, first."""
+    query = update.callback_query
+    if query is not None and not query.data:
+        language = pick_language(query.from_user.language_code if query.from_user else None)
+        await query.answer(gettext(language, "This menu has expired."))
+        raise ApplicationHandlerStop
 
 
 async def begin_reschedule(
@@ -85,6 +98,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add the engine's handlers. Features with their own commands or buttons register theirs
     before this, in the same group, so that the catch-alls here only see what is left."""
+    application.add_handler(CallbackQueryHandler(refuse_empty_callback), group=FIRST_GROUP)
     application.add_handler(CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK))
     application.add_handler(
         MessageHandler(filters.COMMAND | filters.TEXT | filters.CONTACT, on_update)
