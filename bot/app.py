@@ -22,6 +22,7 @@ SWEEP_INTERVAL = timedelta(minutes=1)
 COMMAND_MENU = (
     ("book", N_("Make an appointment")),
     ("mybookings", N_("Your appointments")),
+    ("mydetails", N_("Your stored details")),
     ("cancel", N_("Stop the booking in progress")),
     ("language", N_("Choose the language")),
     ("help", N_("What I can do")),

@@ -64,6 +64,23 @@ async def save_details(
     return fiche
 
 
+async def delete_owned(session: AsyncSession, fiche_id: int, user_id: int) -> bool:
+    """Delete a stored person if it belongs to ``user_id``; bookings made for it stay (their
+    ``fiche_id`` becomes null)."""
+    fiche = await session.get(Fiche, fiche_id)
+    if fiche is None or fiche.user_id != user_id:
+        return False
+    await session.delete(fiche)
+    await session.flush()
+    return True
+
+
+async def all_for_user(session: AsyncSession, user_id: int) -> list[Fiche]:
+    return list(
+        await session.scalars(select(Fiche).where(Fiche.user_id == user_id).order_by(Fiche.id))
+    )
+
+
 def fiche_details(fiche: Fiche) -> dict[str, str]:
     values = {
         "first_name": fiche.first_name,

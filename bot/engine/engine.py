@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import go_back, show_current
@@ -36,6 +37,7 @@ from providers.base import (
 )
 from storage import bookings as booking_store
 from storage import conversations
+from storage import fiches as fiche_store
 from storage.fiches import ensure_user
 from storage.models import User
 
@@ -47,7 +49,21 @@ log = logging.getLogger(__name__)
 TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
 #: Longest text the engine reads; anything longer is refused before any parsing.
 MAX_TEXT = 4096
-COMMANDS = ("start", "book", "mybookings", "cancel", "help", "language")
+COMMANDS = ("start", "book", "mybookings", "mydetails", "cancel", "help", "language")
+#: How long a confirmation in progress keeps other updates of its conversation from writing;
+#: past that (a worker died while booking) the conversation is usable again.
+CONFIRMING_GRACE = timedelta(minutes=2)
+
+
+def confirming_elsewhere(data: dict[str, Any], now: datetime) -> bool:
+    """Whether another update checkpointed this conversation and is booking right now."""
+    started = data.get("confirming")
+    if not isinstance(started, str):
+        return False
+    try:
+        return now - datetime.fromisoformat(started) < CONFIRMING_GRACE
+    except (TypeError, ValueError):
+        return False
 
 
 class Engine:
@@ -60,9 +76,21 @@ class Engine:
         now = services.clock()
         async with services.sessions() as session:
             record = await conversations.load(session, event.chat_id, event.user_id)
+            if record.is_new:
+                # /language is kept on the user too: a swept conversation must not forget it.
+                chosen = await session.scalar(select(User.language).where(User.id == event.user_id))
+                if chosen:
+                    record.data["lang"] = chosen
         language = pick_language(
             record.data.get("lang"), event.telegram_language, services.config.default_language
         )
+        if confirming_elsewhere(record.data, now):
+            # The same Confirm delivered twice (or a tap meanwhile): the update that holds the
+            # checkpoint is calling the platform. Saving this one would bump the version under
+            # it and lose its "Booked!" screen and state, so this update changes nothing.
+            return Reply(
+                screens=[], alert=gettext(language, "This booking is already being confirmed.")
+            )
         turn = Turn(services=services, event=event, record=record, now=now, language=language)
         turn.checkpoint = lambda: self._checkpoint(turn)
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
@@ -142,6 +170,8 @@ class Engine:
                 )
         elif command == "mybookings":
             await self._my_bookings(turn)
+        elif command == "mydetails":
+            await self._my_details(turn)
         elif command == "language":
             rows = [[MenuButton(name, f"l:{code}")] for code, name in LANGUAGES.items()]
             turn.show(turn.t("Which language would you like?"), rows)
@@ -217,10 +247,15 @@ class Engine:
         prefix, _, rest = action.partition(":")
         if prefix == "b" and turn.in_booking:
             await self._booking_action(turn, rest)
+        elif prefix == "b" and rest == "retry":
+            # The platform failed before the booking started (its first screen): start again.
+            await self._begin(turn, None)
         elif prefix == "s" and self.services.config.business(rest):
             await self.start_booking(turn, rest)
         elif prefix == "m":
             await self._my_bookings_action(turn, rest)
+        elif prefix == "f":
+            await self._my_details_action(turn, rest)
         elif prefix == "l" and rest in LANGUAGES:
             await self._set_language(turn, rest)
         else:
@@ -335,6 +370,53 @@ class Engine:
         else:
             await self._my_bookings(turn)
 
+    # -- stored details ------------------------------------------------------------------------
+    async def _my_details(self, turn: Turn) -> None:
+        """The people this user stored details for, each with a Delete button."""
+        async with self.services.sessions() as session:
+            fiches = await fiche_store.all_for_user(session, turn.event.user_id)
+        if not fiches:
+            turn.show(turn.t("You have no stored details."))
+            return
+        names = {v: k for k, v in self.services.business_ids.items()}
+        lines, rows = [], []
+        for fiche in fiches:
+            slug = names.get(fiche.business_id)
+            business = self.services.config.business(slug) if slug else None
+            who = f"{fiche.first_name} {fiche.last_name}".strip()
+            label = f"{who} ({fiche.label})" if fiche.label else who
+            lines.append(f"• {label} — {business.name if business else '?'}")
+            rows.append([MenuButton(turn.t("🗑 Delete {name}", name=label), f"f:d:{fiche.id}")])
+        turn.show(
+            turn.t("The details you stored for your bookings:") + "\n\n" + "\n".join(lines), rows
+        )
+
+    async def _my_details_action(self, turn: Turn, action: str) -> None:
+        kind, _, raw_id = action.partition(":")
+        if not raw_id.isdigit():
+            turn.alert = turn.t("This menu has expired.")
+            return
+        fiche_id = int(raw_id)
+        if kind == "d":
+            turn.show(
+                turn.t("Delete these details? Your appointments are kept."),
+                [
+                    [MenuButton(turn.t("Yes, delete them"), f"f:dd:{fiche_id}")],
+                    [MenuButton(turn.t("No, keep them"), "f:list:0")],
+                ],
+            )
+        elif kind == "dd":
+            user_id = turn.event.user_id
+
+            async def write(session: Any) -> None:
+                # Ownership is checked in the deleting transaction itself.
+                await fiche_store.delete_owned(session, fiche_id, user_id)
+
+            turn.writes.append(write)
+            turn.show(turn.t("Your details were deleted."))
+        else:
+            await self._my_details(turn)
+
     async def begin_reschedule(self, turn: Turn, booking_id: int) -> None:
         """Walk the user to the date step to move their booking ``booking_id``."""
         async with self.services.sessions() as session:
@@ -429,6 +511,7 @@ HELP = N_(
     "I book appointments for you.\n\n"
     "/book — make an appointment\n"
     "/mybookings — see, change or cancel your appointments\n"
+    "/mydetails — see or delete the details you stored\n"
     "/cancel — stop the booking in progress\n"
     "/language — choose the language\n"
     "/help — this message"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.config import AppConfig
 from bot.services import Services, build_services
-from storage.models import Booking, Conversation, LocalAppointment
+from storage.models import Booking, Conversation, Fiche, LocalAppointment
 from tests.bot.harness import ChatDriver, running_bot
 from tests.bot.test_local_booking import book_haircut
 
@@ -247,3 +247,27 @@ async def test_idle_conversation_expires_and_starts_over(sample_config: AppConfi
             assert swept == 1
     finally:
         await services.aclose()
+
+
+async def test_a_user_can_delete_their_stored_details_and_only_theirs(services: Services) -> None:
+    async with running_bot(services, user_id=1) as owner:
+        await book_haircut(owner)
+        await owner.press("✅ Confirm")
+    async with services.sessions() as session:
+        fiche_id = (await session.scalars(select(Fiche.id))).one()
+    async with running_bot(services, user_id=2) as intruder:
+        await intruder.send("/mydetails")
+        assert "no stored details" in intruder.text
+        await intruder.tap(f"f:dd:{fiche_id}")
+    async with services.sessions() as session:
+        assert (await session.scalars(select(Fiche.id))).one() == fiche_id
+    async with running_bot(services, user_id=1) as owner:
+        await owner.send("/mydetails")
+        assert "Anna Martin (me)" in owner.text
+        await owner.press("🗑 Delete Anna Martin (me)")
+        await owner.press("Yes, delete them")
+        assert "deleted" in owner.text
+    async with services.sessions() as session:
+        assert (await session.scalars(select(Fiche.id))).all() == []
+        booking = (await session.scalars(select(Booking))).one()
+        assert booking.status == "confirmed" and booking.fiche_id is None

@@ -16,6 +16,7 @@ async def test_command_menu_is_set_in_every_language(services: Services) -> None
         assert [c["command"] for c in english.params["commands"]] == [
             "book",
             "mybookings",
+            "mydetails",
             "cancel",
             "language",
             "help",
