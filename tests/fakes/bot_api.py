@@ -290,5 +290,6 @@ def main() -> None:
     os.replace(args.port_file + ".tmp", args.port_file)
     api.serve_forever()
 
+
 if __name__ == "__main__":
     main()
