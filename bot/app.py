@@ -23,6 +23,7 @@ COMMAND_MENU = (
     ("book", N_("Make an appointment")),
     ("mybookings", N_("Your appointments")),
     ("mydetails", N_("Your stored details")),
+    ("settings", N_("Reminders and news")),
     ("cancel", N_("Stop the booking in progress")),
     ("language", N_("Choose the language")),
     ("help", N_("What I can do")),

@@ -10,8 +10,12 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def _configure_logging(level: int) -> None:
@@ -103,12 +107,44 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
                 )
             else:
                 await application.updater.start_polling()
+            dispatching = _start_dispatcher(services, telegram, stop)
             logging.getLogger(__name__).info("bookbot is running")
             await stop.wait()
+            if dispatching is not None:
+                await dispatching
             await application.updater.stop()
             await application.stop()
     finally:
         await services.aclose()
+
+
+def _start_dispatcher(
+    services: Services, telegram: TelegramSettings, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """Reminders and broadcasts are sent from this process too, unless
+    ``BOOKBOT_DISPATCHER=off`` (run ``bookbot dispatch`` processes instead). The dispatcher
+    gets its own Bot without python-telegram-bot's rate limiter: it paces itself."""
+    if os.environ.get("BOOKBOT_DISPATCHER", "on").lower() in ("off", "0", "false", "no"):
+        return None
+    from bot.delivery.__main__ import build_bot
+    from bot.delivery.dispatcher import DEFAULT_RATE, Dispatcher
+
+    assert telegram.token is not None
+    rate = float(os.environ.get("BOOKBOT_SEND_RATE", DEFAULT_RATE))
+
+    async def run() -> None:
+        bot = build_bot(telegram.token or "", telegram.api_base_url, 64)
+        async with bot:
+            await Dispatcher(services.sessions, bot, rate=rate).run(stop)
+
+    return asyncio.create_task(run(), name="dispatcher")
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from bot.delivery.__main__ import main as dispatch_main
+
+    dispatch_main(args.rest)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="book in the terminal, no Telegram needed")
     chat.add_argument("--language", default=os.environ.get("BOOKBOT_LANGUAGE", "en"))
     chat.set_defaults(func=cmd_chat)
+    dispatch = sub.add_parser("dispatch", help="send due reminders and broadcasts")
+    dispatch.add_argument("rest", nargs=argparse.REMAINDER)
+    dispatch.set_defaults(func=cmd_dispatch)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate
     )

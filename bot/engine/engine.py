@@ -512,6 +512,7 @@ HELP = N_(
     "/book — make an appointment\n"
     "/mybookings — see, change or cancel your appointments\n"
     "/mydetails — see or delete the details you stored\n"
+    "/settings — reminders and news on or off\n"
     "/cancel — stop the booking in progress\n"
     "/language — choose the language\n"
     "/help — this message"

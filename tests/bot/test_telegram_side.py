@@ -17,6 +17,7 @@ async def test_command_menu_is_set_in_every_language(services: Services) -> None
             "book",
             "mybookings",
             "mydetails",
+            "settings",
             "cancel",
             "language",
             "help",
