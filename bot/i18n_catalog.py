@@ -15,8 +15,9 @@ Where message ids are found:
 
 - Babel's Python extractor, with the translation entry points as keywords: ``t`` and ``notice``
   (``Turn.t``, ``Turn.notice``, and the ``t`` helper of ``bot.engine.summary``), the second argument
-  of ``gettext(language, message)``, ``N_`` (tables of texts) and ``InvalidInput`` (validation
-  errors). ``Turn.show`` takes text that is already translated, so it is not a keyword.
+  of ``gettext(language, message)`` and of ``bot.delivery.texts._(language, message)``, ``N_``
+  (tables of texts) and ``InvalidInput`` (validation errors). ``Turn.show`` takes text that is
+  already translated, so it is not a keyword.
 - A pass over the syntax tree of those same arguments, for the literals Babel does not see:
   fallbacks (``refused.message or "..."``, ``TABLE.get(key, "...")``, ``a if c else "..."``) and
   strings wrapped in extra parentheses. It also vets Babel's output: Babel joins all the
@@ -51,7 +52,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "providers")
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 #: Function name -> position (1-based) of the message id among its arguments.
-KEYWORDS: dict[str, int] = {"t": 1, "notice": 1, "gettext": 2, "N_": 1, "InvalidInput": 1}
+KEYWORDS: dict[str, int] = {
+    "t": 1,
+    "notice": 1,
+    "gettext": 2,
+    "_": 2,
+    "N_": 1,
+    "InvalidInput": 1,
+}
 HEADER = """\
 Translations of bookbot, the appointment booking bot.
 Message ids are the English texts; keep every {placeholder} exactly as it is.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ def test_extractor_reads_each_pattern_and_skips_texts_already_translated(tmp_pat
         '    turn.t(TABLE.get(key, "Table default"))\n'
         '    turn.t("Yes" if key else "No")\n'
         '    gettext(language, "Second argument")\n'
+        '    texts._(language, "Delivery text")\n'
         '    raise InvalidInput("Invalid {limit}", limit=3)\n'
         'PROMPT = N_(("Wrapped " "in parentheses"))\n'
         'turn.show("Already translated text")\n'
@@ -89,11 +90,12 @@ def test_extractor_reads_each_pattern_and_skips_texts_already_translated(tmp_pat
         "Yes",
         "No",
         "Second argument",
+        "Delivery text",
         "Invalid {limit}",
         "Wrapped in parentheses",
     }
     assert [(path, line) for path, line, _ in dynamic_message_ids(tmp_path)] == [
-        ("bot/flow.py", 10)
+        ("bot/flow.py", 11)
     ]
 
 
@@ -257,3 +259,21 @@ async def test_switching_language_mid_booking_shows_the_current_step_again_trans
             "Avec qui souhaitez-vous prendre rendez-vous ?",
         ]
         assert "Anna" in chat.labels and "« Retour" in chat.labels
+
+
+async def test_language_choice_survives_the_sweep_of_an_idle_conversation(
+    sample_config: AppConfig,
+) -> None:
+    now = [MONDAY_MORNING]
+    services = await build_services(sample_config, env={}, clock=lambda: now[0])
+    try:
+        async with running_bot(services, language="en") as chat:
+            await chat.send("/language")
+            await chat.press("Français")
+            now[0] += services.idle_timeout + timedelta(minutes=1)
+            assert await chat.application.bot_data["engine"].sweep_expired() == 1
+
+            await chat.send("/help")
+            assert chat.text.startswith("Je prends vos rendez-vous.")
+    finally:
+        await services.aclose()
