@@ -75,6 +75,17 @@ async def send(
     raise ProviderUnavailable(failure)
 
 
+async def settle(*reads: Awaitable[Any]) -> list[Any]:
+    """Run independent reads concurrently and wait for all of them; then raise the first
+    failure, if any. Unlike a bare ``asyncio.gather``, no request is left running in the
+    background after an error (it would still hit the platform and hold a connection)."""
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
 class SingleFlightToken:
     """An access token shared by all concurrent callers, renewed once when it is about to expire.
 

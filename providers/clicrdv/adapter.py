@@ -14,7 +14,6 @@ variable holding the API key), ``catalog_ttl_seconds``, ``currency`` (default EU
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -44,7 +43,7 @@ from providers.base import (
 )
 from providers.clicrdv import api, guesses
 from providers.clicrdv.client import ClicrdvClient
-from providers.http import RetryPolicy, TTLCache
+from providers.http import RetryPolicy, TTLCache, settle
 
 Record = Mapping[str, Any]
 
@@ -143,9 +142,7 @@ class ClicrdvProvider(BookingProvider):
     async def flow(self, selection: Selection) -> Sequence[Step]:
         # The services are read with the settings (not after): the next step needs them anyway,
         # and reading them concurrently saves a round trip on a cold cache.
-        group, sets, _ = await asyncio.gather(
-            self.group(), self._interventionsets(), self._interventions()
-        )
+        group, sets, _ = await settle(self.group(), self._interventionsets(), self._interventions())
         if group.inactive:
             raise NotBookable(f"{group.name or 'This business'} is not active on ClicRDV.")
         if not group.open:
@@ -182,7 +179,7 @@ class ClicrdvProvider(BookingProvider):
         raise NotFound(f"ClicRDV has no step {step_key!r}")
 
     async def _service_options(self, selection: Selection) -> list[Option]:
-        group, interventions = await asyncio.gather(self.group(), self._interventions())
+        group, interventions = await settle(self.group(), self._interventions())
         category = selection.one("category")
         if category is not None:
             interventions = [i for i in interventions if guesses.intervention_set(i) == category]
@@ -254,7 +251,7 @@ class ClicrdvProvider(BookingProvider):
                 out.append((when, [str(i) for i in ids]))
             return out
 
-        parts = await asyncio.gather(*(fetch(c) for c in chunks))
+        parts = await settle(*(fetch(c) for c in chunks))
         return [item for part in parts for item in part]
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
@@ -263,9 +260,7 @@ class ClicrdvProvider(BookingProvider):
         return {when.date() for when, _ in found if when > now and first <= when.date() <= last}
 
     async def slots(self, selection: Selection, day: date) -> Sequence[Slot]:
-        found, length = await asyncio.gather(
-            self._timeslots(selection, day, day), self._length(selection)
-        )
+        found, length = await settle(self._timeslots(selection, day, day), self._length(selection))
         calendar = selection.one("calendar")
         name = await self._calendar_name(selection, calendar) if calendar else None
         tz = self.deps.timezone
