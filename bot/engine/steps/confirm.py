@@ -189,8 +189,8 @@ class ConfirmStep(StepHandler):
             return
         except ProviderUnavailable:
             turn.notice(
-                "The booking system did not answer. If your booking does not appear in /mybookings, "
-                "try again: your choices are kept."
+                "The booking system did not answer. "
+                "If your booking does not appear in /mybookings, try again: your choices are kept."
             )
             turn.show(
                 turn.t("Try again?"),
