@@ -112,7 +112,7 @@ async def render(
             .join(Business, Business.id == Booking.business_id)
             .where(Booking.id.in_(booking_ids))
         )
-        bookings = {b.id: (b, u, biz) for b, u, biz in result.tuples()}
+        bookings = {b.id: (b, u, biz) for b, u, biz in result}
     broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id}
     broadcasts: dict[int, Broadcast] = {}
     if broadcast_ids:
