@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,15 +33,29 @@ class ConversationRecord:
         return self.id is None
 
 
+# Built once: a statement object keeps its compiled form and cache key, so the two queries
+# every update makes skip SQLAlchemy's statement construction and cache-key walk. They run as
+# Core on the session's connection (no ORM layer: there are no objects to track).
+_LOAD = select(_table.c.id, _table.c.data, _table.c.version, _table.c.expires_at).where(
+    _table.c.chat_id == bindparam("p_chat_id"), _table.c.user_id == bindparam("p_user_id")
+)
+_UPDATE = (
+    update(_table)
+    .where(_table.c.id == bindparam("p_id"), _table.c.version == bindparam("p_version"))
+    .values(
+        data=bindparam("p_data", type_=_table.c.data.type),
+        version=bindparam("p_new_version"),
+        expires_at=bindparam("p_expires_at", type_=_table.c.expires_at.type),
+        updated_at=bindparam("p_updated_at", type_=_table.c.updated_at.type),
+    )
+)
+_INSERT = insert(_table).returning(_table.c.id)
+
+
 async def load(session: AsyncSession, chat_id: int, user_id: int) -> ConversationRecord:
     """The conversation of ``user_id`` in ``chat_id``, or a new empty one (not yet stored)."""
-    row = (
-        await session.execute(
-            select(_table.c.id, _table.c.data, _table.c.version, _table.c.expires_at).where(
-                _table.c.chat_id == chat_id, _table.c.user_id == user_id
-            )
-        )
-    ).first()
+    connection = await session.connection()
+    row = (await connection.execute(_LOAD, {"p_chat_id": chat_id, "p_user_id": user_id})).first()
     if row is None:
         return ConversationRecord(chat_id=chat_id, user_id=user_id)
     return ConversationRecord(
@@ -64,28 +78,33 @@ async def save(
     if record.id is None:
         try:
             async with session.begin_nested():
-                result = await session.execute(
-                    insert(_table)
-                    .values(
-                        chat_id=record.chat_id,
-                        user_id=record.user_id,
-                        data=record.data,
-                        version=record.version + 1,
-                        expires_at=expires_at,
-                        updated_at=now,
-                    )
-                    .returning(_table.c.id)
+                connection = await session.connection()
+                result = await connection.execute(
+                    _INSERT,
+                    {
+                        "chat_id": record.chat_id,
+                        "user_id": record.user_id,
+                        "data": record.data,
+                        "version": record.version + 1,
+                        "expires_at": expires_at,
+                        "updated_at": now,
+                    },
                 )
                 record.id = result.scalar_one()
         except IntegrityError:
             return False
     else:
-        result = await session.execute(
-            update(_table)
-            .where(_table.c.id == record.id, _table.c.version == record.version)
-            .values(
-                data=record.data, version=record.version + 1, expires_at=expires_at, updated_at=now
-            )
+        connection = await session.connection()
+        result = await connection.execute(
+            _UPDATE,
+            {
+                "p_id": record.id,
+                "p_version": record.version,
+                "p_data": record.data,
+                "p_new_version": record.version + 1,
+                "p_expires_at": expires_at,
+                "p_updated_at": now,
+            },
         )
         if int(getattr(result, "rowcount", 0)) != 1:
             return False

@@ -1,5 +1,10 @@
 """Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout on every
-connection; any other URL (``postgresql+asyncpg://``) is used as given."""
+connection; any other URL (``postgresql+asyncpg://``) is used as given.
+
+A SQLite file is opened with :mod:`storage.sqlite_inline` (queries run on the event loop's
+thread, lock waits are awaited) rather than through aiosqlite's worker thread, whose hand-overs
+cost more than the queries; ``create_engine(url, inline_sqlite=False)`` uses aiosqlite.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage import sqlite_inline
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -29,10 +36,19 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, inline_sqlite: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, with the SQLite connection settings applied."""
+    parsed = make_url(url)
+    if (
+        inline_sqlite
+        and parsed.drivername == "sqlite+aiosqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not parsed.query
+        and not {"creator", "async_creator", "connect_args"} & kwargs.keys()
+    ):
+        kwargs["async_creator"] = sqlite_inline.connector(str(parsed.database))
     engine = create_async_engine(url, **kwargs)
-    if make_url(url).get_backend_name() == "sqlite":
+    if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 

@@ -28,7 +28,7 @@ from providers.base import (
 )
 from providers.http import TTLCache
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
-from providers.local.schedule import blocks, days_between, free_starts
+from providers.local.schedule import blocks, days_between, free_starts, has_free_start
 from providers.local.settings import LocalSettings, check_settings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
 
@@ -175,7 +175,27 @@ class LocalProvider(BookingProvider):
         return [by_start[k] for k in sorted(by_start)]
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
-        return {s.start.date() for s in await self._free_slots(selection, first, last)}
+        # The month view only needs to know whether each day has one free start: stop at the
+        # first instead of building every slot of the month (what _free_slots would do).
+        service = await self._service(selection)
+        people = await self._people(selection)
+        zone = self.deps.timezone
+        earliest, latest = self._window()
+        range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+        range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        taken = await self._taken_blocks(people, range_start, range_end)
+        duration = timedelta(minutes=service.duration_minutes)
+        step = timedelta(minutes=self.settings.slot_step_minutes)
+        return {
+            day
+            for day in days_between(first, last)
+            if any(
+                has_free_start(
+                    person, day, duration, step, zone, taken[person.id], earliest, latest
+                )
+                for person in people
+            )
+        }
 
     async def slots(self, selection: Selection, day: date) -> Sequence[Slot]:
         return await self._free_slots(selection, day, day)

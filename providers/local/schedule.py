@@ -28,6 +28,27 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone)
 
 
+def iter_candidate_starts(
+    person: StaffInfo,
+    day: date,
+    duration: timedelta,
+    step: timedelta,
+    zone: ZoneInfo,
+) -> Iterator[datetime]:
+    """Start times on ``day`` at which ``person`` works for the whole ``duration`` without
+    running into a break (ignoring bookings), in order."""
+    weekday = day.weekday()
+    breaks = [(_at(day, a, zone), _at(day, b, zone)) for a, b in person.breaks.get(weekday, [])]
+    for open_from, open_to in person.open_hours.get(weekday, []):
+        start = _at(day, open_from, zone)
+        close = _at(day, open_to, zone)
+        while start + duration <= close:
+            end = start + duration
+            if not any(start < b_end and b_start < end for b_start, b_end in breaks):
+                yield start
+            start += step
+
+
 def candidate_starts(
     person: StaffInfo,
     day: date,
@@ -35,20 +56,27 @@ def candidate_starts(
     step: timedelta,
     zone: ZoneInfo,
 ) -> list[datetime]:
-    """Start times on ``day`` at which ``person`` works for the whole ``duration`` without
-    running into a break (ignoring bookings)."""
-    weekday = day.weekday()
-    breaks = [(_at(day, a, zone), _at(day, b, zone)) for a, b in person.breaks.get(weekday, [])]
-    starts: list[datetime] = []
-    for open_from, open_to in person.open_hours.get(weekday, []):
-        start = _at(day, open_from, zone)
-        close = _at(day, open_to, zone)
-        while start + duration <= close:
-            end = start + duration
-            if not any(start < b_end and b_start < end for b_start, b_end in breaks):
-                starts.append(start)
-            start += step
-    return starts
+    """:func:`iter_candidate_starts` as a list."""
+    return list(iter_candidate_starts(person, day, duration, step, zone))
+
+
+def iter_free_starts(
+    person: StaffInfo,
+    day: date,
+    duration: timedelta,
+    step: timedelta,
+    zone: ZoneInfo,
+    taken: set[datetime],
+    earliest: datetime,
+    latest: datetime,
+) -> Iterator[datetime]:
+    """Candidate starts that are within [earliest, latest] and whose blocks are all free."""
+    for start in iter_candidate_starts(person, day, duration, step, zone):
+        if start < earliest or start > latest:
+            continue
+        if taken and any(block in taken for block in blocks(start, start + duration)):
+            continue
+        yield start
 
 
 def free_starts(
@@ -61,13 +89,24 @@ def free_starts(
     earliest: datetime,
     latest: datetime,
 ) -> list[datetime]:
-    """Candidate starts that are within [earliest, latest] and whose blocks are all free."""
-    return [
-        start
-        for start in candidate_starts(person, day, duration, step, zone)
-        if earliest <= start <= latest
-        and not any(block in taken for block in blocks(start, start + duration))
-    ]
+    """:func:`iter_free_starts` as a list."""
+    return list(iter_free_starts(person, day, duration, step, zone, taken, earliest, latest))
+
+
+def has_free_start(
+    person: StaffInfo,
+    day: date,
+    duration: timedelta,
+    step: timedelta,
+    zone: ZoneInfo,
+    taken: set[datetime],
+    earliest: datetime,
+    latest: datetime,
+) -> bool:
+    """Whether ``person`` has at least one free start on ``day`` (stops at the first)."""
+    for _ in iter_free_starts(person, day, duration, step, zone, taken, earliest, latest):
+        return True
+    return False
 
 
 def days_between(first: date, last: date) -> Iterable[date]:
