@@ -4,6 +4,7 @@ unique constraint on the time blocks each appointment claims."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -28,9 +29,19 @@ from providers.base import (
 )
 from providers.http import TTLCache
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
-from providers.local.schedule import blocks, days_between, free_starts, has_free_start
+from providers.local.schedule import blocks, days_between, has_free_start, iter_free_starts
 from providers.local.settings import LocalSettings, check_settings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
+
+
+@dataclass(frozen=True)
+class _Availability:
+    people: list[StaffInfo]
+    taken: dict[int, set[datetime]]
+    duration: timedelta
+    step: timedelta
+    earliest: datetime
+    latest: datetime
 
 
 class LocalProvider(BookingProvider):
@@ -145,21 +156,38 @@ class LocalProvider(BookingProvider):
                 taken[staff_id].add(block)
         return taken
 
-    async def _free_slots(self, selection: Selection, first: date, last: date) -> list[Slot]:
+    async def _availability(self, selection: Selection, first: date, last: date) -> _Availability:
+        """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
         service = await self._service(selection)
         people = await self._people(selection)
         zone = self.deps.timezone
-        earliest, latest = self._window()
         range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
         range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-        taken = await self._taken_blocks(people, range_start, range_end)
-        duration = timedelta(minutes=service.duration_minutes)
-        step = timedelta(minutes=self.settings.slot_step_minutes)
+        earliest, latest = self._window()
+        return _Availability(
+            people=people,
+            taken=await self._taken_blocks(people, range_start, range_end),
+            duration=timedelta(minutes=service.duration_minutes),
+            step=timedelta(minutes=self.settings.slot_step_minutes),
+            earliest=earliest,
+            latest=latest,
+        )
+
+    async def _free_slots(self, selection: Selection, first: date, last: date) -> list[Slot]:
+        found = await self._availability(selection, first, last)
+        zone = self.deps.timezone
         by_start: dict[datetime, Slot] = {}
         for day in days_between(first, last):
-            for person in people:
-                for start in free_starts(
-                    person, day, duration, step, zone, taken[person.id], earliest, latest
+            for person in found.people:
+                for start in iter_free_starts(
+                    person,
+                    day,
+                    found.duration,
+                    found.step,
+                    zone,
+                    found.taken[person.id],
+                    found.earliest,
+                    found.latest,
                 ):
                     # With "any" staff, one slot per start time: the first free person takes it.
                     by_start.setdefault(
@@ -167,7 +195,7 @@ class LocalProvider(BookingProvider):
                         Slot(
                             id=f"{person.id}@{start.astimezone(UTC).isoformat()}",
                             start=start,
-                            end=start + duration,
+                            end=start + found.duration,
                             resource_id=str(person.id),
                             resource_name=person.name,
                         ),
@@ -177,23 +205,23 @@ class LocalProvider(BookingProvider):
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
         # The month view only needs to know whether each day has one free start: stop at the
         # first instead of building every slot of the month (what _free_slots would do).
-        service = await self._service(selection)
-        people = await self._people(selection)
+        found = await self._availability(selection, first, last)
         zone = self.deps.timezone
-        earliest, latest = self._window()
-        range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-        range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-        taken = await self._taken_blocks(people, range_start, range_end)
-        duration = timedelta(minutes=service.duration_minutes)
-        step = timedelta(minutes=self.settings.slot_step_minutes)
         return {
             day
             for day in days_between(first, last)
             if any(
                 has_free_start(
-                    person, day, duration, step, zone, taken[person.id], earliest, latest
+                    person,
+                    day,
+                    found.duration,
+                    found.step,
+                    zone,
+                    found.taken[person.id],
+                    found.earliest,
+                    found.latest,
                 )
-                for person in people
+                for person in found.people
             )
         }
 
@@ -201,6 +229,14 @@ class LocalProvider(BookingProvider):
         return await self._free_slots(selection, day, day)
 
     # -- booking -------------------------------------------------------------------------------
+    async def _checked_interval(
+        self, selection: Selection, slot: Slot
+    ) -> tuple[ServiceInfo, int, datetime, datetime]:
+        """The service, staff member, start and end a slot stands for, re-checked as free."""
+        service, staff_id = await self._check_slot(selection, slot)
+        start = datetime.fromisoformat(slot.id.partition("@")[2])
+        return service, staff_id, start, start + timedelta(minutes=service.duration_minutes)
+
     async def _check_slot(self, selection: Selection, slot: Slot) -> tuple[ServiceInfo, int]:
         """Re-derive the slot from our own rules: callback data and state are not trusted."""
         service = await self._service(selection)
@@ -232,9 +268,7 @@ class LocalProvider(BookingProvider):
         answers: Mapping[str, str] | None = None,
         hold: Hold | None = None,
     ) -> Booking:
-        service, staff_id = await self._check_slot(selection, slot)
-        start = datetime.fromisoformat(slot.id.partition("@")[2])
-        end = start + timedelta(minutes=service.duration_minutes)
+        service, staff_id, start, end = await self._checked_interval(selection, slot)
         business_id = await self.business_id()
         appointment = LocalAppointment(
             business_id=business_id,
@@ -292,9 +326,7 @@ class LocalProvider(BookingProvider):
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Claim the new slot and free the old one in one transaction."""
-        service, staff_id = await self._check_slot(selection, slot)
-        start = datetime.fromisoformat(slot.id.partition("@")[2])
-        end = start + timedelta(minutes=service.duration_minutes)
+        service, staff_id, start, end = await self._checked_interval(selection, slot)
         business_id = await self.business_id()
         if not booking_ref.isdigit():
             raise NotFound("unknown booking")

@@ -49,17 +49,6 @@ def iter_candidate_starts(
             start += step
 
 
-def candidate_starts(
-    person: StaffInfo,
-    day: date,
-    duration: timedelta,
-    step: timedelta,
-    zone: ZoneInfo,
-) -> list[datetime]:
-    """:func:`iter_candidate_starts` as a list."""
-    return list(iter_candidate_starts(person, day, duration, step, zone))
-
-
 def iter_free_starts(
     person: StaffInfo,
     day: date,
@@ -77,20 +66,6 @@ def iter_free_starts(
         if taken and any(block in taken for block in blocks(start, start + duration)):
             continue
         yield start
-
-
-def free_starts(
-    person: StaffInfo,
-    day: date,
-    duration: timedelta,
-    step: timedelta,
-    zone: ZoneInfo,
-    taken: set[datetime],
-    earliest: datetime,
-    latest: datetime,
-) -> list[datetime]:
-    """:func:`iter_free_starts` as a list."""
-    return list(iter_free_starts(person, day, duration, step, zone, taken, earliest, latest))
 
 
 def has_free_start(
