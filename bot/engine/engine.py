@@ -24,7 +24,7 @@ from bot.engine.steps.base import go_back, show_current
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
-from bot.engine.types import Event, Reply, Screen
+from bot.engine.types import Event, Reply
 from bot.i18n import LANGUAGES, N_, gettext, pick_language
 from providers.base import (
     Hold,
@@ -33,7 +33,6 @@ from providers.base import (
     ProviderError,
     ProviderUnavailable,
     Selection,
-    Step,
 )
 from storage import bookings as booking_store
 from storage import conversations
@@ -273,8 +272,6 @@ class Engine:
                 await go_back(turn)
         elif action == "retry":
             await show_current(turn)
-        elif action == "noop":
-            await handler.on_action(turn, step, action)
         else:
             await handler.on_action(turn, step, action)
 
@@ -519,8 +516,4 @@ HELP = N_(
 )
 
 
-def render_plain(reply: Reply) -> list[Screen]:
-    return reply.screens
-
-
-__all__ = ["Engine", "Step"]
+__all__ = ["Engine"]
