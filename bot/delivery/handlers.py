@@ -13,6 +13,7 @@ asked next), so composing survives a restart and works with several workers.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -38,12 +39,14 @@ from bot.delivery.render import reminder_keyboard
 from bot.services import Services
 from providers.base import NotFound, ProviderError, Selection
 from storage.delivery_models import Broadcast, Delivery
-from storage.models import Booking, Business, User
+from storage.models import Admin, Booking, Business, User
 
 log = logging.getLogger(__name__)
 
 #: handlers that must see messages before the conversation engine
 EARLY_GROUP = -1
+#: How long this process trusts its copy of the ``admins`` user ids (see :func:`_may_have_draft`).
+ADMIN_IDS_TTL = 10.0
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -264,6 +267,32 @@ async def _administered(session: AsyncSession, user_id: int) -> list[Business]:
     return list(await session.scalars(query))
 
 
+async def _may_have_draft(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    """Whether ``user_id`` can have a broadcast draft at all, without touching the database
+    for ordinary customers: only admins compose broadcasts.
+
+    Every private text passes through :func:`on_admin_text`, so this keeps a copy of the admins'
+    user ids, re-read every :data:`ADMIN_IDS_TTL` seconds. It only decides whether to look; the
+    draft and the admin's rights are still read from the database. An admin added by another
+    process is seen here at the latest ``ADMIN_IDS_TTL`` later, and at once once they send
+    ``/broadcast`` to this process (:func:`_note_admin`)."""
+    bot_data = context.application.bot_data
+    cached: tuple[float, set[int]] | None = bot_data.get("admin_user_ids")
+    now = time.monotonic()
+    if cached is None or cached[0] <= now:
+        async with _services(context).sessions() as session:
+            ids = set(await session.scalars(select(Admin.user_id)))
+        cached = (now + ADMIN_IDS_TTL, ids)
+        bot_data["admin_user_ids"] = cached
+    return user_id in cached[1]
+
+
+def _note_admin(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> None:
+    cached: tuple[float, set[int]] | None = context.application.bot_data.get("admin_user_ids")
+    if cached is not None:
+        cached[1].add(user_id)
+
+
 async def on_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, message, chat = update.effective_user, update.effective_message, update.effective_chat
     if user is None or message is None or chat is None:
@@ -275,6 +304,7 @@ async def on_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if not businesses:
             await message.reply_text(texts._(language, texts.NOT_ADMIN))
             return
+        _note_admin(context, user.id)
         await _discard_drafts(session, user.id)
         if len(businesses) > 1:
             keyboard = InlineKeyboardMarkup(
@@ -321,6 +351,8 @@ async def on_admin_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     unless this user has a draft waiting for input in this chat."""
     user, message, chat = update.effective_user, update.effective_message, update.effective_chat
     if user is None or message is None or chat is None or message.text is None:
+        return
+    if not await _may_have_draft(context, user.id):
         return
     services = _services(context)
     async with services.sessions() as session, session.begin():
