@@ -19,7 +19,6 @@ from bot.engine.turn import Turn
 from bot.i18n import gettext, pick_language
 from bot.services import Services
 from bot.telegram_io import deliver, event_from_update
-from storage import conversations
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,7 @@ async def begin_reschedule(
     engine = engine_of(context)
     services: Services = context.application.bot_data["services"]
     now = services.clock()
-    async with services.sessions() as session:
-        record = await conversations.load(session, event.chat_id, event.user_id)
+    record = await engine.load(event.chat_id, event.user_id)
     language = pick_language(record.data.get("lang"), event.telegram_language)
     turn = Turn(services=services, event=event, record=record, now=now, language=language)
     turn.checkpoint = lambda: engine._checkpoint(turn)

@@ -19,6 +19,7 @@ from bot.config import AppConfig, BusinessConfig, resolve_secrets
 from providers.base import BookingProvider, ProviderDeps, utc_now
 from providers.registry import provider_class
 from storage.db import create_engine, create_session_factory
+from storage.fastlane import FastLane
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
 
@@ -37,6 +38,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     http: httpx.AsyncClient | None = None
     owns_http: bool = False
+    #: SQLite's fast lane for the statements every update runs (None on PostgreSQL)
+    fastlane: FastLane | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def business(self, slug: str) -> BusinessConfig:
@@ -54,6 +57,8 @@ class Services:
             await provider.aclose()
         if self.http is not None and self.owns_http:
             await self.http.aclose()
+        if self.fastlane is not None:
+            await self.fastlane.close()
         await self.engine.dispose()
 
 
@@ -103,6 +108,7 @@ async def build_services(
         await upgrade_async(config.database_url)
     engine = create_engine(config.database_url)
     sessions = create_session_factory(engine)
+    fastlane = FastLane.for_url(config.database_url)
     business_ids = await sync_businesses(sessions, config)
     owns_http = http is None
     if http is None:
@@ -116,6 +122,7 @@ async def build_services(
             secrets=resolve_secrets(business, env),
             http=http,
             session_factory=sessions,
+            fastlane=fastlane,
             clock=clock,
         )
         providers[business.slug] = provider_class(business.provider)(deps)
@@ -130,6 +137,7 @@ async def build_services(
         clock=clock,
         http=http,
         owns_http=owns_http,
+        fastlane=fastlane,
     )
 
 

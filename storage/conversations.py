@@ -6,6 +6,7 @@ updates of the same conversation can never silently overwrite each other.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -14,6 +15,13 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.fastlane import (
+    FastLane,
+    from_db_datetime,
+    from_db_json,
+    to_db_datetime,
+    to_db_json,
+)
 from storage.models import Conversation
 
 _table = cast(Table, Conversation.__table__)
@@ -108,6 +116,70 @@ async def save(
         )
         if int(getattr(result, "rowcount", 0)) != 1:
             return False
+    record.version += 1
+    record.expires_at = expires_at
+    return True
+
+
+# -- the same two operations on SQLite's fast lane (storage.fastlane) ------------------------------
+# Same SQL, same optimistic version check, same stored format as load() and save() above; the
+# tests run both paths against each other.
+_LANE_LOAD = (
+    "SELECT id, data, version, expires_at FROM conversations WHERE chat_id = ? AND user_id = ?"
+)
+_LANE_UPDATE = (
+    "UPDATE conversations SET data = ?, version = ?, expires_at = ?, updated_at = ? "
+    "WHERE id = ? AND version = ?"
+)
+_LANE_INSERT = (
+    "INSERT INTO conversations (chat_id, user_id, data, version, expires_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+)
+
+
+async def load_fast(lane: FastLane, chat_id: int, user_id: int) -> ConversationRecord:
+    """:func:`load` on the fast lane."""
+    row = await lane.fetchone(_LANE_LOAD, (chat_id, user_id))
+    if row is None:
+        return ConversationRecord(chat_id=chat_id, user_id=user_id)
+    return ConversationRecord(
+        chat_id=chat_id,
+        user_id=user_id,
+        data=dict(from_db_json(row[1]) or {}),
+        version=row[2],
+        expires_at=from_db_datetime(row[3]),
+        id=row[0],
+    )
+
+
+async def save_fast(
+    lane: FastLane, record: ConversationRecord, *, expires_at: datetime, now: datetime
+) -> bool:
+    """:func:`save` on the fast lane, in a transaction of its own."""
+    data = to_db_json(record.data)
+    expires, updated = to_db_datetime(expires_at), to_db_datetime(now)
+    async with lane.transaction() as connection:
+        if record.id is None:
+            try:
+                cursor = await connection.execute(
+                    _LANE_INSERT,
+                    (record.chat_id, record.user_id, data, record.version + 1, expires, updated),
+                )
+            except sqlite3.IntegrityError:
+                return False  # another update created it first
+            new_id = (await cursor.fetchone())[0]
+            await cursor.close()
+        else:
+            cursor = await connection.execute(
+                _LANE_UPDATE,
+                (data, record.version + 1, expires, updated, record.id, record.version),
+            )
+            changed = cursor.rowcount
+            await cursor.close()
+            if changed != 1:
+                return False
+            new_id = record.id
+    record.id = new_id
     record.version += 1
     record.expires_at = expires_at
     return True

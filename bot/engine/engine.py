@@ -37,6 +37,7 @@ from providers.base import (
 from storage import bookings as booking_store
 from storage import conversations
 from storage import fiches as fiche_store
+from storage.conversations import ConversationRecord
 from storage.fiches import ensure_user
 from storage.models import User
 
@@ -73,13 +74,7 @@ class Engine:
     async def handle(self, event: Event) -> Reply:
         services = self.services
         now = services.clock()
-        async with services.sessions() as session:
-            record = await conversations.load(session, event.chat_id, event.user_id)
-            if record.is_new:
-                # /language is kept on the user too: a swept conversation must not forget it.
-                chosen = await session.scalar(select(User.language).where(User.id == event.user_id))
-                if chosen:
-                    record.data["lang"] = chosen
+        record = await self.load(event.chat_id, event.user_id)
         language = pick_language(
             record.data.get("lang"), event.telegram_language, services.config.default_language
         )
@@ -452,15 +447,49 @@ class Engine:
         )
 
     # -- persistence -------------------------------------------------------------------------
+    # Every update reads its conversation once and writes it once. On a SQLite file both go
+    # through the fast lane (storage.fastlane), unless the turn has other writes that must
+    # commit in the same transaction; those, and PostgreSQL, use an SQLAlchemy session.
+    async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
+        """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
+        the user chose with /language: a swept conversation must not forget it)."""
+        lane = self.services.fastlane
+        if lane is not None:
+            record = await conversations.load_fast(lane, chat_id, user_id)
+            if record.is_new:
+                found = await lane.fetchone("SELECT language FROM users WHERE id = ?", (user_id,))
+                if found and found[0]:
+                    record.data["lang"] = found[0]
+            return record
+        async with self.services.sessions() as session:
+            record = await conversations.load(session, chat_id, user_id)
+            if record.is_new:
+                chosen = await session.scalar(select(User.language).where(User.id == user_id))
+                if chosen:
+                    record.data["lang"] = chosen
+        return record
+
+    async def _store(self, turn: Turn) -> bool:
+        """Write the turn's state (and its other writes, in the same transaction)."""
+        record, now = turn.record, self.services.clock()
+        expires_at = now + self.services.idle_timeout
+        lane = self.services.fastlane
+        if lane is not None and not turn.writes:
+            return await conversations.save_fast(lane, record, expires_at=expires_at, now=now)
+        async with self.services.sessions() as session, session.begin():
+            for write in turn.writes:
+                await write(session)
+            return await conversations.save(session, record, expires_at=expires_at, now=now)
+
     async def _checkpoint(self, turn: Turn) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used
         twice; ``False`` if another update got there first."""
-        now = self.services.clock()
-        turn.data["confirming"] = now.isoformat()
-        async with self.services.sessions() as session, session.begin():
-            stored = await conversations.save(
-                session, turn.record, expires_at=now + self.services.idle_timeout, now=now
-            )
+        turn.data["confirming"] = self.services.clock().isoformat()
+        writes, turn.writes = turn.writes, []
+        try:
+            stored = await self._store(turn)
+        finally:
+            turn.writes = writes
         turn.data.pop("confirming", None)
         return stored
 
@@ -469,13 +498,7 @@ class Engine:
         reply, actions = turn.build_reply(record.version + 1)
         if actions:
             record.data["menu"] = {"v": record.version + 1, "a": actions}
-        now = self.services.clock()
-        async with self.services.sessions() as session, session.begin():
-            for write in turn.writes:
-                await write(session)
-            stored = await conversations.save(
-                session, record, expires_at=now + self.services.idle_timeout, now=now
-            )
+        stored = await self._store(turn)
         if not stored:
             # Someone else changed this conversation meanwhile (a double tap handled by another
             # worker). What we recorded above stays; our screen would be stale, so say so.

@@ -1,0 +1,150 @@
+"""A fast lane to a SQLite database for the few statements every bot update runs.
+
+Opening an SQLAlchemy session costs about 100 µs here, and each statement through it about
+100 µs more, where SQLite itself needs 10-20 µs (measured in docs/performance.md). Every update
+reads and writes its conversation, and the local calendar reads its claimed time blocks on
+every calendar screen, so that machinery alone used to cost more than all the rest of an update.
+
+:class:`FastLane` keeps a few SQLite connections of its own, opened like the engine's (WAL,
+``synchronous=NORMAL``, foreign keys, busy timeout, see :mod:`storage.db`) and driven through
+:mod:`storage.sqlite_inline`, so waiting for another writer's lock still never blocks the event
+loop. Callers give it hand-written SQL with ``?`` parameters.
+
+Only a SQLite file gets a fast lane (:meth:`FastLane.for_url` answers ``None`` for anything
+else): the callers keep their SQLAlchemy path, which PostgreSQL uses, and the tests run both.
+Values cross in SQLAlchemy's own storage formats (:func:`to_db_datetime`, JSON text), so a row
+written by one path reads the same through the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from storage import sqlite_inline
+from storage.db import SQLITE_BUSY_TIMEOUT_MS
+
+#: Connections kept open; more concurrent users wait for one to come back.
+DEFAULT_MAX_CONNECTIONS = 4
+
+
+def to_db_datetime(value: datetime) -> str:
+    """An aware datetime as SQLAlchemy stores a ``UTCDateTime`` in SQLite: UTC, no offset,
+    microseconds always written. Text comparisons in SQL depend on this exact shape."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database")
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+def from_db_datetime(value: str | None) -> datetime | None:
+    """The aware UTC datetime of a stored ``UTCDateTime`` value."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def to_db_json(value: Any) -> str:
+    """JSON text as SQLAlchemy's ``JSON`` type writes it on SQLite (``json.dumps`` defaults)."""
+    return json.dumps(value)
+
+
+def from_db_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class FastLane:
+    """Hand-written SQL on a small pool of this process's own SQLite connections."""
+
+    def __init__(self, path: str, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        self.path = path
+        self._idle: list[sqlite_inline.Connection] = []
+        self._slots = asyncio.Semaphore(max_connections)
+        self._closed = False
+
+    @classmethod
+    def for_url(cls, url: str) -> FastLane | None:
+        """A fast lane for a ``sqlite+aiosqlite`` file URL, ``None`` for any other database
+        (PostgreSQL, in-memory SQLite, URLs with driver options)."""
+        parsed = make_url(url)
+        if (
+            parsed.drivername != "sqlite+aiosqlite"
+            or parsed.database in (None, "", ":memory:")
+            or parsed.query
+        ):
+            return None
+        return cls(str(parsed.database))
+
+    def _open(self) -> sqlite_inline.Connection:
+        raw = sqlite3.connect(self.path, check_same_thread=False)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA foreign_keys=ON")
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        return sqlite_inline.Connection(raw)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[sqlite_inline.Connection]:
+        """A connection for this caller alone until the block ends. A transaction left open
+        (an exception before commit) is rolled back before anyone else gets it."""
+        if self._closed:
+            raise RuntimeError("this fast lane is closed")
+        await self._slots.acquire()
+        try:
+            connection = self._idle.pop() if self._idle else self._open()
+        except BaseException:
+            self._slots.release()
+            raise
+        try:
+            yield connection
+        finally:
+            try:
+                if connection.in_transaction:
+                    await connection.rollback()
+                self._idle.append(connection)
+            except sqlite3.Error:
+                await connection.close()
+            finally:
+                self._slots.release()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[sqlite_inline.Connection]:
+        """A connection whose writes commit when the block ends (and roll back on error).
+        The write lock is taken by the first write, as in SQLAlchemy's default."""
+        async with self.connection() as connection:
+            yield connection
+            await connection.commit()
+
+    async def fetchone(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        """The first row of a read, outside any transaction (WAL: never waits for writers)."""
+        async with self.connection() as connection:
+            cursor = await connection.execute(sql, parameters)
+            row: tuple[Any, ...] | None = await cursor.fetchone()
+            await cursor.close()
+            return row
+
+    async def fetchall(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        async with self.connection() as connection:
+            cursor = await connection.execute(sql, parameters)
+            rows: list[tuple[Any, ...]] = await cursor.fetchall()
+            await cursor.close()
+            return rows
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+
+__all__ = ["FastLane", "from_db_datetime", "from_db_json", "to_db_datetime", "to_db_json"]
