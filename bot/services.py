@@ -102,13 +102,17 @@ async def build_services(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     migrate: bool = True,
+    fastlane: bool = True,
 ) -> Services:
-    """Migrate the database, synchronise businesses and catalogs, and build the adapters."""
+    """Migrate the database, synchronise businesses and catalogs, and build the adapters.
+
+    ``fastlane=False`` keeps a SQLite database on the SQLAlchemy path that PostgreSQL uses
+    (the tests run both paths)."""
     if migrate:
         await upgrade_async(config.database_url)
     engine = create_engine(config.database_url)
     sessions = create_session_factory(engine)
-    fastlane = FastLane.for_url(config.database_url)
+    lane = FastLane.for_url(config.database_url) if fastlane else None
     business_ids = await sync_businesses(sessions, config)
     owns_http = http is None
     if http is None:
@@ -122,7 +126,7 @@ async def build_services(
             secrets=resolve_secrets(business, env),
             http=http,
             session_factory=sessions,
-            fastlane=fastlane,
+            fastlane=lane,
             clock=clock,
         )
         providers[business.slug] = provider_class(business.provider)(deps)
@@ -137,7 +141,7 @@ async def build_services(
         clock=clock,
         http=http,
         owns_http=owns_http,
-        fastlane=fastlane,
+        fastlane=lane,
     )
 
 

@@ -28,6 +28,7 @@ from providers.base import (
     Step,
 )
 from providers.http import TTLCache
+from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
 from providers.local.schedule import blocks, days_between, has_free_start, iter_free_starts
 from providers.local.settings import LocalSettings, check_settings
@@ -143,6 +144,11 @@ class LocalProvider(BookingProvider):
     ) -> dict[int, set[datetime]]:
         taken: dict[int, set[datetime]] = {p.id: set() for p in people}
         if not people:
+            return taken
+        lane = self.deps.fastlane
+        if lane is not None:
+            for staff_id, block in await local_lane.taken_blocks(lane, list(taken), first, last):
+                taken[staff_id].add(block)
             return taken
         async with self._sessions() as session:
             rows = await session.execute(
@@ -270,31 +276,48 @@ class LocalProvider(BookingProvider):
     ) -> Booking:
         service, staff_id, start, end = await self._checked_interval(selection, slot)
         business_id = await self.business_id()
-        appointment = LocalAppointment(
-            business_id=business_id,
-            service_id=service.id,
-            staff_id=staff_id,
-            start_at=start,
-            end_at=end,
-            customer_name=f"{customer.first_name} {customer.last_name}".strip(),
-            customer_phone=customer.phone,
-            customer_email=customer.email,
-        )
-        try:
-            # Writes only, so on SQLite the transaction takes the write lock at once and waits
-            # (busy_timeout) instead of failing on a stale read snapshot.
-            async with self._sessions() as session, session.begin():
-                session.add(appointment)
-                await session.flush()
-                session.add_all(
-                    LocalSlotClaim(appointment_id=appointment.id, staff_id=staff_id, block_start=b)
-                    for b in blocks(start, end)
-                )
-        except IntegrityError:
-            raise SlotTaken() from None
+        name = f"{customer.first_name} {customer.last_name}".strip()
+        lane = self.deps.fastlane
+        if lane is not None:
+            appointment_id = await local_lane.insert_appointment(
+                lane,
+                business_id=business_id,
+                service_id=service.id,
+                staff_id=staff_id,
+                start=start,
+                end=end,
+                customer=(name, customer.phone, customer.email),
+                blocks=list(blocks(start, end)),
+            )
+        else:
+            appointment = LocalAppointment(
+                business_id=business_id,
+                service_id=service.id,
+                staff_id=staff_id,
+                start_at=start,
+                end_at=end,
+                customer_name=name,
+                customer_phone=customer.phone,
+                customer_email=customer.email,
+            )
+            try:
+                # Writes only, so on SQLite the transaction takes the write lock at once and
+                # waits (busy_timeout) instead of failing on a stale read snapshot.
+                async with self._sessions() as session, session.begin():
+                    session.add(appointment)
+                    await session.flush()
+                    session.add_all(
+                        LocalSlotClaim(
+                            appointment_id=appointment.id, staff_id=staff_id, block_start=b
+                        )
+                        for b in blocks(start, end)
+                    )
+            except IntegrityError:
+                raise SlotTaken() from None
+            appointment_id = appointment.id
         catalog = await self.catalog()
         return Booking(
-            ref=str(appointment.id),
+            ref=str(appointment_id),
             start=start,
             end=end,
             service_name=service.name,
@@ -308,6 +331,13 @@ class LocalProvider(BookingProvider):
         if not booking_ref.isdigit():
             raise NotFound("unknown booking")
         business_id = await self.business_id()
+        lane = self.deps.fastlane
+        if lane is not None:
+            if not await local_lane.cancel_appointment(
+                lane, int(booking_ref), business_id, self.deps.clock()
+            ):
+                raise NotFound("this booking does not exist or is already cancelled")
+            return
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(LocalAppointment)

@@ -1,4 +1,6 @@
-"""The built-in calendar under the shared contract, on a fresh SQLite database."""
+"""The built-in calendar under the shared contract, on a fresh SQLite database, through SQLite's
+fast lane (storage/fastlane.py) as the bot runs it; ``local_sqlalchemy`` runs the same calendar
+on the SQLAlchemy path that PostgreSQL uses."""
 
 from __future__ import annotations
 
@@ -14,15 +16,16 @@ from tests.contract.harness import ContractTarget
 
 
 @asynccontextmanager
-async def target() -> AsyncIterator[ContractTarget]:
+async def target(*, fastlane: bool = True) -> AsyncIterator[ContractTarget]:
     with tempfile.TemporaryDirectory() as folder:
         config = load_config(env={}).model_copy(
             update={"database_url": f"sqlite+aiosqlite:///{Path(folder) / 'contract.db'}"}
         )
-        services = await build_services(config, env={})
+        services = await build_services(config, env={}, fastlane=fastlane)
+        assert (services.fastlane is not None) == fastlane
         try:
             yield ContractTarget(
-                name="local",
+                name="local" if fastlane else "local_sqlalchemy",
                 provider=services.providers["sample-salon"],
                 customer=CustomerDetails(
                     first_name="Anna",
