@@ -8,9 +8,9 @@ user's language with Babel.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -63,24 +63,37 @@ def gettext(language: str, message: str, **kwargs: object) -> str:
     return translated.format(**kwargs) if kwargs else translated
 
 
+# Babel's formatting costs tens of microseconds a call and a calendar or slot screen makes
+# dozens; each result depends only on the arguments, so they are cached (bounded).
+@lru_cache(maxsize=4096)
 def format_day(day: date, language: str) -> str:
     """ "Monday 23 November 2026" / "lundi 23 novembre 2026"."""
     return _format_date(day, format="full", locale=language)
 
 
+@lru_cache(maxsize=4096)
 def format_short_day(day: date, language: str) -> str:
     return format_skeleton("MMMEd", datetime.combine(day, datetime.min.time()), locale=language)
 
 
 def format_clock(moment: datetime, language: str) -> str:
     """Wall-clock time in the moment's own time zone ("14:30", or "2:30 PM" in en)."""
-    return _format_time(moment, format="short", tzinfo=moment.tzinfo, locale=language)
+    return _clock(moment.hour, moment.minute, language)
 
 
+@lru_cache(maxsize=4096)
+def _clock(hour: int, minute: int, language: str) -> str:
+    # The short time pattern shows hours and minutes only (no zone), so the wall-clock reading
+    # is all it depends on.
+    return _format_time(time(hour, minute), format="short", locale=language)
+
+
+@lru_cache(maxsize=4096)
 def format_month(day: date, language: str) -> str:
     return format_skeleton("yMMMM", datetime.combine(day, datetime.min.time()), locale=language)
 
 
+@lru_cache(maxsize=4096)
 def format_price(amount: Decimal, currency: str, language: str) -> str:
     return format_currency(amount, currency, locale=language)
 
