@@ -277,3 +277,18 @@ async def test_language_choice_survives_the_sweep_of_an_idle_conversation(
             assert chat.text.startswith("Je prends vos rendez-vous.")
     finally:
         await services.aclose()
+
+
+def test_cached_clock_formatting_reads_the_wall_clock_of_the_moments_own_zone() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import format_clock
+
+    paris, tokyo = ZoneInfo("Europe/Paris"), ZoneInfo("Asia/Tokyo")
+    moment = datetime(2027, 3, 1, 14, 30, tzinfo=paris)
+    assert format_clock(moment, "en") == "2:30\u202fPM"  # CLDR: narrow no-break space
+    assert format_clock(moment, "fr") == "14:30"
+    # The same instant elsewhere is another wall-clock time, not a cache hit of the first.
+    assert format_clock(moment.astimezone(tokyo), "fr") == "22:30"
+    assert format_clock(datetime(2027, 3, 1, 0, 5, tzinfo=paris), "en") == "12:05\u202fAM"
