@@ -33,6 +33,8 @@ from storage.db import SQLITE_BUSY_TIMEOUT_MS
 
 #: Connections kept open; more concurrent users wait for one to come back.
 DEFAULT_MAX_CONNECTIONS = 4
+#: SQLite page cache per fast-lane connection, in KiB (at most this much each).
+PAGE_CACHE_KIB = 32 * 1024
 
 
 def to_db_datetime(value: datetime) -> str:
@@ -91,6 +93,9 @@ class FastLane:
         raw.execute("PRAGMA synchronous=NORMAL")
         raw.execute("PRAGMA foreign_keys=ON")
         raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # A bigger page cache than SQLite's 2 MB default: the conversation index of a busy bot
+        # (100,000 stored conversations) then stays in this connection's memory.
+        raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         return sqlite_inline.Connection(raw)
 
     @asynccontextmanager
