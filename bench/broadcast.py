@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, insert, select
@@ -29,6 +30,7 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.delivery.__main__ import build_bot  # noqa: E402
 from bot.delivery.broadcasts import start_broadcast  # noqa: E402
 from bot.delivery.dispatcher import Dispatcher  # noqa: E402
 from storage.db import create_engine, create_session_factory  # noqa: E402
@@ -74,7 +76,14 @@ def fake_server(limit: float, workdir: Path) -> Iterator[int]:
         process.wait(timeout=10)
 
 
-async def run(recipients: int, limit: float) -> None:
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run(
+    recipients: int, limit: float, concurrency: int | None, use_httpx: bool, verbose: bool
+) -> None:
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
@@ -121,16 +130,24 @@ async def run(recipients: int, limit: float) -> None:
         assert total == recipients, total
 
         with fake_server(limit, workdir) as port:
-            pool = 260
-            bot = Bot(
-                TOKEN,
-                base_url=f"http://127.0.0.1:{port}/bot",
-                request=HTTPXRequest(
-                    connection_pool_size=pool, read_timeout=30, connect_timeout=10
-                ),
-            )
+            dispatcher_kwargs: dict[str, Any] = {}
+            if concurrency:
+                dispatcher_kwargs["concurrency"] = concurrency
+            if use_httpx:  # the request backend used before LeanRequest, for comparison
+                bot = Bot(
+                    TOKEN,
+                    base_url=f"http://127.0.0.1:{port}/bot",
+                    request=HTTPXRequest(
+                        connection_pool_size=260, read_timeout=30, connect_timeout=10
+                    ),
+                )
+            else:  # what `bookbot dispatch` and `bookbot run` use
+                bot = build_bot(TOKEN, f"http://127.0.0.1:{port}", (concurrency or 256) + 4)
             async with bot, httpx.AsyncClient() as control:
-                dispatcher = Dispatcher(sessions, bot, rate=limit, poll_interval=0.1)
+                dispatcher = Dispatcher(
+                    sessions, bot, rate=limit, poll_interval=0.1, **dispatcher_kwargs
+                )
+                cpu_before = _cpu_seconds()
                 started = time.monotonic()
                 task = asyncio.create_task(dispatcher.run(until_idle=True))
                 while True:
@@ -144,6 +161,17 @@ async def run(recipients: int, limit: float) -> None:
                                 Delivery.status.in_(("pending", "sending")),
                             )
                         )
+                    if verbose:
+                        now_stats = (
+                            await control.get(f"http://127.0.0.1:{port}/control/stats")
+                        ).json()
+                        print(
+                            f"  t={time.monotonic() - started:5.1f}s "
+                            f"accepted={now_stats['accepted']} "
+                            f"429s={now_stats['rejected_429']} open={open_rows} "
+                            f"queued={dispatcher.queued} held={dispatcher.held}",
+                            flush=True,
+                        )
                     if not open_rows:
                         break
                     if task.done():
@@ -153,6 +181,7 @@ async def run(recipients: int, limit: float) -> None:
                 stats = (await control.get(f"http://127.0.0.1:{port}/control/stats")).json()
                 await task
                 elapsed = time.monotonic() - started
+                cpu = _cpu_seconds() - cpu_before
         await engine.dispose()
 
     delivered = int(stats["distinct_chats"])
@@ -162,7 +191,9 @@ async def run(recipients: int, limit: float) -> None:
     print(
         f"recipients={recipients} limit={limit:g}/s elapsed={elapsed:.1f}s "
         f"rate={stats['rate']:.1f}/s 429s={stats['rejected_429']} "
-        f"dispatcher_retry_after={dispatcher.stats.retry_after}"
+        f"(global {stats['rejected_global']}, per chat {stats['rejected_chat']}) "
+        f"dispatcher_retry_after={dispatcher.stats.retry_after} "
+        f"dispatcher_cpu={cpu:.1f}s ({1e6 * cpu / max(1, recipients):.0f} us/message)"
     )
     duplicates = stats["duplicates"]
     print(f"share_of_limit={share:.3f} duplicates={duplicates} lost={lost} peak_mb={peak_mb:.0f}")
@@ -172,8 +203,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recipients", type=int, default=300)
     parser.add_argument("--limit", type=float, default=30.0)
+    parser.add_argument("--concurrency", type=int, help="senders (default: the dispatcher's)")
+    parser.add_argument(
+        "--httpx", action="store_true", help="send through HTTPXRequest (the old backend)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print progress every second")
     args = parser.parse_args()
-    asyncio.run(run(args.recipients, args.limit))
+    asyncio.run(run(args.recipients, args.limit, args.concurrency, args.httpx, args.verbose))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ class BotApiState:
 
     accepted: int = 0
     rejected_429: int = 0
+    #: the 429s for the global limit and for the per-chat limit (the rest were forced)
+    rejected_global: int = 0
+    rejected_chat: int = 0
     forbidden: int = 0
     pause_violations: int = 0
     first_accept: float | None = None
@@ -105,6 +108,8 @@ class BotApiState:
         return {
             "accepted": self.accepted,
             "rejected_429": self.rejected_429,
+            "rejected_global": self.rejected_global,
+            "rejected_chat": self.rejected_chat,
             "forbidden": self.forbidden,
             "pause_violations": self.pause_violations,
             "duplicates": self.duplicates,
@@ -136,9 +141,11 @@ class BotApiState:
         while window and window[0] <= now - 1.0:
             window.popleft()
         if len(window) >= self.limit:
+            self.rejected_global += 1
             return self._too_many(now, max(1, math.ceil(window[0] + 1.0 - now)))
         last = self._chat_last.get(chat_id)
         if last is not None and now - last < self.per_chat_interval * 0.95:
+            self.rejected_chat += 1
             return self._too_many(now, 1)
         if chat_id in self.blocked:
             self.forbidden += 1
