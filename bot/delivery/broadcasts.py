@@ -221,11 +221,12 @@ async def cancel_broadcast(session: AsyncSession, broadcast: Broadcast, now: dat
 
 
 async def finish_if_done(
-    session: AsyncSession, broadcast: Broadcast, now: datetime
+    session: AsyncSession, broadcast: Broadcast, now: datetime, known: Counts | None = None
 ) -> Counts | None:
     """When no delivery is left open, mark the broadcast done and owe the admin the final
-    report (an outbox row, so it survives a crash too). Exactly one dispatcher wins."""
-    c = await counts(session, broadcast.id)
+    report (an outbox row, so it survives a crash too). Exactly one dispatcher wins.
+    ``known``: the broadcast's counts, already read in this transaction."""
+    c = known or await counts(session, broadcast.id)
     if c.open:
         return None
     done = await session.execute(

@@ -17,8 +17,10 @@ it waits for a free slot, and the request's answer (or failure) closes it.
     a few % to Telegram's servers).
   * **Even pacing**: slots ``1 / cap`` seconds apart, so the window fills smoothly rather than
     in one burst at the start of each second. Slots missed while senders were waiting (the
-    loop was busy) are made up afterwards, up to :data:`CATCH_UP` seconds' worth and within the
-    window, so a short stall costs no throughput.
+    loop was busy, or the window held them back) are made up afterwards, up to
+    :data:`CATCH_UP` seconds' worth and within the window, so a short stall costs little
+    throughput. (Not making up the slots the window held back was measured at R=1,000: the
+    share of the limit fell from 0.97 to 0.955.)
 
   ``headroom`` keeps a little margin below the limit.
 - Per chat: one message per second in a private chat, 20 per minute in a group (spaced 3 s),

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.delivery.transport import LeanRequest
 from storage.db import create_engine, create_session_factory
 from storage.migrate import alembic_config, upgrade_async
 from storage.models import Booking, Business, Fiche, User
@@ -155,9 +156,16 @@ def fake_api() -> Iterator[FakeBotApi]:
         yield api
 
 
-def make_bot(api: FakeBotApi, pool: int = 32) -> Bot:
-    return Bot(
-        TOKEN,
-        base_url=api.base_url,
-        request=HTTPXRequest(connection_pool_size=pool, read_timeout=10, connect_timeout=5),
-    )
+#: the dispatcher's request backends: LeanRequest, and HTTPXRequest when a proxy is configured
+BACKENDS = ("lean", "httpx")
+
+
+def make_bot(api: FakeBotApi, pool: int = 32, backend: str = "lean") -> Bot:
+    """A Bot on the fake, with the request backend the dispatcher uses (``lean``) or the one
+    it falls back to behind a proxy (``httpx``)."""
+    request: BaseRequest
+    if backend == "lean":
+        request = LeanRequest(connection_pool_size=pool, read_timeout=10, connect_timeout=5)
+    else:
+        request = HTTPXRequest(connection_pool_size=pool, read_timeout=10, connect_timeout=5)
+    return Bot(TOKEN, base_url=api.base_url, request=request)
