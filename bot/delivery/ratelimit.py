@@ -5,24 +5,22 @@ it waits for a free slot, and the request's answer (or failure) closes it.
 
 - Global: at most ``rate`` messages per second, by two rules together.
 
-  * **A sliding window, on the server's clock.** At most ``cap = rate × headroom`` messages in
-    any one second, where a message counts from the moment it is released until one second
-    after its answer arrived. The server stamps a message somewhere between our send and its
-    answer, so whatever delays the request on either side (our event loop stalled by a big
-    SQLite transaction or a garbage collection, the server stalled by a busy neighbour,
-    network jitter), any one-second window of the server's holds at most ``cap`` of our
-    messages. Stamping at send time instead was measured to draw 429s at R=1,000: a 30–70 ms
-    stall on either side bunches arrivals and the next second overlaps them. The price is the
-    round trip: a message occupies the window for one second plus its latency (0.1 % locally,
-    a few % to Telegram's servers).
-  * **Even pacing**: slots ``1 / cap`` seconds apart, so the window fills smoothly rather than
-    in one burst at the start of each second. Slots missed while senders were waiting (the
-    loop was busy, or the window held them back) are made up afterwards, up to
-    :data:`CATCH_UP` seconds' worth and within the window, so a short stall costs little
-    throughput. (Not making up the slots the window held back was measured at R=1,000: the
-    share of the limit fell from 0.97 to 0.955.)
+  * **Even pacing** at ``rate × headroom``: slots evenly spaced, so messages go out smoothly
+    rather than in one burst at the start of each second, a little below the limit on
+    average. Slots missed while senders were waiting (the event loop was busy with a SQLite
+    transaction or a garbage collection, or the window below held them back) are made up
+    afterwards, up to :data:`CATCH_UP` seconds' worth, so a short stall costs no throughput.
+  * **A sliding window, on the server's clock**: at most ``cap = floor(rate)`` messages in any
+    one second, where a message counts from the moment it is released until one second after
+    its answer arrived. The server stamps a message somewhere between our send and its
+    answer, so whatever delays a request on either side (our loop stalled, the server stalled
+    by a busy neighbour, network jitter), no one-second window of the server's ever holds more
+    than ``cap`` of our messages: catching up after a stall can never overshoot. Stamping at
+    send time instead was measured to draw 429s at R=1,000: a 30–70 ms stall on either side
+    bunches arrivals, and the next second overlaps them. With pacing ``headroom`` below the
+    limit, the window rarely binds in steady state, so the round trip it adds to each message
+    costs no throughput.
 
-  ``headroom`` keeps a little margin below the limit.
 - Per chat: one message per second in a private chat, 20 per minute in a group (spaced 3 s),
   counted from the previous message's answer, for the same reason.
 - A 429 pauses everything until ``retry_after`` has passed (:meth:`RateLimiter.pause`).
@@ -73,8 +71,8 @@ class RateLimiter:
         if not 0 < headroom <= 1:
             raise ValueError("headroom must be in (0, 1]")
         self.rate = rate
-        #: messages allowed in any one-second window
-        self.cap = max(1, math.floor(rate * headroom))
+        #: messages allowed in any one-second window (the limit itself: the window is exact)
+        self.cap = max(1, math.floor(rate))
         self._interval = 1.0 / (rate * headroom)
         self._clock = clock
         self._sleep = sleep

@@ -186,7 +186,9 @@ class _Response:
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: tuple[str, str, int]) -> None:
+        #: (scheme, host, port): a connection serves only requests to its own server
+        self.key = key
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._buffer = bytearray()
@@ -239,7 +241,10 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None and self._response is None
         self._response = _Response()
         self._waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
+        if self.closed:  # closed by the server right after it accepted the connection
+            self._waiter.set_exception(NetworkError("connection closed before the request"))
+        else:
+            self.transport.write(data)
         return self._waiter
 
     def _fail(self, exc: Exception) -> None:
@@ -361,8 +366,9 @@ class LeanRequest(BaseRequest):
             head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
         data = head.encode("latin-1") + b"\r\n" + body
 
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         connection = await self._acquire(
-            parts.scheme, parts.hostname, parts.port, connect_timeout, pool_timeout
+            (parts.scheme, parts.hostname, port), connect_timeout, pool_timeout
         )
         reusable = False
         try:
@@ -388,22 +394,23 @@ class LeanRequest(BaseRequest):
     # -- the pool -----------------------------------------------------------------------------
     async def _acquire(
         self,
-        scheme: str,
-        host: str,
-        port: int | None,
+        key: tuple[str, str, int],
         connect_timeout: float | None,
         pool_timeout: float | None,
     ) -> _Connection:
         while True:
             while self._idle:
                 connection = self._idle.pop()  # most recently used: the warmest
-                if not connection.closed:
+                if not connection.closed and connection.key == key:
                     return connection
+                # closed by the server while idle, or to another server (a Bot talks to one;
+                # this keeps a shared backend correct): make room for a new one
+                connection.close()
                 self._open -= 1
             if self._open < self._size:
                 self._open += 1
                 try:
-                    return await self._connect(scheme, host, port, connect_timeout)
+                    return await self._connect(key, connect_timeout)
                 except BaseException:
                     self._open -= 1
                     self._wake()
@@ -416,6 +423,10 @@ class LeanRequest(BaseRequest):
                 raise TimedOut(
                     "Pool timeout: all connections are busy. The request was not sent."
                 ) from None
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken but cancelled: pass the turn on
+                raise
             finally:
                 if not waiter.done():
                     waiter.cancel()
@@ -423,8 +434,9 @@ class LeanRequest(BaseRequest):
                     self._waiters.remove(waiter)
 
     async def _connect(
-        self, scheme: str, host: str, port: int | None, connect_timeout: float | None
+        self, key: tuple[str, str, int], connect_timeout: float | None
     ) -> _Connection:
+        scheme, host, port = key
         loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None
         if scheme == "https":
@@ -434,9 +446,9 @@ class LeanRequest(BaseRequest):
         try:
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
-                    _Connection,
+                    lambda: _Connection(key),
                     host,
-                    port or (443 if tls else 80),
+                    port,
                     ssl=tls,
                     server_hostname=host if tls else None,
                 ),

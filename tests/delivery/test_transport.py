@@ -201,6 +201,25 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
         assert request.connections_opened == 2 and len(heads) == 2
 
 
+async def test_connections_are_kept_per_server() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(ok())
+            await writer.drain()
+
+    async with raw_server(handler) as (url_a, heads_a), raw_server(handler) as (url_b, heads_b):
+        request = LeanRequest(connection_pool_size=1, pool_timeout=1)
+        for url in (url_a, url_b, url_a, url_b):
+            assert (await send(request, url))[0] == 200
+        # each request reached its own server; with room for one connection, each switch
+        # closed the other server's idle one
+        assert len(heads_a) == 2 and len(heads_b) == 2
+        assert request.connections_opened == 4
+        assert (await send(request, url_b))[0] == 200
+        assert request.connections_opened == 4  # same server again: reused
+
+
 @pytest.mark.parametrize(
     "answer, match",
     [
