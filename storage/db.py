@@ -25,7 +25,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def configure_sqlite(dbapi_connection: Any, _record: Any = None) -> None:
+    """The pragmas every SQLite connection of ours gets (engine and fast lane alike)."""
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; NORMAL sync is durable across a process
     # crash in WAL mode (only an OS crash can lose the last commits).
@@ -36,20 +37,32 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a plain ``sqlite+aiosqlite`` file URL (no driver options), else ``None``:
+    the databases the in-loop driver and the fast lane (storage.fastlane) serve."""
+    parsed = make_url(url)
+    if (
+        parsed.drivername != "sqlite+aiosqlite"
+        or parsed.database in (None, "", ":memory:")
+        or parsed.query
+    ):
+        return None
+    return str(parsed.database)
+
+
 def create_engine(url: str, *, inline_sqlite: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, with the SQLite connection settings applied."""
     parsed = make_url(url)
+    path = sqlite_file(url)
     if (
         inline_sqlite
-        and parsed.drivername == "sqlite+aiosqlite"
-        and parsed.database not in (None, "", ":memory:")
-        and not parsed.query
+        and path is not None
         and not {"creator", "async_creator", "connect_args"} & kwargs.keys()
     ):
-        kwargs["async_creator"] = sqlite_inline.connector(str(parsed.database))
+        kwargs["async_creator"] = sqlite_inline.connector(path)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "connect", configure_sqlite)
     return engine
 
 

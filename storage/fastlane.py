@@ -26,10 +26,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from storage import sqlite_inline
-from storage.db import SQLITE_BUSY_TIMEOUT_MS
+from storage.db import configure_sqlite, sqlite_file
 
 #: Connections kept open; more concurrent users wait for one to come back.
 DEFAULT_MAX_CONNECTIONS = 4
@@ -78,21 +76,12 @@ class FastLane:
     def for_url(cls, url: str) -> FastLane | None:
         """A fast lane for a ``sqlite+aiosqlite`` file URL, ``None`` for any other database
         (PostgreSQL, in-memory SQLite, URLs with driver options)."""
-        parsed = make_url(url)
-        if (
-            parsed.drivername != "sqlite+aiosqlite"
-            or parsed.database in (None, "", ":memory:")
-            or parsed.query
-        ):
-            return None
-        return cls(str(parsed.database))
+        path = sqlite_file(url)
+        return None if path is None else cls(path)
 
     def _open(self) -> sqlite_inline.Connection:
         raw = sqlite3.connect(self.path, check_same_thread=False)
-        raw.execute("PRAGMA journal_mode=WAL")
-        raw.execute("PRAGMA synchronous=NORMAL")
-        raw.execute("PRAGMA foreign_keys=ON")
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        configure_sqlite(raw)
         # A bigger page cache than SQLite's 2 MB default: the conversation index of a busy bot
         # (100,000 stored conversations) then stays in this connection's memory.
         raw.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")

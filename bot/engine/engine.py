@@ -469,15 +469,17 @@ class Engine:
                     record.data["lang"] = chosen
         return record
 
-    async def _store(self, turn: Turn) -> bool:
-        """Write the turn's state (and its other writes, in the same transaction)."""
+    async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
+        """Write the turn's state, with its other writes in the same transaction unless
+        ``with_writes`` is false (a checkpoint stores the state alone)."""
         record, now = turn.record, self.services.clock()
         expires_at = now + self.services.idle_timeout
+        writes = turn.writes if with_writes else []
         lane = self.services.fastlane
-        if lane is not None and not turn.writes:
+        if lane is not None and not writes:
             return await conversations.save_fast(lane, record, expires_at=expires_at, now=now)
         async with self.services.sessions() as session, session.begin():
-            for write in turn.writes:
+            for write in writes:
                 await write(session)
             return await conversations.save(session, record, expires_at=expires_at, now=now)
 
@@ -485,11 +487,7 @@ class Engine:
         """Store the state now (bumping its version) so that the same menu cannot be used
         twice; ``False`` if another update got there first."""
         turn.data["confirming"] = self.services.clock().isoformat()
-        writes, turn.writes = turn.writes, []
-        try:
-            stored = await self._store(turn)
-        finally:
-            turn.writes = writes
+        stored = await self._store(turn, with_writes=False)
         turn.data.pop("confirming", None)
         return stored
 
