@@ -354,7 +354,9 @@ class LeanRequest(BaseRequest):
             raise NetworkError("request backend is shut down")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise NetworkError(f"unsupported URL {url!r}")
+            # Not the URL itself: its path holds the bot token, and this message is stored as
+            # the delivery's error.
+            raise NetworkError(f"unsupported URL scheme {parts.scheme!r} or no host")
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query

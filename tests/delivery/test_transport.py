@@ -346,3 +346,15 @@ def test_build_bot_uses_lean_request_unless_a_proxy_is_configured(
     monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
     assert proxy_configured()
     assert isinstance(build_bot(TOKEN, None, 8).request, HTTPXRequest)
+
+
+async def test_an_unusable_url_is_refused_without_echoing_the_token() -> None:
+    request = LeanRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as refused:
+            await request.do_request(f"ftp://127.0.0.1/bot{TOKEN}/sendMessage", "POST")
+        assert TOKEN not in refused.value.message
+        assert TOKEN.split(":")[1] not in str(refused.value)
+    finally:
+        await request.shutdown()
