@@ -118,9 +118,16 @@ class User:
     user_id: int
     updates: UpdateFactory
     sent: int = 0
+    #: what the next update is (``--steps`` sums the wall time of each kind of update)
+    step: str = ""
+    step_times: dict[str, float] | None = None
 
     async def _process(self, update: Update) -> None:
+        started = time.perf_counter()
         await self.application.process_update(update)
+        if self.step_times is not None:
+            spent = time.perf_counter() - started
+            self.step_times[self.step] = self.step_times.get(self.step, 0.0) + spent
         self.sent += 1
 
     async def send(self, text: str) -> None:
@@ -155,33 +162,47 @@ def _is_nav(label: str) -> bool:
 
 
 async def book_and_cancel(user: User, k: int) -> None:
-    """One complete booking, then its cancellation; ``k`` spreads the choices round-robin."""
+    """One complete booking, then its cancellation; ``k`` spreads the choices round-robin.
+    ``user.step`` names each update after what it does (for ``--steps``)."""
+    user.step = "/book"
     await user.send("/book")
     user.expect("Which service would you like?", "service")
     services = user.buttons(lambda label: not _is_nav(label))
+    user.step = "tap service"
     await user.tap(services[k % len(services)][1])
     if "Who would you like to see?" in user.menus().text:
         people = user.buttons(lambda label: not _is_nav(label))
+        user.step = "tap staff"
         await user.tap(people[(k // len(services)) % len(people)][1])
     user.expect("Pick a day", "date")
     days = user.buttons(str.isdigit)
     if not days:
         raise BenchFailure(f"user {user.user_id}: no selectable day:\n{user.menus().text}")
+    user.step = "tap day"
     await user.tap(days[(k * 7) % len(days)][1])
     user.expect("Free times on", "slot")
     times = user.buttons(lambda label: bool(TIME_LABEL.match(label)))
+    user.step = "tap time"
     await user.tap(times[(k * 5) % len(times)][1])
     user.expect("first name", "first name")
+    user.step = "first name"
     await user.send("Anna")
+    user.step = "last name"
     await user.send("Martin")
+    user.step = "contact"
     await user.share_contact(f"+3361{user.user_id % 10_000_000:07d}")
+    user.step = "email"
     await user.send(f"anna.{user.user_id}@example.org")
     user.expect("Please check your booking", "confirm")
+    user.step = "tap Confirm"
     await user.tap(user.buttons(lambda label: label == "✅ Confirm")[0][1])
     user.expect("Booked!", "booked")
+    user.step = "/mybookings"
     await user.send("/mybookings")
     user.expect("Your upcoming appointments", "mybookings")
+    user.step = "tap Cancel <when>"
     await user.tap(user.buttons(lambda label: label.startswith("✖ Cancel "))[0][1])
+    user.step = "tap Yes, cancel it"
     await user.tap(user.buttons(lambda label: label == "Yes, cancel it")[0][1])
     user.expect("Your appointment is cancelled.", "cancelled")
 
@@ -314,6 +335,10 @@ async def run(args: argparse.Namespace, database_path: Path) -> float:
                 new_user(application, chats, USER_BASE + WARMUP_BOOKINGS + k)
                 for k in range(args.bookings)
             ]
+            step_times: dict[str, float] = {}
+            if args.steps:
+                for user in users:
+                    user.step_times = step_times
             for label in totals:
                 totals[label] = 0.0  # the warm-up does not count
             profiler = _Profiler(args.profile)
@@ -338,6 +363,9 @@ async def run(args: argparse.Namespace, database_path: Path) -> float:
         await services.aclose()
     for label, seconds in totals.items():
         print(f"  {label}: {seconds / updates * 1e6:.0f} µs CPU per update")
+    for label, seconds in step_times.items():
+        # per booking: "tap staff" is skipped for services with a single staff member
+        print(f"  step {label!r}: {seconds / args.bookings * 1e6:.0f} µs wall per booking")
     print(f"bookings: {args.bookings} ({updates / max(1, args.bookings):.1f} updates each)")
     print(f"updates: {updates} in {elapsed:.2f} s")
     print(
@@ -485,6 +513,11 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     parser.add_argument(
         "--breakdown", action="store_true", help="CPU time per update in the main parts"
+    )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="wall time of process_update per kind of update (without building the Update)",
     )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the timed part into FILE")
     args = parser.parse_args()
