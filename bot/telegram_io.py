@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # method exists for these endpoints. Using it is deliberate, so that one warning is silenced.
 warnings.filterwarnings(
     "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText)' instead",
+    message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)' instead",
     category=PTBUserWarning,
 )
 
@@ -86,8 +86,11 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     language = reply.language
     query = update.callback_query
     if query is not None:
+        answer: dict[str, Any] = {"callback_query_id": query.id}
+        if reply.alert:
+            answer["text"] = reply.alert
         try:
-            await query.answer(reply.alert)
+            await _call(bot, "answerCallbackQuery", answer)
         except TelegramError:
             log.debug("callback query could not be answered (too old)")
     if reply.delete_user_message and event.message_id is not None:

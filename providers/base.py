@@ -58,11 +58,29 @@ class Step:
             object.__setattr__(self, "key", self.kind)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "max_picks": self.max_picks}
+        # Defaults are left out: the flow is in every conversation state, written every update.
+        data: dict[str, Any] = {"kind": self.kind}
+        if self.key != self.kind:
+            data["key"] = self.key
+        if self.max_picks != 1:
+            data["max_picks"] = self.max_picks
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Step:
-        return cls(kind=data["kind"], key=data["key"], max_picks=int(data.get("max_picks", 1)))
+        kind = data["kind"]
+        key = (kind, data.get("key") or kind, int(data.get("max_picks", 1)))
+        step = _PARSED_STEPS.get(key)
+        if step is None:
+            if len(_PARSED_STEPS) >= 1024:  # stored states are input: keep this bounded
+                _PARSED_STEPS.clear()
+            step = _PARSED_STEPS[key] = cls(kind=key[0], key=key[1], max_picks=key[2])
+        return step
+
+
+#: Steps are immutable and a flow has a handful, parsed from the state on every update: each
+#: distinct one is built once.
+_PARSED_STEPS: dict[tuple[Any, Any, int], Step] = {}
 
 
 @dataclass(frozen=True)

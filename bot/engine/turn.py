@@ -106,7 +106,8 @@ class Turn:
 
     @property
     def step(self) -> Step:
-        return self.steps[int(self.booking["i"])]
+        # Only the current step is parsed: this is read several times on every update.
+        return Step.from_json(self.booking["flow"][int(self.booking["i"])])
 
     def selection(self) -> Selection:
         choices = {key: tuple(value["ids"]) for key, value in self.booking["ch"].items()}

@@ -44,11 +44,23 @@ def nav_row(turn: Turn, *, back: bool = True) -> list[MenuButton]:
     return row
 
 
+#: What a step keeps in the booking only while it is on screen (the options or slots it offered,
+#: the picks of a multi-choice). The state is written on every update, so these go as soon as
+#: the user moves on; a step shown again (Back) offers them afresh.
+STEP_SCRATCH = ("opts", "slots", "pick")
+
+
+def drop_scratch(turn: Turn) -> None:
+    for key in STEP_SCRATCH:
+        turn.booking.pop(key, None)
+
+
 async def advance(turn: Turn) -> None:
     """Move to the next step and show it."""
     from bot.engine.steps import HANDLERS
 
     booking = turn.booking
+    drop_scratch(turn)
     booking["i"] = min(booking["i"] + 1, len(booking["flow"]) - 1)
     step = turn.step
     await HANDLERS[step.kind].show(turn, step)
@@ -62,6 +74,7 @@ async def go_back(turn: Turn) -> None:
     booking = turn.booking
     current = turn.step
     await HANDLERS[current.kind].reset(turn, current)
+    drop_scratch(turn)
     index = booking["i"] - 1
     while index > 0 and turn.booking["ch"].get(turn.steps[index].key, {}).get("auto"):
         index -= 1
@@ -80,6 +93,7 @@ async def go_to(turn: Turn, key: str) -> None:
 
     steps = turn.steps
     target = next(i for i, s in enumerate(steps) if s.key == key)
+    drop_scratch(turn)
     for later in steps[target + 1 : turn.booking["i"] + 1]:
         await HANDLERS[later.kind].reset(turn, later)
     turn.booking["i"] = target
