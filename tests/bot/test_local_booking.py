@@ -49,3 +49,55 @@ async def test_whole_booking_edits_menus_in_place_and_stores_the_booking(
             "anna@example.org",
         )
         assert await session.scalar(select(func.count()).select_from(LocalAppointment)) == 1
+
+
+async def _stored_booking_state(services: Services, user_id: int = 42) -> dict[str, object]:
+    from storage.models import Conversation
+
+    async with services.sessions() as session:
+        data = await session.scalar(
+            select(Conversation.data).where(Conversation.user_id == user_id)
+        )
+    assert isinstance(data, dict)
+    booking = data["b"]
+    assert isinstance(booking, dict)
+    return booking
+
+
+async def test_a_step_left_behind_keeps_nothing_it_offered_and_back_offers_it_again(
+    services: Services,
+) -> None:
+    """The state is written on every update: the options, slots and stored people a step
+    offered are dropped once the user moves past it, and Back shows them afresh."""
+    async with running_bot(services) as chat:
+        await book_haircut(chat)
+        await chat.press("✅ Confirm")
+        # a second booking: the customer step now offers the stored person
+        await chat.send("/book")
+        assert "opts" in await _stored_booking_state(services)
+        await chat.press("Haircut · 30 min · €25.00")
+        await chat.press("Anna")
+        assert "opts" not in await _stored_booking_state(services)
+        await chat.press_first_day()
+        assert "slots" in await _stored_booking_state(services)
+        await chat.press_first_time()
+        state = await _stored_booking_state(services)
+        assert "slots" not in state and "slot" in state
+        assert "people" in state  # "Book for Anna Martin (me)?" is on screen
+        await chat.press("Book for Anna Martin (me)")
+        assert "Please check your booking" in chat.text
+        state = await _stored_booking_state(services)
+        assert not {"opts", "slots", "pick", "people"} & state.keys()
+        assert state["cust"] == {  # what the booking needs is kept
+            "first_name": "Anna",
+            "last_name": "Martin",
+            "phone": "+33612345678",
+            "email": "anna@example.org",
+        }
+        # Back from the summary offers the stored people again, Back once more the times
+        await chat.press("« Back")
+        assert "Book for Anna Martin (me)" in chat.labels
+        await chat.press("« Back")
+        assert "Free times on" in chat.text
+        await chat.press_first_time()
+        assert "Book for Anna Martin (me)" in chat.labels

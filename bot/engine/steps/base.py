@@ -44,10 +44,11 @@ def nav_row(turn: Turn, *, back: bool = True) -> list[MenuButton]:
     return row
 
 
-#: What a step keeps in the booking only while it is on screen (the options or slots it offered,
-#: the picks of a multi-choice). The state is written on every update, so these go as soon as
-#: the user moves on; a step shown again (Back) offers them afresh.
-STEP_SCRATCH = ("opts", "slots", "pick")
+#: What a step keeps in the booking only while it is on screen: the options or slots it offered,
+#: the picks of a multi-choice, the stored people (with their details) it offered. The state is
+#: written on every update, so these go as soon as the user moves on; a step shown again (Back)
+#: offers them afresh.
+STEP_SCRATCH = ("opts", "slots", "pick", "people")
 
 
 def drop_scratch(turn: Turn) -> None:
