@@ -119,6 +119,11 @@ class Connection:
         self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The ``sqlite3`` connection itself, for reads that never wait for a lock (WAL)."""
+        return self._conn
+
+    @property
     def _conn(self) -> sqlite3.Connection:
         if self._connection is None:
             raise ValueError("no active connection")
