@@ -88,3 +88,25 @@ async def test_reschedule_button_moves_the_booking_and_its_reminders(
         assert {r.last_error for r in withdrawn} == {"rescheduled"}
     finally:
         await services.aclose()
+
+
+async def test_back_on_the_first_step_of_a_reschedule_does_not_offer_another_service(
+    sample_config: AppConfig,
+) -> None:
+    """A reschedule starts at the date step with the service and staff already settled: Back
+    there has nothing earlier to go to, so it cannot lead to booking another service."""
+    services = await build_services(sample_config, env={}, clock=lambda: MONDAY_MORNING)
+    try:
+        async with running_bot(services) as chat:
+            await book(chat, day_index=2)
+            async with services.sessions() as session:
+                booking = (await session.scalars(select(Booking))).one()
+            await chat.tap(f"dr:r:{booking.id}", message_id=900)
+            assert chat.text.startswith("Pick the new day for your appointment.")
+            assert "« Back" not in chat.labels and "✖ Cancel" in chat.labels
+            await press_day(chat, 4)
+            assert "Free times on" in chat.text
+            await chat.press("« Back")  # from the times back to the calendar, as usual
+            assert any(label.isdigit() for label in chat.labels)
+    finally:
+        await services.aclose()

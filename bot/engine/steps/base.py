@@ -38,7 +38,8 @@ class StepHandler(ABC):
 
 
 def nav_row(turn: Turn, *, back: bool = True) -> list[MenuButton]:
-    """Back and Cancel, on every step."""
+    """Cancel on every step, and Back where the user answered an earlier step."""
+    back = back and previous_answered(turn) is not None
     row = [MenuButton(turn.t("« Back"), "b:back")] if back else []
     row.append(MenuButton(turn.t("✖ Cancel"), "b:cancel"))
     return row
@@ -67,24 +68,35 @@ async def advance(turn: Turn) -> None:
     await HANDLERS[step.kind].show(turn, step)
 
 
+def previous_answered(turn: Turn) -> int | None:
+    """Index of the nearest earlier step the user answered themselves, or ``None``: steps
+    settled automatically (one option only, or a reschedule's service and staff) don't count."""
+    booking = turn.booking
+    choices = booking["ch"]
+    for index in range(int(booking["i"]) - 1, -1, -1):
+        step = Step.from_json(booking["flow"][index])
+        if not choices.get(step.key, {}).get("auto"):
+            return index
+    return None
+
+
 async def go_back(turn: Turn) -> None:
     """Back to the previous step the user actually answered (steps skipped automatically are
-    skipped again), forgetting what that step and the current one collected."""
+    skipped again), forgetting what that step and the current one collected. With nothing
+    answered before (the first step, or a reschedule's date step) the current step stays."""
     from bot.engine.steps import HANDLERS
 
     booking = turn.booking
     current = turn.step
-    await HANDLERS[current.kind].reset(turn, current)
-    drop_scratch(turn)
-    index = booking["i"] - 1
-    while index > 0 and turn.booking["ch"].get(turn.steps[index].key, {}).get("auto"):
-        index -= 1
-    if index < 0:
+    target = previous_answered(turn)
+    if target is None:
         await HANDLERS[current.kind].show(turn, current)
         return
-    for skipped in turn.steps[index : booking["i"]]:
+    await HANDLERS[current.kind].reset(turn, current)
+    drop_scratch(turn)
+    for skipped in turn.steps[target : booking["i"]]:
         await HANDLERS[skipped.kind].reset(turn, skipped)
-    booking["i"] = index
+    booking["i"] = target
     await HANDLERS[turn.step.kind].show(turn, turn.step)
 
 
