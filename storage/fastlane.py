@@ -139,6 +139,32 @@ class FastLane:
         for connection in idle:
             await connection.close()
 
+    def joined(self, connection: sqlite_inline.Connection) -> FastLane:
+        """This lane seen from inside a transaction already open on ``connection``: its
+        :meth:`connection` and :meth:`transaction` hand out that same connection and commit
+        nothing, so code written for a lane of its own (``conversations.save_fast``) can run
+        as one part of a larger transaction, which its owner commits or rolls back."""
+        return _JoinedLane(self.path, connection)
+
+
+class _JoinedLane(FastLane):
+    """See :meth:`FastLane.joined`."""
+
+    def __init__(self, path: str, connection: sqlite_inline.Connection) -> None:
+        super().__init__(path, max_connections=1)
+        self._joined = connection
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[sqlite_inline.Connection]:
+        yield self._joined
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[sqlite_inline.Connection]:
+        yield self._joined  # the owner of the outer transaction commits it
+
+    async def close(self) -> None:
+        return None  # the connection belongs to the outer lane
+
 
 class _Lease:
     """``async with lane.connection()`` / ``lane.transaction()``: a plain class rather than an

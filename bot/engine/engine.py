@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import go_back, show_current
@@ -38,8 +38,8 @@ from storage import bookings as booking_store
 from storage import conversations
 from storage import fiches as fiche_store
 from storage.conversations import ConversationRecord
-from storage.fiches import ensure_user
 from storage.models import User
+from storage.writes import Write
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -172,13 +172,9 @@ class Engine:
         else:  # help, and anything unknown
             turn.show(turn.t(HELP))
 
-    def _remember_user(self, turn: Turn) -> Any:
+    def _remember_user(self, turn: Turn) -> Write:
         event = turn.event
-
-        async def write(session: Any) -> None:
-            await ensure_user(session, event.user_id, event.first_name, event.telegram_language)
-
-        return write
+        return fiche_store.remember_user(event.user_id, event.first_name, event.telegram_language)
 
     async def _begin(self, turn: Turn, slug: str | None) -> None:
         businesses = self.services.config.businesses
@@ -273,13 +269,12 @@ class Engine:
     async def _set_language(self, turn: Turn, language: str) -> None:
         turn.data["lang"] = language
         turn.language = language
-        user_id, event = turn.event.user_id, turn.event
-
-        async def write(session: Any) -> None:
-            await ensure_user(session, user_id, event.first_name, event.telegram_language)
-            await session.execute(update(User).where(User.id == user_id).values(language=language))
-
-        turn.writes.append(write)
+        event = turn.event
+        turn.writes.append(
+            fiche_store.choose_language(
+                event.user_id, event.first_name, event.telegram_language, language
+            )
+        )
         turn.show(
             turn.t("I will speak English with you.")
             if language == "en"
@@ -290,8 +285,7 @@ class Engine:
 
     # -- my bookings -------------------------------------------------------------------------
     async def _my_bookings(self, turn: Turn) -> None:
-        async with self.services.sessions() as session:
-            rows = await booking_store.upcoming(session, turn.event.user_id, turn.now)
+        rows = await booking_store.upcoming(self.services, turn.event.user_id, turn.now)
         if not rows:
             turn.show(turn.t("You have no upcoming appointments. Send /book to make one."))
             return
@@ -316,9 +310,8 @@ class Engine:
             turn.alert = turn.t("This menu has expired.")
             return
         booking_id = int(raw_id)
-        async with self.services.sessions() as session:
-            # Ownership is checked here, on every tap, not just when the list was made.
-            row = await booking_store.owned(session, booking_id, turn.event.user_id)
+        # Ownership is checked here, on every tap, not just when the list was made.
+        row = await booking_store.owned(self.services, booking_id, turn.event.user_id)
         if row is None or row.status != "confirmed":
             turn.notice("This appointment is not in your bookings any more.")
             await self._my_bookings(turn)
@@ -348,14 +341,8 @@ class Engine:
                 await provider.cancel(row.provider_ref, selection)
             except NotFound:
                 pass  # already gone on the platform: make our mirror agree
-            now = turn.now
-
-            async def write(session: Any) -> None:
-                fresh = await booking_store.owned(session, booking_id, turn.event.user_id)
-                if fresh is not None and fresh.status == "confirmed":
-                    await booking_store.mark_cancelled(session, fresh, now)
-
-            turn.writes.append(write)
+            # Ownership and status are checked again in the writing transaction.
+            turn.writes.append(booking_store.cancel(booking_id, turn.event.user_id, turn.now))
             turn.show(turn.t("Your appointment is cancelled."))
         elif kind == "r":
             await self.begin_reschedule(turn, row.id)
@@ -365,8 +352,7 @@ class Engine:
     # -- stored details ------------------------------------------------------------------------
     async def _my_details(self, turn: Turn) -> None:
         """The people this user stored details for, each with a Delete button."""
-        async with self.services.sessions() as session:
-            fiches = await fiche_store.all_for_user(session, turn.event.user_id)
+        fiches = await fiche_store.all_for_user(self.services, turn.event.user_id)
         if not fiches:
             turn.show(turn.t("You have no stored details."))
             return
@@ -398,21 +384,15 @@ class Engine:
                 ],
             )
         elif kind == "dd":
-            user_id = turn.event.user_id
-
-            async def write(session: Any) -> None:
-                # Ownership is checked in the deleting transaction itself.
-                await fiche_store.delete_owned(session, fiche_id, user_id)
-
-            turn.writes.append(write)
+            # Ownership is checked in the deleting transaction itself.
+            turn.writes.append(fiche_store.forget(fiche_id, turn.event.user_id))
             turn.show(turn.t("Your details were deleted."))
         else:
             await self._my_details(turn)
 
     async def begin_reschedule(self, turn: Turn, booking_id: int) -> None:
         """Walk the user to the date step to move their booking ``booking_id``."""
-        async with self.services.sessions() as session:
-            row = await booking_store.owned(session, booking_id, turn.event.user_id)
+        row = await booking_store.owned(self.services, booking_id, turn.event.user_id)
         if row is None or row.status != "confirmed":
             turn.notice("This appointment is not in your bookings any more.")
             await self._my_bookings(turn)
@@ -471,16 +451,28 @@ class Engine:
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
-        ``with_writes`` is false (a checkpoint stores the state alone)."""
+        ``with_writes`` is false (a checkpoint stores the state alone).
+
+        The writes commit even when the version check refuses the state (``False``): they
+        record what already happened on the platform (a booking, a cancellation)."""
         record, now = turn.record, self.services.clock()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
         lane = self.services.fastlane
-        if lane is not None and not writes:
-            return await conversations.save_fast(lane, record, expires_at=expires_at, now=now)
+        lane_writes = [write.lane for write in writes if isinstance(write, Write)]
+        if lane is not None and len(lane_writes) == len(writes):
+            if not writes:
+                return await conversations.save_fast(lane, record, expires_at=expires_at, now=now)
+            # One lane transaction for the writes and the state, as on the session path.
+            async with lane.transaction() as connection:
+                for lane_write in lane_writes:
+                    await lane_write(connection)
+                return await conversations.save_fast(
+                    lane.joined(connection), record, expires_at=expires_at, now=now
+                )
         async with self.services.sessions() as session, session.begin():
             for write in writes:
-                await write(session)
+                await (write.session if isinstance(write, Write) else write)(session)
             return await conversations.save(session, record, expires_at=expires_at, now=now)
 
     async def _checkpoint(self, turn: Turn) -> bool:

@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.config import BusinessConfig
 from bot.engine.types import Button, Event, Reply, Screen
 from bot.i18n import gettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
+from storage.writes import SessionWrite, Write
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -52,8 +51,10 @@ class Turn:
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
     checkpoint: Callable[[], Awaitable[bool]] = field(default=lambda: _never())
-    #: database writes to make in the transaction that saves this turn's state
-    writes: list[Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=list)
+    #: database writes to make in the transaction that saves this turn's state: a
+    #: :class:`~storage.writes.Write` (both forms: it can run on SQLite's fast lane) or an
+    #: SQLAlchemy-only callable (the whole turn then commits through a session)
+    writes: list[Write | SessionWrite] = field(default_factory=list)
 
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:

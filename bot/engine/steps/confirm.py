@@ -215,34 +215,38 @@ class ConfirmStep(StepHandler):
         slot = Slot.from_json(booking["slot"])
         now = turn.now
 
-        async def record(session: AsyncSession) -> None:
-            if booking.get("resched"):
+        if booking.get("resched"):
+
+            async def move(session: AsyncSession) -> None:
                 await booking_store.moved(
                     session, booking["resched"], result.start, result.end, business, now
                 )
-                return
-            price = result.price or stored_price(service)
-            await booking_store.record_confirmed(
-                session,
-                user_id=user_id,
-                chat_id=chat_id,
-                first_name=turn.event.first_name,
-                telegram_language=turn.event.telegram_language,
-                business=business,
-                business_id=business_id,
-                result=result,
-                service_name=", ".join(service["labels"]) or result.service_name,
-                resource_name=_staff_name(booking, slot) or result.resource_name,
-                price=(Decimal(price.amount), price.currency) if price else None,
-                selection=selection,
-                idempotency_key=key,
-                fiche_id=booking.get("fiche"),
-                label=booking.get("label", ""),
-                details=booking.get("cust", {}),
-                now=now,
-            )
 
-        turn.writes.append(record)
+            turn.writes.append(move)
+        else:
+            price = result.price or stored_price(service)
+            turn.writes.append(
+                booking_store.record(
+                    booking_store.Confirmed(
+                        user_id=user_id,
+                        chat_id=chat_id,
+                        first_name=turn.event.first_name,
+                        telegram_language=turn.event.telegram_language,
+                        business=business,
+                        business_id=business_id,
+                        result=result,
+                        service_name=", ".join(service["labels"]) or result.service_name,
+                        resource_name=_staff_name(booking, slot) or result.resource_name,
+                        price=(Decimal(price.amount), price.currency) if price else None,
+                        selection=selection,
+                        idempotency_key=key,
+                        fiche_id=booking.get("fiche"),
+                        label=booking.get("label", ""),
+                        details=booking.get("cust", {}),
+                        now=now,
+                    )
+                )
+            )
         turn.data.pop("b", None)
         title = (
             turn.t("✅ Your new time is confirmed.")

@@ -42,8 +42,7 @@ class CustomerStep(StepHandler):
         """Our stored fiches for this business, plus the platform's own for a signed-in account
         (matched by the platform reference so nobody appears twice)."""
         business_id = turn.services.business_ids[turn.booking["biz"]]
-        async with turn.services.sessions() as session:
-            stored = await for_user(session, turn.event.user_id, business_id)
+        stored = await for_user(turn.services, turn.event.user_id, business_id)
         people: list[dict[str, Any]] = [
             {"id": f.id, "ref": f.provider_ref, "label": f.label, "details": fiche_details(f)}
             for f in stored
