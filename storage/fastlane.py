@@ -148,19 +148,21 @@ class FastLane:
 
 
 class _JoinedLane(FastLane):
-    """See :meth:`FastLane.joined`."""
+    """See :meth:`FastLane.joined`: every lease (and read) gets the one connection of the
+    outer transaction, and nothing commits or gives it back but the outer lease."""
 
     def __init__(self, path: str, connection: sqlite_inline.Connection) -> None:
         super().__init__(path, max_connections=1)
         self._joined = connection
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[sqlite_inline.Connection]:
-        yield self._joined
+    def transaction(self) -> _Lease:
+        return _Lease(self, commit=False)  # the owner of the outer transaction commits it
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[sqlite_inline.Connection]:
-        yield self._joined  # the owner of the outer transaction commits it
+    async def _take(self) -> sqlite_inline.Connection:
+        return self._joined
+
+    def _give_back(self, connection: sqlite_inline.Connection) -> None:
+        return None  # the outer lease gives it back (and rolls back what it did not commit)
 
     async def close(self) -> None:
         return None  # the connection belongs to the outer lane

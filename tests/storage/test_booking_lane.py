@@ -25,7 +25,7 @@ from bot.engine.types import Event
 from bot.services import Services, build_services
 from providers.base import Booking as ProviderBooking
 from storage import bookings, fiches
-from storage.conversations import ConversationRecord, load_fast
+from storage.conversations import ConversationRecord, load_fast, save_fast
 from storage.fastlane import to_db_datetime
 from storage.writes import Write
 
@@ -415,3 +415,16 @@ async def test_a_session_only_write_sends_the_whole_turn_through_a_session(
     assert seen == ["AsyncSession"]
     assert [r["id"][0] for r in dump(lane)["users"]] == [63]
     assert (await load_fast(lane.fastlane, 4100, 41)).version == 2  # type: ignore[arg-type]
+
+
+async def test_a_joined_lane_commits_nothing_itself(apart: tuple[Services, Services]) -> None:
+    lane = apart[0].fastlane
+    assert lane is not None
+    record = ConversationRecord(chat_id=1, user_id=2, data={"n": 1})
+    with pytest.raises(RuntimeError):
+        async with lane.transaction() as connection:
+            joined = lane.joined(connection)
+            assert await save_fast(joined, record, expires_at=NOW, now=NOW)
+            assert await joined.fetchone("SELECT count(*) FROM conversations") == (1,)
+            raise RuntimeError("a later part of the transaction failed")
+    assert await lane.fetchone("SELECT count(*) FROM conversations") == (0,)
