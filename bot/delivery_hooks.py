@@ -37,6 +37,12 @@ async def booking_moved(
     await reminders.reschedule_for_booking(session, booking, business, now)
 
 
+async def booking_moved_fast(
+    connection: Connection, booking: BookingView, business: BusinessConfig, now: datetime
+) -> None:
+    await reminders.reschedule_for_booking_fast(connection, booking, business, now)
+
+
 async def booking_cancelled(session: AsyncSession, booking: Booking) -> None:
     await reminders.cancel_for_booking(session, booking.id)
 

@@ -284,7 +284,7 @@ def cancel(booking_id: int, user_id: int, now: datetime) -> Write:
     return Write(session=on_session, lane=on_lane)
 
 
-# -- rescheduling (SQLAlchemy only for now) ---------------------------------------------------
+# -- rescheduling ------------------------------------------------------------------------------
 async def moved(
     session: AsyncSession,
     booking_id: int,
@@ -293,6 +293,7 @@ async def moved(
     business: BusinessConfig,
     now: datetime,
 ) -> None:
+    """Move the booking (the platform already moved the appointment) and its reminders."""
     row = await session.get(Booking, booking_id)
     if row is None:
         return
@@ -302,3 +303,44 @@ async def moved(
     from bot.delivery_hooks import booking_moved
 
     await booking_moved(session, row, business, now)
+
+
+_LANE_MOVE = (
+    "UPDATE bookings SET start_at = ?, end_at = ? "  # noqa: S608 (column names, no input)
+    f"WHERE id = ? RETURNING {_LANE_VIEW_COLUMNS}"
+)
+
+
+async def moved_fast(
+    connection: Connection,
+    booking_id: int,
+    start: datetime,
+    end: datetime,
+    business: BusinessConfig,
+    now: datetime,
+) -> None:
+    """:func:`moved` on the fast lane."""
+    cursor = await connection.execute(
+        _LANE_MOVE, (to_db_datetime(start), to_db_datetime(end), booking_id)
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    if row is None:
+        return
+    from bot.delivery_hooks import booking_moved_fast
+
+    await booking_moved_fast(connection, BookingView.from_lane(row), business, now)
+
+
+def move(
+    booking_id: int, start: datetime, end: datetime, business: BusinessConfig, now: datetime
+) -> Write:
+    """The write of a tap on Confirm that moved a booking to a new time."""
+
+    async def on_session(session: AsyncSession) -> None:
+        await moved(session, booking_id, start, end, business, now)
+
+    async def on_lane(connection: Connection) -> None:
+        await moved_fast(connection, booking_id, start, end, business, now)
+
+    return Write(session=on_session, lane=on_lane)

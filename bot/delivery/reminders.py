@@ -142,3 +142,11 @@ async def reschedule_for_booking(
     same transaction)."""
     await cancel_for_booking(session, booking.id, reason="rescheduled")
     await schedule_for_booking(session, booking, business, now)
+
+
+async def reschedule_for_booking_fast(
+    connection: Connection, booking: BookingView, business: BusinessConfig, now: datetime
+) -> None:
+    """:func:`reschedule_for_booking` on the fast lane."""
+    await cancel_for_booking_fast(connection, booking.id, reason="rescheduled")
+    await schedule_for_booking_fast(connection, booking, business, now)

@@ -428,3 +428,24 @@ async def test_a_joined_lane_commits_nothing_itself(apart: tuple[Services, Servi
             assert await joined.fetchone("SELECT count(*) FROM conversations") == (1,)
             raise RuntimeError("a later part of the transaction failed")
     assert await lane.fetchone("SELECT count(*) FROM conversations") == (0,)
+
+
+async def test_a_move_stores_the_same_rows_on_both_paths(apart: tuple[Services, Services]) -> None:
+    later = START + timedelta(days=2, hours=1)
+    for services in apart:
+        business = services.config.businesses[0]
+        await run(services, bookings.record(confirmed(services)))
+        await run(services, bookings.move(1, later, later + timedelta(minutes=30), business, NOW))
+        await run(services, bookings.move(99, later, later, business, NOW))  # gone: nothing
+    lane, orm = (dump(services) for services in apart)
+    assert lane == orm
+    assert lane["bookings"][0]["start_at"] == (to_db_datetime(later), "text")
+    assert [
+        (r["offset_minutes"][0], r["status"][0], r["last_error"][0], r["due_at"][0])
+        for r in lane["deliveries"]
+    ] == [
+        (1440, "cancelled", "rescheduled", to_db_datetime(START - timedelta(minutes=1440))),
+        (120, "cancelled", "rescheduled", to_db_datetime(START - timedelta(minutes=120))),
+        (1440, "pending", None, to_db_datetime(later - timedelta(minutes=1440))),
+        (120, "pending", None, to_db_datetime(later - timedelta(minutes=120))),
+    ]

@@ -12,8 +12,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.engine.steps.base import StepHandler, go_to, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
@@ -216,13 +214,9 @@ class ConfirmStep(StepHandler):
         now = turn.now
 
         if booking.get("resched"):
-
-            async def move(session: AsyncSession) -> None:
-                await booking_store.moved(
-                    session, booking["resched"], result.start, result.end, business, now
-                )
-
-            turn.writes.append(move)
+            turn.writes.append(
+                booking_store.move(booking["resched"], result.start, result.end, business, now)
+            )
         else:
             price = result.price or stored_price(service)
             turn.writes.append(
