@@ -111,7 +111,8 @@ class Confirmed:
             "idempotency_key": self.idempotency_key,
         }
 
-    def _fiche_arguments(self) -> dict[str, Any]:
+    def fiche_arguments(self) -> dict[str, Any]:
+        """What :func:`storage.fiches.save_details` (either form) is given for this booking."""
         return {
             "user_id": self.user_id,
             "business_id": self.business_id,
@@ -125,7 +126,7 @@ class Confirmed:
 async def record_confirmed(session: AsyncSession, booking: Confirmed) -> Booking:
     """Store the booking with its user, fiche and reminders (the caller's transaction)."""
     await ensure_user(session, booking.user_id, booking.first_name, booking.telegram_language)
-    fiche = await save_details(session, **booking._fiche_arguments())
+    fiche = await save_details(session, **booking.fiche_arguments())
     row = Booking(**booking.row_values(fiche.id, fiche.first_name, fiche.last_name))
     session.add(row)
     await session.flush()
@@ -162,7 +163,7 @@ async def record_confirmed_fast(connection: Connection, booking: Confirmed) -> B
     await ensure_user_fast(
         connection, booking.user_id, booking.first_name, booking.telegram_language
     )
-    fiche = await save_details_fast(connection, **booking._fiche_arguments())
+    fiche = await save_details_fast(connection, **booking.fiche_arguments())
     values = booking.row_values(fiche.id, fiche.first_name, fiche.last_name)
     cursor = await connection.execute(
         _insert_booking_sql(tuple(values)),
