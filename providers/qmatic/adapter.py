@@ -402,7 +402,7 @@ class QmaticProvider(BookingProvider):
                 try:
                     reservation_id = await self._reserve(selection, offering, slot)
                 except SlotTaken:
-                    raise SlotTaken("The held time expired and was taken meanwhile.") from None
+                    raise SlotTaken(detail="the held time expired and was taken") from None
                 appointment = await self._confirm_own(reservation_id, body, language)
         else:
             reservation_id = await self._reserve(selection, offering, slot)
