@@ -8,16 +8,19 @@
     use until a translator reviews it);
 ``python -m bot.i18n_catalog check``
     extracts afresh (a stale template cannot hide a new message) and exits non-zero listing every
-    message id that some supported language has no usable translation for, and every translation
-    whose ``{placeholders}`` differ from its message id's.
+    message id that some supported language has no usable translation for, every translation
+    whose ``{placeholders}`` differ from its message id's, and every text of ours passed off as a
+    platform's (below).
 
 Where message ids are found:
 
 - Babel's Python extractor, with the translation entry points as keywords: ``t`` and ``notice``
   (``Turn.t``, ``Turn.notice``, and the ``t`` helper of ``bot.engine.summary``), the second argument
   of ``gettext(language, message)`` and of ``bot.delivery.texts._(language, message)``, ``N_``
-  (tables of texts) and ``InvalidInput`` (validation errors). ``Turn.show`` takes text that is
-  already translated, so it is not a keyword.
+  (tables of texts, and in ``providers/`` the adapters' texts for the user: ``providers.base.N_``,
+  the twin of ``bot.i18n.N_`` for code that does not import the bot) and ``InvalidInput``
+  (validation errors). ``Turn.show`` takes text that is already translated, so it is not a
+  keyword.
 - A pass over the syntax tree of those same arguments, for the literals Babel does not see:
   fallbacks (``refused.message or "..."``, ``TABLE.get(key, "...")``, ``a if c else "..."``) and
   strings wrapped in extra parentheses. It also vets Babel's output: Babel joins all the
@@ -27,6 +30,12 @@ Where message ids are found:
   the module is imported and every id in it is included.
 
 English needs no catalog: message ids are the English texts.
+
+Adapter texts: a provider error's text reaches the user only when the adapter marked it (see
+``providers.base.ProviderError``), either ``N_("...")`` (ours: extracted here, so ``check``
+demands its translations) or ``platform_text(...)`` (the platform's own words, shown as they
+are). A string literal given to ``platform_text`` (or to ``PlatformText``/``UserText``
+directly) would be English of ours reaching a French user untranslated, so ``check`` refuses it.
 """
 
 from __future__ import annotations
@@ -60,6 +69,8 @@ KEYWORDS: dict[str, int] = {
     "N_": 1,
     "InvalidInput": 1,
 }
+#: Marks for text shown as it is (the platform's words): no literal of ours may go through them.
+AS_IS_MARKS = ("platform_text", "PlatformText", "UserText")
 HEADER = """\
 Translations of bookbot, the appointment booking bot.
 Message ids are the English texts; keep every {placeholder} exactly as it is.
@@ -142,19 +153,19 @@ def _python_files(root: Path) -> Iterator[tuple[str, ast.Module]]:
             yield relative.as_posix(), ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
+def _called_name(node: ast.Call) -> str | None:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
 def _keyword_arguments(tree: ast.Module) -> Iterator[ast.expr]:
     """The argument in message-id position of every call to a keyword function."""
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        func = node.func
-        name = (
-            func.id
-            if isinstance(func, ast.Name)
-            else func.attr
-            if isinstance(func, ast.Attribute)
-            else None
-        )
+        name = _called_name(node)
         if name in KEYWORDS and len(node.args) >= KEYWORDS[name]:
             yield node.args[KEYWORDS[name] - 1]
 
@@ -231,6 +242,22 @@ def dynamic_message_ids(root: Path = ROOT) -> list[tuple[str, int, str]]:
             )
             if built:
                 found.append((path, argument.lineno, ast.unparse(argument)))
+    return found
+
+
+def literals_shown_as_is(root: Path = ROOT) -> list[tuple[str, int, str]]:
+    """String literals of ours marked as the platform's words (``platform_text("...")``, also
+    through fallbacks): shown as they are, they would never be translated, so ``check`` refuses
+    them. Our sentences are marked with ``N_`` instead."""
+    found: list[tuple[str, int, str]] = []
+    for path, tree in _python_files(root):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called_name(node) in AS_IS_MARKS and node.args:
+                found.extend(
+                    (path, literal.lineno, str(literal.value))
+                    for literal in _literals(node.args[0])
+                    if literal.value
+                )
     return found
 
 
@@ -334,6 +361,10 @@ def check(
     problems: list[Problem] = [
         Problem("*", text, "message id built at run time", ((path, line),))
         for path, line, text in dynamic_message_ids(root)
+    ]
+    problems += [
+        Problem("*", text, "our text marked as the platform's: use N_", ((path, line),))
+        for path, line, text in literals_shown_as_is(root)
     ]
     for message in template:
         if not message.id:

@@ -6,7 +6,10 @@ The conversation engine in :mod:`bot.engine` only ever talks to this interface. 
 * lists the options of each ``choose`` step, the bookable days and the slots of a day;
 * books, cancels and (optionally) holds, reschedules and signs customers in;
 * maps its platform's errors to the small set of :class:`ProviderError` subclasses below,
-  in one place, so the engine can answer every failure with a clear message.
+  in one place, so the engine can answer every failure with a clear message. An error's text
+  reaches the user only when the adapter marked it: ``N_("...")`` for a sentence of ours
+  (translated) or :func:`platform_text` for the platform's own words; anything else is a
+  diagnostic for the logs.
 
 Domain values are frozen dataclasses with ``to_json``/``from_json`` where the engine keeps them in
 conversation state. Nothing in here may ever carry a credential: tokens, API keys and passwords
@@ -282,13 +285,68 @@ class Account:
 # --------------------------------------------------------------------------------------------
 
 
-class ProviderError(Exception):
-    """Base of the domain errors. ``message`` is safe to show a user (platform text, never a
-    credential); the engine falls back to its own wording when it is ``None``."""
+class UserText(str):
+    """A text an adapter marked as fit to show the end user (see :class:`ProviderError`).
 
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.__class__.__name__)
-        self.message = message
+    Made only by :func:`N_` (our own sentence, translated where it is shown) and
+    :func:`platform_text` (the platform's words, shown as they are); a plain ``str`` is never
+    shown."""
+
+    __slots__ = ()
+
+
+class PlatformText(UserText):
+    """Words the platform sent back: the business's own text, in the language the platform
+    answered in (a refusal, a screening question's ``denied_message``). Not translated."""
+
+    __slots__ = ()
+
+
+def N_(message: str) -> UserText:
+    """Marks ``message``, a literal English sentence of ours, as fit to show the end user.
+
+    The provider-side twin of ``bot.i18n.N_`` (adapters do not import the bot):
+    ``python -m bot.i18n_catalog`` extracts every ``N_("...")`` under ``providers/`` and its
+    ``check`` refuses a catalog without a translation, so the engine, which runs every text it
+    shows through ``gettext``, shows it in the user's language. The argument must be one literal
+    (no f-string, no ``.format``): a message id built at run time has no translation.
+    """
+    return UserText(message)
+
+
+def platform_text(text: str | None) -> PlatformText | None:
+    """Marks ``text``, as the platform sent it, as fit to show the end user unchanged; ``None``
+    when it is missing or blank. Never for a text of ours (``check`` refuses a literal here):
+    our sentences go through :func:`N_` so that they get translated."""
+    if text is None or not text.strip():
+        return None
+    return PlatformText(text)
+
+
+class ProviderError(Exception):
+    """Base of the domain errors. Two texts, kept apart so that no developer wording reaches a
+    user:
+
+    ``message``
+        what the engine may show the user, or ``None`` (the engine then shows its own
+        translated wording). Only a :class:`UserText` gets here: a sentence of ours marked with
+        :func:`N_` (translated) or the platform's words marked with :func:`platform_text`
+        (shown as they are). Any other string passed as ``message`` is a diagnostic: it goes
+        to ``detail`` and ``message`` stays ``None``. The rule holds at construction, so every
+        place that shows ``error.message`` is safe, whichever adapter raised it.
+    ``detail``
+        diagnostic text for logs and tests (``str(error)``); never shown.
+
+    Neither ever carries a credential; platform texts never echo a request.
+    """
+
+    def __init__(self, message: str | None = None, *, detail: str | None = None) -> None:
+        shown = message if isinstance(message, UserText) else None
+        self.message: UserText | None = shown
+        if detail is None and shown is None:
+            detail = message
+        self.detail: str | None = detail
+        super().__init__(self.detail or message or self.__class__.__name__)
 
 
 class SlotTaken(ProviderError):
@@ -305,8 +363,10 @@ class AuthFailed(ProviderError):
     ``reason`` is the platform's code when it gave one (ClicRDV's ``EmailNotFound``), so the
     engine can say what happened rather than only "sign in again"."""
 
-    def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, *, reason: str | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
         self.reason = reason
 
 
@@ -325,17 +385,22 @@ class NotBookable(ProviderError):
 class InvalidCustomerData(ProviderError):
     """The platform refused one of the customer's details; ``field`` names it."""
 
-    def __init__(self, field: CustomerField | str, message: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, field: CustomerField | str, message: str | None = None, *, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
         self.field = field
 
 
 class BookingRefused(ProviderError):
     """The platform refused the booking under one of its rules (too many appointments, too close
-    to another one...). ``reason`` is a stable code the engine can map to its own text."""
+    to another one...). ``reason`` is a stable code the engine can map to its own text; the
+    platform's own refusal text, when it gave one, is the ``message``."""
 
-    def __init__(self, reason: str, message: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, reason: str, message: str | None = None, *, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
         self.reason = reason
 
 

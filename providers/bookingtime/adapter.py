@@ -26,6 +26,7 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    N_,
     Booking,
     BookingProvider,
     BookingRefused,
@@ -128,7 +129,7 @@ class BookingtimeProvider(BookingProvider):
             raise NotFound("no service chosen")
         template = (await self._templates(selection)).get(template_id)
         if template is None:
-            raise NotFound("this service is no longer offered")
+            raise NotFound(N_("This service is no longer offered."))
         return template
 
     # -- the flow -----------------------------------------------------------------------------

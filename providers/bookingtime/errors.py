@@ -1,8 +1,9 @@
 """The one place where bookingtime answers become domain errors.
 
 Every answer of the Module API goes through :func:`api_result`, every answer of the token
-endpoint through :func:`token_payload`. Texts passed on are the platform's own ``messageList``
-texts (safe to show a user) or fixed wording: never a request body, header or token.
+endpoint through :func:`token_payload`. The platform's own ``messageList`` texts are passed on
+marked with :func:`~providers.base.platform_text` (the user sees them as they are); our fixed
+wording here is diagnostic only (never shown). Never a request body, header or token.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from providers.base import (
     ProviderError,
     ProviderUnavailable,
     SlotTaken,
+    platform_text,
 )
 from providers.bookingtime import api
 
@@ -53,7 +55,7 @@ def api_result(response: httpx.Response, operation: Operation) -> Any:
 def api_error(status: int, body: Any, operation: Operation) -> ProviderError:
     """The domain error for a refused Module API request."""
     failures = api.failure_messages(body)
-    text = next((str(m["text"]) for m in failures if m.get("text")), None)
+    text = platform_text(next((str(m["text"]) for m in failures if m.get("text")), None))
     if status in (401, 403):
         return AuthFailed(CREDENTIALS_REFUSED)
     if status == 404:
@@ -66,7 +68,7 @@ def api_error(status: int, body: Any, operation: Operation) -> ProviderError:
                 continue
             field = api.field_for_parameter(parameter)
             if field is not None:
-                return InvalidCustomerData(field, str(message.get("text") or "") or None)
+                return InvalidCustomerData(field, platform_text(str(message.get("text") or "")))
             slot_refused = slot_refused or api.is_slot_parameter(parameter)
         named_other = any(m.get("parameter") for m in failures) and not slot_refused
         if status in api.SLOT_TAKEN_STATUSES and not named_other:

@@ -143,11 +143,12 @@ class ClicrdvProvider(BookingProvider):
         # The services are read with the settings (not after): the next step needs them anyway,
         # and reading them concurrently saves a round trip on a cold cache.
         group, sets, _ = await settle(self.group(), self._interventionsets(), self._interventions())
+        # Diagnostics only: the engine's own (translated) "cannot be booked online" says it.
         if group.inactive:
-            raise NotBookable(f"{group.name or 'This business'} is not active on ClicRDV.")
+            raise NotBookable(detail=f"{group.name or 'the group'} is not active on ClicRDV")
         if not group.open:
             raise NotBookable(
-                f"{group.name or 'This business'} is not taking online appointments right now."
+                detail=f"{group.name or 'the group'} is not taking online appointments right now"
             )
         steps: list[Step] = []
         if sets:

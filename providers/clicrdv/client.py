@@ -19,7 +19,7 @@ import httpx
 
 from providers.base import AuthFailed, ProviderUnavailable
 from providers.clicrdv import api, guesses, redact
-from providers.clicrdv.errors import Context, map_error
+from providers.clicrdv.errors import SESSION_ENDED, Context, map_error
 from providers.http import RetryPolicy, send
 
 Params = Sequence[tuple[str, str]]
@@ -127,7 +127,8 @@ class ClicrdvClient:
         if user_key is not None:
             session = self._sessions.get(user_key)
             if session is None:
-                raise AuthFailed("please sign in to your ClicRDV account first")
+                # Sessions live in memory only (a restart forgets them): for the user, it ended.
+                raise AuthFailed(SESSION_ENDED, detail="no ClicRDV session for this user")
             headers["Cookie"] = f"{api.SESSION_COOKIE}={session}"
         response = await self._send(
             method, path, params, idempotent=idempotent, json_body=payload, headers=headers

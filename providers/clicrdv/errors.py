@@ -24,8 +24,13 @@ code      name                appointment creation                        accoun
 A 400 without a known code but with field errors becomes InvalidCustomerData for that field; other
 400s on a booking become ``BookingRefused("Rejected")``. 401/403 on an Account call mean the
 session is gone (AuthFailed, sign in again); on a catalog read they mean the business's API key
-is refused, which the user cannot fix (ProviderUnavailable). 404 is NotFound. Messages are the
-platform's text; they never contain the request's URL, so never the API key.
+is refused, which the user cannot fix (ProviderUnavailable). 404 is NotFound.
+
+What the user may see (``ProviderError.message``): the platform's text, marked with
+:func:`~providers.base.platform_text` (it never contains the request's URL, so never the API key),
+else the table's default text or another sentence of ours, marked with ``N_`` (translated). A
+field error's text names the platform's field key, so it is a diagnostic only: the engine says
+the detail was not accepted in its own words and asks for that field again.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from providers.base import (
+    N_,
     AuthFailed,
     BookingRefused,
     CustomerField,
@@ -43,6 +49,8 @@ from providers.base import (
     ProviderError,
     ProviderUnavailable,
     SlotTaken,
+    UserText,
+    platform_text,
 )
 from providers.clicrdv import guesses
 from providers.clicrdv.api import FICHE_FIELDS
@@ -50,7 +58,10 @@ from providers.clicrdv.api import FICHE_FIELDS
 #: What a request was for; the same platform answer can mean different next steps.
 Context = Literal["read", "session", "booking", "account"]
 
-Outcome = Callable[[str, str], ProviderError]  # (code name, platform text) -> error
+Outcome = Callable[[str, str], ProviderError]  # (code name, text the user may see) -> error
+
+#: When a session the user needs is missing or refused (sessions are kept in memory only).
+SESSION_ENDED = N_("Your session with the booking system has ended. Please sign in again.")
 
 
 def _refused(name: str, text: str) -> ProviderError:
@@ -73,7 +84,8 @@ def _auth(name: str, text: str) -> ProviderError:
 class ErrorCode:
     number: int | None
     name: str
-    default_text: str
+    #: Shown when the platform gave no text of its own (a sentence of ours, translated).
+    default_text: UserText
     on_booking: Outcome
     on_account: Outcome
 
@@ -82,33 +94,41 @@ ERROR_TABLE: tuple[ErrorCode, ...] = (
     ErrorCode(
         6,
         "MaxRdvNumber",
-        "You have reached the maximum number of upcoming appointments.",
+        N_("You have reached the maximum number of upcoming appointments."),
         _refused,
         _refused,
     ),
     ErrorCode(
-        7, "MintimeBetween", "Another appointment is too close to this one.", _refused, _refused
+        7,
+        "MintimeBetween",
+        N_("Another appointment is too close to this one."),
+        _refused,
+        _refused,
     ),
-    ErrorCode(8, "MaxRdvPeriod", "This appointment is too far away.", _refused, _refused),
-    ErrorCode(9, "MintimeRdv", "This appointment is too soon.", _refused, _refused),
+    ErrorCode(8, "MaxRdvPeriod", N_("This appointment is too far away."), _refused, _refused),
+    ErrorCode(9, "MintimeRdv", N_("This appointment is too soon."), _refused, _refused),
     ErrorCode(
         guesses.NOT_AVAILABLE_CODE,
         "NotAvailable",
-        "This time slot is not available anymore.",
+        N_("This time slot is not available anymore."),
         _slot_taken,
         _slot_taken,
     ),
     ErrorCode(
         11,
         "EmailAlreadyExists",
-        "This email address is already used by another registered user.",
+        N_("This email address is already used by another registered user."),
         _email,
         _auth,
     ),
     ErrorCode(
-        12, "SameTimeRdv", "You already have an appointment at this time.", _refused, _refused
+        12,
+        "SameTimeRdv",
+        N_("You already have an appointment at this time."),
+        _refused,
+        _refused,
     ),
-    ErrorCode(13, "EmailNotFound", "This email address does not exist.", _auth, _auth),
+    ErrorCode(13, "EmailNotFound", N_("This email address does not exist."), _auth, _auth),
 )
 
 _BY_NAME = {e.name.lower(): e for e in ERROR_TABLE}
@@ -132,18 +152,18 @@ def map_error(status: int, body: Any, raw_text: str, context: Context) -> Provid
     if status in (401, 403):
         if context == "read":
             return ProviderUnavailable("the platform refused the business's API key")
-        return AuthFailed("your ClicRDV session has ended; please sign in again")
+        return AuthFailed(SESSION_ENDED, detail=f"the session was refused ({status})")
     if status == 400 or status == 422:
         parsed = guesses.parse_error(body, raw_text)
         row = lookup(parsed.code, parsed.name)
         if row is not None:
-            text = parsed.message or row.default_text
+            text = platform_text(parsed.message) or row.default_text
             outcome = row.on_account if context == "account" else row.on_booking
             return outcome(row.name, text)
         for fiche_field, message in parsed.fields.items():
             field = _FIELD_BY_FICHE.get(fiche_field)
             if field is not None:
-                return InvalidCustomerData(field, f"{fiche_field} {message}")
+                return InvalidCustomerData(field, detail=f"{fiche_field} {message}")
         if context in ("booking", "account"):
-            return BookingRefused("Rejected", parsed.message)
+            return BookingRefused("Rejected", platform_text(parsed.message))
     return ProviderUnavailable(f"the platform refused the request ({status})")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from providers.base import (
     ANY_OPTION,
+    N_,
     Booking,
     BookingProvider,
     CustomerDetails,
@@ -90,7 +91,7 @@ class LocalProvider(BookingProvider):
         raw = selection.one("service")
         service = catalog.services.get(int(raw)) if raw and raw.isdigit() else None
         if service is None:
-            raise NotFound("this service is no longer offered")
+            raise NotFound(N_("This service is no longer offered."))
         return service
 
     async def _people(self, selection: Selection) -> list[StaffInfo]:
@@ -372,7 +373,9 @@ class LocalProvider(BookingProvider):
                     .values(start_at=start, end_at=end, staff_id=staff_id)
                 )
                 if _rowcount(result) != 1:
-                    raise NotFound("this booking does not exist or is cancelled")
+                    raise NotFound(
+                        N_("This appointment no longer exists. It may have been cancelled.")
+                    )
                 await session.execute(
                     delete(LocalSlotClaim).where(LocalSlotClaim.appointment_id == int(booking_ref))
                 )

@@ -35,6 +35,7 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    N_,
     Booking,
     BookingProvider,
     BookingRefused,
@@ -53,6 +54,7 @@ from providers.base import (
     Slot,
     SlotTaken,
     Step,
+    platform_text,
 )
 from providers.base import Hold as HoldValue
 from providers.http import TTLCache
@@ -64,6 +66,9 @@ log = logging.getLogger(__name__)
 
 PERSONAL_ID_RE = re.compile(r"[A-Za-z0-9]{10,48}")
 NAME_MAX = 255
+#: Shown to the user when a detail breaks Qmatic's documented rules (checked before sending).
+PERSONAL_ID_REFUSED = N_("The personal identifier must be 10 to 48 letters or digits.")
+NAME_REFUSED = N_("A name of 1 to 255 characters is needed.")
 
 
 class QmaticProvider(BookingProvider):
@@ -147,7 +152,7 @@ class QmaticProvider(BookingProvider):
         service_id, branch_id = selection.one("service"), selection.one("branch")
         offering = catalog.offering(service_id, branch_id) if service_id and branch_id else None
         if offering is None:
-            raise NotFound("this service is not offered at this branch")
+            raise NotFound(N_("This service is no longer offered at this branch."))
         return offering
 
     # -- the flow ----------------------------------------------------------------------------
@@ -274,20 +279,17 @@ class QmaticProvider(BookingProvider):
     def _check_customer(self, customer: CustomerDetails) -> None:
         """Refuse what Qmatic documents it refuses before anything is sent or reserved."""
         if not PERSONAL_ID_RE.fullmatch(customer.personal_id or ""):
-            raise InvalidCustomerData(
-                CustomerField.PERSONAL_ID,
-                "The personal identifier must be 10 to 48 letters or digits.",
-            )
+            raise InvalidCustomerData(CustomerField.PERSONAL_ID, PERSONAL_ID_REFUSED)
         for field, value in (
             (CustomerField.FIRST_NAME, customer.first_name),
             (CustomerField.LAST_NAME, customer.last_name),
         ):
             if not value.strip() or len(value) > NAME_MAX:
-                raise InvalidCustomerData(field, "A name of 1 to 255 characters is needed.")
+                raise InvalidCustomerData(field, NAME_REFUSED)
         if not customer.email or len(customer.email) > NAME_MAX or "@" not in customer.email:
-            raise InvalidCustomerData(CustomerField.EMAIL, "A valid email address is needed.")
+            raise InvalidCustomerData(CustomerField.EMAIL, N_("A valid email address is needed."))
         if self._birth_date_required and customer.birth_date is None:
-            raise InvalidCustomerData(CustomerField.BIRTH_DATE, "A date of birth is needed.")
+            raise InvalidCustomerData(CustomerField.BIRTH_DATE, N_("A date of birth is needed."))
 
     @staticmethod
     def _information_answers(
@@ -299,12 +301,18 @@ class QmaticProvider(BookingProvider):
             answer = (answers.get(q.id) or "").strip()
             if q.kind == "screening":
                 if q.required_answer is not None and (answer.lower() == "yes") != q.required_answer:
-                    raise BookingRefused("screening_denied", q.denied_message)
+                    raise BookingRefused("screening_denied", platform_text(q.denied_message))
                 continue
             if q.required and not answer:
-                raise BookingRefused("question_unanswered", q.text)
+                raise BookingRefused(
+                    "question_unanswered",
+                    N_("Please answer every question before booking."),
+                    detail=q.text,
+                )
             if len(answer) > q.max_length:
-                raise BookingRefused("answer_too_long", q.text)
+                raise BookingRefused(
+                    "answer_too_long", N_("One of your answers is too long."), detail=q.text
+                )
             if answer:
                 sent.append((q.text, answer))
         return sent
@@ -394,7 +402,7 @@ class QmaticProvider(BookingProvider):
                 try:
                     reservation_id = await self._reserve(selection, offering, slot)
                 except SlotTaken:
-                    raise SlotTaken("The held time expired and was taken meanwhile.") from None
+                    raise SlotTaken(detail="the held time expired and was taken") from None
                 appointment = await self._confirm_own(reservation_id, body, language)
         else:
             reservation_id = await self._reserve(selection, offering, slot)
@@ -489,7 +497,7 @@ class QmaticProvider(BookingProvider):
             (CustomerField.LAST_NAME, customer.last_name),
         ):
             if not value.strip() or len(value) > NAME_MAX:
-                raise InvalidCustomerData(field, "A name of 1 to 255 characters is needed.")
+                raise InvalidCustomerData(field, NAME_REFUSED)
         await self._client.call(
             "PUT",
             api.appointment_customer_path(booking_ref),
@@ -508,10 +516,7 @@ class QmaticProvider(BookingProvider):
     async def find_appointments(self, personal_id: str, selection: Selection) -> list[Booking]:
         """The customer's appointments, found by their personal identifier (earliest first)."""
         if not PERSONAL_ID_RE.fullmatch(personal_id):
-            raise InvalidCustomerData(
-                CustomerField.PERSONAL_ID,
-                "The personal identifier must be 10 to 48 letters or digits.",
-            )
+            raise InvalidCustomerData(CustomerField.PERSONAL_ID, PERSONAL_ID_REFUSED)
         body = await self._client.call(
             "POST",
             api.APPOINTMENTS_SEARCH,

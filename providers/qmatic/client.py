@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import httpx
 
 from providers.base import (
+    N_,
     AuthFailed,
     BookingRefused,
     HoldExpired,
@@ -25,6 +26,7 @@ from providers.base import (
     ProviderError,
     ProviderUnavailable,
     SlotTaken,
+    platform_text,
 )
 from providers.http import RetryPolicy, SingleFlightToken, send
 from providers.qmatic import api
@@ -48,18 +50,22 @@ class Operation(enum.Enum):
     RESCHEDULE = "reschedule"
 
 
+#: What the user sees when Qmatic answers 404 without a text of its own.
 _NOT_FOUND_TEXT = {
-    Operation.CANCEL: "this appointment does not exist or is already cancelled",
-    Operation.UPDATE_CUSTOMER: "this appointment does not exist",
-    Operation.RESCHEDULE: "this appointment does not exist",
-    Operation.READ: "the service or branch does not exist",
+    Operation.CANCEL: N_("This appointment no longer exists. It may have been cancelled."),
+    Operation.UPDATE_CUSTOMER: N_("This appointment no longer exists. It may have been cancelled."),
+    Operation.RESCHEDULE: N_("This appointment no longer exists. It may have been cancelled."),
+    Operation.READ: N_("This service or branch is no longer available."),
 }
 
 
 def raise_for(status: int, body: Any, operation: Operation) -> NoReturn:
-    """Map a Qmatic error answer to a domain error. The one place where this happens."""
+    """Map a Qmatic error answer to a domain error. The one place where this happens.
+
+    Qmatic's own text answers in the ``Accept-Language`` we sent (the user's), so it is passed
+    on for the user as it is; our wording for credentials and statuses is diagnostic only."""
     code = api.error_code(body)
-    text = api.error_message(body)
+    text = platform_text(api.error_message(body))
     if operation is Operation.TOKEN or status == 401:
         raise AuthFailed("the booking platform refused the business's credentials")
     if status == 403:

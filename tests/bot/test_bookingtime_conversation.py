@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.steps.customer import PROMPTS
+from bot.i18n import gettext
 from providers.base import ANY_OPTION, CustomerDetails, CustomerField, Selection
 from tests.bot.bookingtime_world import (
     BUSINESS_NAME,
@@ -447,6 +448,25 @@ async def test_email_refused_by_the_platform_is_asked_again_keeping_the_other_an
         assert len(world.add_requests()) == 2
         (fiche,) = await world.fiches()
         assert fiche.email == "ada@example.org"
+
+
+async def test_the_platforms_own_refusal_text_reaches_a_french_user_unchanged(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The business's own words, in its language: shown as they are, not run through our
+    # catalog; what comes after them is ours, in French.
+    refusal = "Les adresses jetables ne sont pas acceptées : merci d’en donner une autre."
+    async with bookingtime_world(database_url) as world, running_bot(world.services) as chat:
+        world.refuse_emails(monkeypatch, r"@mailinator\.com$", text=refusal)
+        await choose_haircut_slot(chat)
+        await enter_details(chat, email="ada@mailinator.com")
+        await chat.send("/language")
+        await chat.press("Français")
+
+        await chat.press("✅ Confirmer")
+
+        assert chat.text == refusal + "\n\n" + gettext("fr", EMAIL_PROMPT)
+        assert world.appointments() == []
 
 
 @pytest.mark.parametrize("status", [409, 400])

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import AppConfig
 from bot.i18n import LANGUAGES, gettext
 from bot.i18n_catalog import catalog_path, check, dynamic_message_ids, extract, main
 from bot.services import Services, build_services
-from storage.models import Booking, User
+from providers.local.adapter import LocalProvider
+from storage.models import Booking, LocalService, User
 from tests.bot.harness import running_bot
 
 #: Monday 23 November 2026, 08:00 in Paris: the sample salon's first free time is 09:00 today.
@@ -60,6 +61,8 @@ def test_extraction_finds_every_way_the_code_names_a_message() -> None:
         "Please share your phone number with the button below, "
         "or type it with the country code (+33 6 12 34 56 78).",
         "Reminder: {service} at {business}, {day} at {time}.",  # bot.delivery.texts.MSGIDS
+        "This service is no longer offered.",  # providers.base.N_ in an adapter
+        "This email address does not exist.",  # N_ in an adapter's table (ClicRDV's codes)
     }
     assert expected <= ids, sorted(expected - ids)
     assert len(ids) > 100
@@ -97,6 +100,32 @@ def test_extractor_reads_each_pattern_and_skips_texts_already_translated(tmp_pat
     assert [(path, line) for path, line, _ in dynamic_message_ids(tmp_path)] == [
         ("bot/flow.py", 11)
     ]
+
+
+def test_check_refuses_our_own_text_marked_as_the_platforms(tmp_path: Path) -> None:
+    # platform_text() shows a text as it is: a literal of ours there would reach a French user
+    # in English. Our sentences are marked with N_ (extracted, translated) instead.
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "providers").mkdir()
+    (tmp_path / "providers" / "adapter.py").write_text(
+        "def fail(body, text):\n"
+        '    raise NotFound(N_("Ours, translated"))\n'
+        "    raise BookingRefused('x', platform_text(text))\n"
+        '    raise BookingRefused("y", platform_text(text or "Our fallback"))\n'
+        '    raise NotFound(PlatformText("Ours again"))\n'
+        '    raise NotFound("a diagnostic, never shown")\n',
+        encoding="utf-8",
+    )
+    template = extract(tmp_path)
+    assert {str(m.id) for m in template if m.id} == {"Ours, translated"}
+
+    problems = check(template, tmp_path, tmp_path)
+
+    refused = {(p.msgid, p.locations) for p in problems if p.language == "*"}
+    assert refused == {
+        ("Our fallback", (("providers/adapter.py", 4),)),
+        ("Ours again", (("providers/adapter.py", 5),)),
+    }
 
 
 def test_check_lists_missing_fuzzy_and_mismatched_translations(tmp_path: Path) -> None:
@@ -196,6 +225,27 @@ async def test_french_user_books_in_french_with_french_dates_and_prices(
     async with monday_services.sessions() as session:
         booking = (await session.scalars(select(Booking))).one()
         assert booking.start_at.astimezone(UTC) == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+async def test_french_user_sees_an_adapters_refusal_in_french(monday_services: Services) -> None:
+    # The service goes away between choosing it and the next step: the local adapter refuses
+    # with a sentence of ours (NotFound), which a French user must read in French.
+    async with running_bot(monday_services, language="fr") as chat:
+        await chat.send("/book")
+        await chat.press(re.compile(r"^Haircut"))
+        async with monday_services.sessions() as session, session.begin():
+            await session.execute(
+                update(LocalService).where(LocalService.name == "Haircut").values(active=False)
+            )
+        provider = monday_services.providers["sample-salon"]
+        assert isinstance(provider, LocalProvider)
+        provider.invalidate_catalog()
+
+        await chat.press("Anna")
+
+        assert plain(chat.text) == (
+            "Cette prestation n’est plus proposée.\n\nEnvoyez /book pour recommencer."
+        )
 
 
 async def test_canadian_french_telegram_language_gets_the_french_catalog(
