@@ -3,10 +3,12 @@ unique constraint on the time blocks each appointment claims."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +20,7 @@ from providers.base import (
     BookingProvider,
     CustomerDetails,
     Hold,
+    LazySlots,
     Money,
     NotFound,
     Option,
@@ -30,19 +33,219 @@ from providers.base import (
 from providers.http import TTLCache
 from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
-from providers.local.schedule import blocks, days_between, has_free_start, iter_free_starts
+from providers.local.schedule import (
+    blocks,
+    candidate_offsets,
+    days_between,
+    has_free_offset,
+    has_free_start,
+    iter_free_offsets,
+    iter_free_starts,
+    uniform_midnight,
+)
 from providers.local.settings import LocalSettings, check_settings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
 
 
 @dataclass(frozen=True)
 class _Availability:
+    """What slot arithmetic over a date range needs, read once: the people, the blocks they
+    have claimed (epoch seconds), the service's length and the bookable window."""
+
+    catalog: Catalog
     people: list[StaffInfo]
-    taken: dict[int, set[datetime]]
+    taken: dict[int, set[int]]
     duration: timedelta
     step: timedelta
     earliest: datetime
     latest: datetime
+    zone: ZoneInfo
+    # the same in whole seconds, for the integer arithmetic (starts are whole seconds)
+    duration_seconds: int = field(init=False)
+    step_seconds: int = field(init=False)
+    window: tuple[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived fields are set once, here
+        set_(self, "duration_seconds", int(self.duration.total_seconds()))
+        set_(self, "step_seconds", int(self.step.total_seconds()))
+        set_(
+            self,
+            "window",
+            (math.ceil(self.earliest.timestamp()), math.floor(self.latest.timestamp())),
+        )
+
+    def offsets(self, person: StaffInfo, weekday: int) -> tuple[int, ...]:
+        """``person``'s candidate starts on ``weekday``, computed once per catalog."""
+        key = ("starts", person.id, weekday, self.duration_seconds, self.step_seconds)
+        found: tuple[int, ...] | None = self.catalog.derived.get(key)
+        if found is None:
+            found = candidate_offsets(person, weekday, self.duration_seconds, self.step_seconds)
+            self.catalog.derived[key] = found
+        return found
+
+    def has_free_start(self, person: StaffInfo, day: date) -> bool:
+        midnight = uniform_midnight(day, self.zone)
+        if midnight is None:
+            return has_free_start(
+                person,
+                day,
+                self.duration,
+                self.step,
+                self.zone,
+                self._taken_moments(person, day),
+                self.earliest,
+                self.latest,
+            )
+        earliest, latest = self.window
+        return has_free_offset(
+            self.offsets(person, day.weekday()),
+            midnight,
+            self.duration_seconds,
+            self.taken[person.id],
+            earliest,
+            latest,
+        )
+
+    def free_days(self, first: date, last: date) -> set[date]:
+        """The days of [first, last] on which someone has a free start (the month view).
+
+        :meth:`has_free_start` for every (day, person), with what does not change from one
+        day to the next hoisted out of the loop: a month is about 60 of these questions."""
+        earliest, latest = self.window
+        weekly = [
+            (person, [self.offsets(person, weekday) for weekday in range(7)])
+            for person in self.people
+        ]
+        found: set[date] = set()
+        for day in days_between(first, last):
+            midnight = uniform_midnight(day, self.zone)
+            if midnight is None:
+                if any(self.has_free_start(person, day) for person in self.people):
+                    found.add(day)
+                continue
+            weekday = day.weekday()
+            for person, offsets in weekly:
+                if has_free_offset(
+                    offsets[weekday],
+                    midnight,
+                    self.duration_seconds,
+                    self.taken[person.id],
+                    earliest,
+                    latest,
+                ):
+                    found.add(day)
+                    break
+        return found
+
+    def day_slots(self, day: date) -> Sequence[Slot]:
+        """Every free slot of ``day``, in order; with several people, one slot per start time
+        (the first free person in catalog order takes it). Built when read (a screen shows a
+        page of them)."""
+        midnight = uniform_midnight(day, self.zone)
+        if midnight is None:
+            return self._dst_day_slots(day)
+        earliest, latest = self.window
+        weekday = day.weekday()
+        chosen: dict[int, StaffInfo] = {}
+        resources: set[str | None] = set()
+        for person in self.people:
+            for offset in iter_free_offsets(
+                self.offsets(person, weekday),
+                midnight,
+                self.duration_seconds,
+                self.taken[person.id],
+                earliest,
+                latest,
+            ):
+                if offset not in chosen:
+                    chosen[offset] = person
+                    resources.add(str(person.id))
+        order = sorted(chosen)
+        zone, duration = self.zone, self.duration
+
+        def build(index: int) -> Slot:
+            person = chosen[order[index]]
+            moment = midnight + order[index]
+            start = datetime.fromtimestamp(moment, zone)
+            return Slot(
+                id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
+                start=start,
+                end=start + duration,
+                resource_id=str(person.id),
+                resource_name=person.name,
+            )
+
+        return LazySlots(len(order), build, frozenset(resources))
+
+    def is_free(self, person: StaffInfo, start: datetime) -> bool:
+        """Whether ``start`` is one of ``person``'s free starts (what :meth:`day_slots` would
+        list for them alone), without building the day's slots."""
+        day = start.astimezone(self.zone).date()
+        midnight = uniform_midnight(day, self.zone)
+        if midnight is None:
+            return any(
+                free == start
+                for free in iter_free_starts(
+                    person,
+                    day,
+                    self.duration,
+                    self.step,
+                    self.zone,
+                    self._taken_moments(person, day),
+                    self.earliest,
+                    self.latest,
+                )
+            )
+        moment = start.timestamp()
+        earliest, latest = self.window
+        return any(
+            midnight + offset == moment
+            for offset in iter_free_offsets(
+                self.offsets(person, day.weekday()),
+                midnight,
+                self.duration_seconds,
+                self.taken[person.id],
+                earliest,
+                latest,
+            )
+        )
+
+    def _dst_day_slots(self, day: date) -> list[Slot]:
+        """:meth:`day_slots` on a day whose UTC offset changes, in datetime arithmetic."""
+        by_start: dict[datetime, Slot] = {}
+        for person in self.people:
+            for start in iter_free_starts(
+                person,
+                day,
+                self.duration,
+                self.step,
+                self.zone,
+                self._taken_moments(person, day),
+                self.earliest,
+                self.latest,
+            ):
+                by_start.setdefault(
+                    start,
+                    Slot(
+                        id=f"{person.id}@{start.astimezone(UTC).isoformat()}",
+                        start=start,
+                        end=start + self.duration,
+                        resource_id=str(person.id),
+                        resource_name=person.name,
+                    ),
+                )
+        return [by_start[k] for k in sorted(by_start)]
+
+    def _taken_moments(self, person: StaffInfo, day: date) -> set[datetime]:
+        """The blocks around ``day`` as datetimes, for the datetime arithmetic of a DST day."""
+        around = datetime.combine(day, time(), tzinfo=self.zone).timestamp()
+        low, high = around - 86400, around + 2 * 86400
+        return {
+            datetime.fromtimestamp(block, UTC)
+            for block in self.taken[person.id]
+            if low <= block < high
+        }
 
 
 class LocalProvider(BookingProvider):
@@ -141,8 +344,9 @@ class LocalProvider(BookingProvider):
 
     async def _taken_blocks(
         self, people: list[StaffInfo], first: datetime, last: datetime
-    ) -> dict[int, set[datetime]]:
-        taken: dict[int, set[datetime]] = {p.id: set() for p in people}
+    ) -> dict[int, set[int]]:
+        """Epoch seconds of the blocks each of ``people`` has claimed in [first, last)."""
+        taken: dict[int, set[int]] = {p.id: set() for p in people}
         if not people:
             return taken
         lane = self.deps.fastlane
@@ -158,12 +362,13 @@ class LocalProvider(BookingProvider):
                     LocalSlotClaim.block_start < last,
                 )
             )
-            for staff_id, block in rows:
-                taken[staff_id].add(block)
+            for staff_id, moment in rows:
+                taken[staff_id].add(int(moment.timestamp()))
         return taken
 
     async def _availability(self, selection: Selection, first: date, last: date) -> _Availability:
         """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
+        catalog = await self.catalog()
         service = await self._service(selection)
         people = await self._people(selection)
         zone = self.deps.timezone
@@ -171,68 +376,25 @@ class LocalProvider(BookingProvider):
         range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         earliest, latest = self._window()
         return _Availability(
+            catalog=catalog,
             people=people,
             taken=await self._taken_blocks(people, range_start, range_end),
             duration=timedelta(minutes=service.duration_minutes),
             step=timedelta(minutes=self.settings.slot_step_minutes),
             earliest=earliest,
             latest=latest,
+            zone=zone,
         )
-
-    async def _free_slots(self, selection: Selection, first: date, last: date) -> list[Slot]:
-        found = await self._availability(selection, first, last)
-        zone = self.deps.timezone
-        by_start: dict[datetime, Slot] = {}
-        for day in days_between(first, last):
-            for person in found.people:
-                for start in iter_free_starts(
-                    person,
-                    day,
-                    found.duration,
-                    found.step,
-                    zone,
-                    found.taken[person.id],
-                    found.earliest,
-                    found.latest,
-                ):
-                    # With "any" staff, one slot per start time: the first free person takes it.
-                    by_start.setdefault(
-                        start,
-                        Slot(
-                            id=f"{person.id}@{start.astimezone(UTC).isoformat()}",
-                            start=start,
-                            end=start + found.duration,
-                            resource_id=str(person.id),
-                            resource_name=person.name,
-                        ),
-                    )
-        return [by_start[k] for k in sorted(by_start)]
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
         # The month view only needs to know whether each day has one free start: stop at the
         # first instead of building every slot of the month (what _free_slots would do).
         found = await self._availability(selection, first, last)
-        zone = self.deps.timezone
-        return {
-            day
-            for day in days_between(first, last)
-            if any(
-                has_free_start(
-                    person,
-                    day,
-                    found.duration,
-                    found.step,
-                    zone,
-                    found.taken[person.id],
-                    found.earliest,
-                    found.latest,
-                )
-                for person in found.people
-            )
-        }
+        return found.free_days(first, last)
 
     async def slots(self, selection: Selection, day: date) -> Sequence[Slot]:
-        return await self._free_slots(selection, day, day)
+        found = await self._availability(selection, day, day)
+        return found.day_slots(day)
 
     # -- booking -------------------------------------------------------------------------------
     async def _checked_interval(
@@ -256,12 +418,9 @@ class LocalProvider(BookingProvider):
         if staff_id not in people or start.tzinfo is None:
             raise NotFound("unknown slot")
         day = start.astimezone(self.deps.timezone).date()
-        free = await self._free_slots(
-            Selection({**selection.choices, "staff": (str(staff_id),)}, selection.language),
-            day,
-            day,
-        )
-        if not any(s.start == start for s in free):
+        alone = Selection({**selection.choices, "staff": (str(staff_id),)}, selection.language)
+        found = await self._availability(alone, day, day)
+        if not found.is_free(people[staff_id], start):
             raise SlotTaken()
         return service, staff_id
 

@@ -37,9 +37,7 @@ async def paths(tmp_path: Path) -> AsyncIterator[tuple[Services, Services]]:
 
 
 def _target(services: Services) -> ContractTarget:
-    return ContractTarget(
-        name="local", provider=services.providers["sample-salon"], customer=ANNA
-    )
+    return ContractTarget(name="local", provider=services.providers["sample-salon"], customer=ANNA)
 
 
 async def _rows(services: Services) -> list[dict[str, Any]]:
