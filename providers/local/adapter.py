@@ -4,7 +4,7 @@ unique constraint on the time blocks each appointment claims."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
@@ -34,13 +34,12 @@ from providers.http import TTLCache
 from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
 from providers.local.schedule import (
+    BLOCK_SECONDS,
     blocks,
     candidate_offsets,
     days_between,
     has_free_offset,
-    has_free_start,
     iter_free_offsets,
-    iter_free_starts,
     uniform_midnight,
 )
 from providers.local.settings import LocalSettings, check_settings
@@ -84,55 +83,64 @@ class _Availability:
             self.catalog.derived[key] = found
         return found
 
-    def has_free_start(self, person: StaffInfo, day: date) -> bool:
-        midnight = uniform_midnight(day, self.zone)
-        if midnight is None:
-            return has_free_start(
-                person,
-                day,
-                self.duration,
-                self.step,
-                self.zone,
-                self._taken_moments(person, day),
-                self.earliest,
-                self.latest,
+    def _dst_instants(
+        self, day: date, offsets: tuple[int, ...]
+    ) -> tuple[tuple[int, int, int], ...]:
+        """On a day whose UTC offset changes: (offset, start, end) of each candidate, start and
+        end in epoch seconds exactly as the datetime arithmetic maps them (wall-clock time,
+        first occurrence of a repeated hour, a skipped hour read with the earlier offset).
+        Computed once per catalog: two days a year."""
+        key = ("dst", day, self.zone, offsets, self.duration_seconds)
+        found: tuple[tuple[int, int, int], ...] | None = self.catalog.derived.get(key)
+        if found is None:
+            found = tuple(
+                (offset, int(start.timestamp()), int((start + self.duration).timestamp()))
+                for offset in offsets
+                for start in (datetime.combine(day, _clock(offset), tzinfo=self.zone),)
             )
+            self.catalog.derived[key] = found
+        return found
+
+    def _free(self, person: StaffInfo, day: date) -> Iterator[tuple[int, int]]:
+        """(offset after local midnight, epoch second) of ``person``'s free starts on ``day``,
+        in wall-clock order."""
         earliest, latest = self.window
-        return has_free_offset(
-            self.offsets(person, day.weekday()),
-            midnight,
-            self.duration_seconds,
-            self.taken[person.id],
-            earliest,
-            latest,
-        )
+        offsets = self.offsets(person, day.weekday())
+        taken = self.taken[person.id]
+        midnight = uniform_midnight(day, self.zone)
+        if midnight is not None:
+            for offset in iter_free_offsets(
+                offsets, midnight, self.duration_seconds, taken, earliest, latest
+            ):
+                yield offset, midnight + offset
+            return
+        for offset, start, end in self._dst_instants(day, offsets):
+            if earliest <= start <= latest and (
+                not taken or taken.isdisjoint(range(start, end, BLOCK_SECONDS))
+            ):
+                yield offset, start
 
     def free_days(self, first: date, last: date) -> set[date]:
         """The days of [first, last] on which someone has a free start (the month view).
 
-        :meth:`has_free_start` for every (day, person), with what does not change from one
-        day to the next hoisted out of the loop: a month is about 60 of these questions."""
+        A month is about 60 (person, day) questions: what does not change from one day to the
+        next is hoisted out of the loop, and a day stops at its first free start."""
         earliest, latest = self.window
         weekly = [
-            (person, [self.offsets(person, weekday) for weekday in range(7)])
+            (person, self.taken[person.id], [self.offsets(person, wd) for wd in range(7)])
             for person in self.people
         ]
         found: set[date] = set()
         for day in days_between(first, last):
             midnight = uniform_midnight(day, self.zone)
             if midnight is None:
-                if any(self.has_free_start(person, day) for person in self.people):
+                if any(next(self._free(person, day), None) for person in self.people):
                     found.add(day)
                 continue
             weekday = day.weekday()
-            for person, offsets in weekly:
+            for _, taken, offsets in weekly:
                 if has_free_offset(
-                    offsets[weekday],
-                    midnight,
-                    self.duration_seconds,
-                    self.taken[person.id],
-                    earliest,
-                    latest,
+                    offsets[weekday], midnight, self.duration_seconds, taken, earliest, latest
                 ):
                     found.add(day)
                     break
@@ -142,32 +150,24 @@ class _Availability:
         """Every free slot of ``day``, in order; with several people, one slot per start time
         (the first free person in catalog order takes it). Built when read (a screen shows a
         page of them)."""
-        midnight = uniform_midnight(day, self.zone)
-        if midnight is None:
-            return self._dst_day_slots(day)
-        earliest, latest = self.window
-        weekday = day.weekday()
-        chosen: dict[int, StaffInfo] = {}
+        chosen: dict[int, tuple[StaffInfo, int]] = {}
         resources: set[str | None] = set()
         for person in self.people:
-            for offset in iter_free_offsets(
-                self.offsets(person, weekday),
-                midnight,
-                self.duration_seconds,
-                self.taken[person.id],
-                earliest,
-                latest,
-            ):
+            for offset, moment in self._free(person, day):
                 if offset not in chosen:
-                    chosen[offset] = person
+                    chosen[offset] = (person, moment)
                     resources.add(str(person.id))
-        order = sorted(chosen)
+        order = sorted(chosen)  # wall-clock order, as the datetime arithmetic sorted them
         zone, duration = self.zone, self.duration
+        uniform = uniform_midnight(day, zone) is not None
 
         def build(index: int) -> Slot:
-            person = chosen[order[index]]
-            moment = midnight + order[index]
-            start = datetime.fromtimestamp(moment, zone)
+            person, moment = chosen[order[index]]
+            start = (
+                datetime.fromtimestamp(moment, zone)
+                if uniform
+                else datetime.combine(day, _clock(order[index]), tzinfo=zone)
+            )
             return Slot(
                 id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
                 start=start,
@@ -181,71 +181,13 @@ class _Availability:
     def is_free(self, person: StaffInfo, start: datetime) -> bool:
         """Whether ``start`` is one of ``person``'s free starts (what :meth:`day_slots` would
         list for them alone), without building the day's slots."""
-        day = start.astimezone(self.zone).date()
-        midnight = uniform_midnight(day, self.zone)
-        if midnight is None:
-            return any(
-                free == start
-                for free in iter_free_starts(
-                    person,
-                    day,
-                    self.duration,
-                    self.step,
-                    self.zone,
-                    self._taken_moments(person, day),
-                    self.earliest,
-                    self.latest,
-                )
-            )
         moment = start.timestamp()
-        earliest, latest = self.window
-        return any(
-            midnight + offset == moment
-            for offset in iter_free_offsets(
-                self.offsets(person, day.weekday()),
-                midnight,
-                self.duration_seconds,
-                self.taken[person.id],
-                earliest,
-                latest,
-            )
-        )
+        day = start.astimezone(self.zone).date()
+        return any(free == moment for _, free in self._free(person, day))
 
-    def _dst_day_slots(self, day: date) -> list[Slot]:
-        """:meth:`day_slots` on a day whose UTC offset changes, in datetime arithmetic."""
-        by_start: dict[datetime, Slot] = {}
-        for person in self.people:
-            for start in iter_free_starts(
-                person,
-                day,
-                self.duration,
-                self.step,
-                self.zone,
-                self._taken_moments(person, day),
-                self.earliest,
-                self.latest,
-            ):
-                by_start.setdefault(
-                    start,
-                    Slot(
-                        id=f"{person.id}@{start.astimezone(UTC).isoformat()}",
-                        start=start,
-                        end=start + self.duration,
-                        resource_id=str(person.id),
-                        resource_name=person.name,
-                    ),
-                )
-        return [by_start[k] for k in sorted(by_start)]
 
-    def _taken_moments(self, person: StaffInfo, day: date) -> set[datetime]:
-        """The blocks around ``day`` as datetimes, for the datetime arithmetic of a DST day."""
-        around = datetime.combine(day, time(), tzinfo=self.zone).timestamp()
-        low, high = around - 86400, around + 2 * 86400
-        return {
-            datetime.fromtimestamp(block, UTC)
-            for block in self.taken[person.id]
-            if low <= block < high
-        }
+def _clock(offset: int) -> time:
+    return time(offset // 3600, offset % 3600 // 60, offset % 60)
 
 
 class LocalProvider(BookingProvider):

@@ -98,9 +98,10 @@ def days_between(first: date, last: date) -> Iterable[date]:
 # every update. Above, each candidate start is an aware datetime and each of its blocks a UTC
 # conversion; below, a day is the epoch second of its local midnight, a candidate start an
 # offset in seconds from it (the same for every week, so computed once per catalog), and a
-# claimed block its epoch second. Only days with one UTC offset from midnight to midnight take
-# this path (:func:`uniform_midnight`): the two DST days a year keep the datetime arithmetic
-# above, whose wall-clock semantics they need.
+# claimed block its epoch second. That holds on days with one UTC offset from midnight to
+# midnight (:func:`uniform_midnight`); on the two DST days a year the adapter maps each
+# candidate to its instants with the datetime arithmetic above, once, and the functions above
+# stay the reference the tests compare both with.
 
 BLOCK_SECONDS = BLOCK_MINUTES * 60
 
