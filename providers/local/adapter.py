@@ -37,7 +37,6 @@ from providers.local.schedule import (
     BLOCK_SECONDS,
     blocks,
     candidate_offsets,
-    days_between,
     has_free_offset,
     iter_free_offsets,
     uniform_midnight,
@@ -126,22 +125,29 @@ class _Availability:
         A month is about 60 (person, day) questions: what does not change from one day to the
         next is hoisted out of the loop, and a day stops at its first free start."""
         earliest, latest = self.window
+        duration, zone = self.duration_seconds, self.zone
         weekly = [
             (person, self.taken[person.id], [self.offsets(person, wd) for wd in range(7)])
             for person in self.people
         ]
         found: set[date] = set()
-        for day in days_between(first, last):
-            midnight = uniform_midnight(day, self.zone)
+        for ordinal in range(first.toordinal(), last.toordinal() + 1):
+            day = date.fromordinal(ordinal)
+            midnight = uniform_midnight(day, zone)
             if midnight is None:
                 if any(next(self._free(person, day), None) for person in self.people):
                     found.add(day)
                 continue
             weekday = day.weekday()
+            inside = earliest <= midnight and midnight + 86400 <= latest
             for _, taken, offsets in weekly:
-                if has_free_offset(
-                    offsets[weekday], midnight, self.duration_seconds, taken, earliest, latest
+                starts = offsets[weekday]
+                if not starts:
+                    continue
+                if (inside and not taken) or has_free_offset(
+                    starts, midnight, duration, taken, earliest, latest
                 ):
+                    # nothing claimed and the whole day bookable: any candidate will do
                     found.add(day)
                     break
         return found
@@ -158,23 +164,31 @@ class _Availability:
                     chosen[offset] = (person, moment)
                     resources.add(str(person.id))
         order = sorted(chosen)  # wall-clock order, as the datetime arithmetic sorted them
-        zone, duration = self.zone, self.duration
+        zone, duration, derived = self.zone, self.duration, self.catalog.derived
         uniform = uniform_midnight(day, zone) is not None
 
         def build(index: int) -> Slot:
+            # A slot is a value: the same person, day, start and length always give the same
+            # one, so it is made once per catalog (aware datetimes and the id's ISO text cost
+            # more than everything else on a slot screen).
             person, moment = chosen[order[index]]
-            start = (
-                datetime.fromtimestamp(moment, zone)
-                if uniform
-                else datetime.combine(day, _clock(order[index]), tzinfo=zone)
-            )
-            return Slot(
-                id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
-                start=start,
-                end=start + duration,
-                resource_id=str(person.id),
-                resource_name=person.name,
-            )
+            key = ("slot", person.id, day, order[index], self.duration_seconds)
+            slot: Slot | None = derived.get(key)
+            if slot is None:
+                start = (
+                    datetime.fromtimestamp(moment, zone)
+                    if uniform
+                    else datetime.combine(day, _clock(order[index]), tzinfo=zone)
+                )
+                slot = Slot(
+                    id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
+                    start=start,
+                    end=start + duration,
+                    resource_id=str(person.id),
+                    resource_name=person.name,
+                )
+                derived[key] = slot
+            return slot
 
         return LazySlots(len(order), build, frozenset(resources))
 

@@ -43,8 +43,9 @@ class Catalog:
     services: dict[int, ServiceInfo]
     staff: dict[int, StaffInfo]
     #: Values derived from this catalog alone (each person's candidate starts per weekday and
-    #: duration): they live exactly as long as the catalog they were computed from, so a
-    #: reload can never leave one stale.
+    #: duration, the Slot values shown): they live exactly as long as the catalog they were
+    #: computed from (its cache TTL), so a reload can never leave one stale and they cannot
+    #: pile up.
     derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def staff_for(self, service_id: int) -> list[StaffInfo]:

@@ -27,17 +27,32 @@ async def release_hold(turn: Turn) -> None:
             pass
 
 
+#: Shown slots' stored form, by the identity of the Slot object (held here, so its id is not
+#: reused while the entry lives). A provider that keeps its Slot values (the local one) hands
+#: the same objects to everyone looking at a day, and their ISO texts are then made once.
+#: By identity, not equality: equal slots may differ in how their times read (time zone).
+_OFFERED: dict[int, tuple[Slot, tuple[Any, ...]]] = {}
+_OFFERED_MAX = 4096
+
+
 def _offered(slot: Slot) -> list[Any]:
     """A shown slot as the state keeps it until one is tapped: a list, not
     :meth:`Slot.to_json`'s dict, since the state is JSON-encoded on every update and the keys
     would be most of it."""
-    return [
+    hit = _OFFERED.get(id(slot))
+    if hit is not None and hit[0] is slot:
+        return list(hit[1])
+    values = (
         slot.id,
         slot.start.isoformat(),
         slot.end.isoformat(),
         slot.resource_id,
         slot.resource_name,
-    ]
+    )
+    if len(_OFFERED) >= _OFFERED_MAX:
+        del _OFFERED[next(iter(_OFFERED))]  # the oldest entry
+    _OFFERED[id(slot)] = (slot, values)
+    return list(values)
 
 
 def _from_offered(stored: Any) -> Slot:
