@@ -110,3 +110,28 @@ async def test_times_stored_as_dicts_before_the_compact_form_still_work(
         await chat.tap(times(chat)[2][1])
         assert "first name" in chat.text
         assert (await state_of(services))["b"]["slot"] == legacy[2]
+
+
+async def test_offered_options_leave_the_state_once_one_is_picked(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/book")
+        assert [o["label"] for o in (await state_of(services))["b"]["opts"]] == [
+            "Haircut",
+            "Colour",
+            "Beard trim",
+        ]
+        await chat.press("Haircut · 30 min · €25.00")
+        # the staff step's own options replaced the services
+        assert [o["label"] for o in (await state_of(services))["b"]["opts"]] == [
+            "",
+            "Anna",
+            "Marc",
+        ]
+        await chat.press("Marc")
+        assert "Pick a day" in chat.text
+        booking = (await state_of(services))["b"]
+        assert "opts" not in booking and booking["ch"]["staff"]["labels"] == ["Marc"]
+        await chat.press("« Back")
+        assert "Who would you like to see?" in chat.text
+        await chat.press("Anna")
+        assert (await state_of(services))["b"]["ch"]["staff"]["labels"] == ["Anna"]
