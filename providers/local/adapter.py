@@ -244,22 +244,25 @@ class LocalProvider(BookingProvider):
     def invalidate_catalog(self) -> None:
         self._catalog.clear()
 
-    async def _service(self, selection: Selection) -> ServiceInfo:
+    async def _chosen(self, selection: Selection) -> tuple[Catalog, ServiceInfo, list[StaffInfo]]:
+        """The catalog, the chosen service and who may perform it (the chosen person, or
+        everyone who does it), from one read of the catalog cache."""
         catalog = await self.catalog()
         raw = selection.one("service")
         service = catalog.services.get(int(raw)) if raw and raw.isdigit() else None
         if service is None:
             raise NotFound("this service is no longer offered")
-        return service
-
-    async def _people(self, selection: Selection) -> list[StaffInfo]:
-        catalog = await self.catalog()
-        service = await self._service(selection)
         people = catalog.staff_for(service.id)
         chosen = selection.one("staff")
         if chosen is not None:
             people = [p for p in people if str(p.id) == chosen]
-        return people
+        return catalog, service, people
+
+    async def _service(self, selection: Selection) -> ServiceInfo:
+        return (await self._chosen(selection))[1]
+
+    async def _people(self, selection: Selection) -> list[StaffInfo]:
+        return (await self._chosen(selection))[2]
 
     # -- the flow ------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
@@ -324,9 +327,7 @@ class LocalProvider(BookingProvider):
 
     async def _availability(self, selection: Selection, first: date, last: date) -> _Availability:
         """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
-        catalog = await self.catalog()
-        service = await self._service(selection)
-        people = await self._people(selection)
+        catalog, service, people = await self._chosen(selection)
         zone = self.deps.timezone
         range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
         range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
