@@ -329,14 +329,28 @@ class LocalProvider(BookingProvider):
         """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
         catalog, service, people = await self._chosen(selection)
         zone = self.deps.timezone
-        range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-        range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        duration = timedelta(minutes=service.duration_minutes)
         earliest, latest = self._window()
+        # Only blocks a bookable start could run into matter: none before the lead time, none
+        # past the horizon's last start plus the service's length (and an hour or two more: on
+        # a DST day, a wall-clock length can last an hour longer). A month view on the 20th
+        # then skips the claims of the days already gone, and a month past the horizon reads
+        # nothing at all.
+        range_start = max(datetime.combine(first, time(), tzinfo=zone), earliest)
+        range_end = min(
+            datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+            latest + duration + timedelta(hours=3),
+        )
+        taken = (
+            await self._taken_blocks(people, range_start, range_end)
+            if range_start < range_end
+            else {p.id: set() for p in people}
+        )
         return _Availability(
             catalog=catalog,
             people=people,
-            taken=await self._taken_blocks(people, range_start, range_end),
-            duration=timedelta(minutes=service.duration_minutes),
+            taken=taken,
+            duration=duration,
             step=timedelta(minutes=self.settings.slot_step_minutes),
             earliest=earliest,
             latest=latest,
