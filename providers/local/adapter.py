@@ -276,6 +276,20 @@ class LocalProvider(BookingProvider):
     async def options(self, step_key: str, selection: Selection) -> Sequence[Option]:
         catalog = await self.catalog()
         if step_key == "service":
+            key: tuple[str, ...] = ("options", "service")
+        elif step_key == "staff":
+            key = ("options", "staff", str((await self._service(selection)).id))
+        else:
+            raise NotFound(f"no step {step_key!r}")
+        # Options are values of the catalog alone: made once per catalog, a new list each call
+        cached: tuple[Option, ...] | None = catalog.derived.get(key)
+        if cached is None:
+            cached = catalog.derived[key] = tuple(self._options(catalog, key))
+        return list(cached)
+
+    @staticmethod
+    def _options(catalog: Catalog, key: tuple[str, ...]) -> list[Option]:
+        if key[1] == "service":
             return [
                 Option(
                     id=str(s.id),
@@ -288,11 +302,8 @@ class LocalProvider(BookingProvider):
                 )
                 for s in catalog.services.values()
             ]
-        if step_key == "staff":
-            service = await self._service(selection)
-            people = [Option(id=str(p.id), label=p.name) for p in catalog.staff_for(service.id)]
-            return [Option(id=ANY_OPTION, label=""), *people] if len(people) > 1 else people
-        raise NotFound(f"no step {step_key!r}")
+        people = [Option(id=str(p.id), label=p.name) for p in catalog.staff_for(int(key[2]))]
+        return [Option(id=ANY_OPTION, label=""), *people] if len(people) > 1 else people
 
     def _window(self) -> tuple[datetime, datetime]:
         now = self.deps.clock()
