@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -160,6 +160,63 @@ class Slot:
             resource_id=data.get("resource_id"),
             resource_name=data.get("resource_name"),
         )
+
+
+class LazySlots(Sequence[Slot]):
+    """The slots of a day, each built the first time it is read.
+
+    An adapter that can list a day's free starts cheaply returns this instead of a list: a
+    slot screen shows one page of them, and building every :class:`Slot` of a busy day (aware
+    datetimes, ids) cost more than finding them. ``resource_ids`` answers which resources the
+    slots belong to without building any.
+    """
+
+    __slots__ = ("_build", "_built", "_count", "resource_ids")
+
+    def __init__(
+        self, count: int, build: Callable[[int], Slot], resource_ids: frozenset[str | None]
+    ) -> None:
+        self._count = count
+        self._build = build
+        self._built: list[Slot | None] = [None] * count
+        self.resource_ids = resource_ids
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _at(self, index: int) -> Slot:
+        slot = self._built[index]
+        if slot is None:
+            slot = self._built[index] = self._build(index)
+        return slot
+
+    @overload
+    def __getitem__(self, index: int) -> Slot: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Slot]: ...
+
+    def __getitem__(self, index: int | slice) -> Slot | list[Slot]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("slot index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[Slot]:
+        return (self._at(i) for i in range(self._count))
+
+    def __repr__(self) -> str:
+        return f"LazySlots({self._count} slots)"
+
+
+def slot_resources(slots: Sequence[Slot]) -> frozenset[str | None]:
+    """The resource ids of ``slots`` (without building the slots of a :class:`LazySlots`)."""
+    if isinstance(slots, LazySlots):
+        return slots.resource_ids
+    return frozenset(s.resource_id for s in slots)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@ unique constraint on the time blocks each appointment claims."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +21,7 @@ from providers.base import (
     BookingProvider,
     CustomerDetails,
     Hold,
+    LazySlots,
     Money,
     NotFound,
     Option,
@@ -31,19 +34,175 @@ from providers.base import (
 from providers.http import TTLCache
 from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
-from providers.local.schedule import blocks, days_between, has_free_start, iter_free_starts
+from providers.local.schedule import (
+    BLOCK_SECONDS,
+    blocks,
+    candidate_offsets,
+    has_free_offset,
+    iter_free_offsets,
+    uniform_midnight,
+)
 from providers.local.settings import LocalSettings, check_settings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
 
 
 @dataclass(frozen=True)
 class _Availability:
+    """What slot arithmetic over a date range needs, read once: the people, the blocks they
+    have claimed (epoch seconds), the service's length and the bookable window."""
+
+    catalog: Catalog
     people: list[StaffInfo]
-    taken: dict[int, set[datetime]]
+    taken: dict[int, set[int]]
     duration: timedelta
     step: timedelta
     earliest: datetime
     latest: datetime
+    zone: ZoneInfo
+    # the same in whole seconds, for the integer arithmetic (starts are whole seconds)
+    duration_seconds: int = field(init=False)
+    step_seconds: int = field(init=False)
+    window: tuple[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived fields are set once, here
+        set_(self, "duration_seconds", int(self.duration.total_seconds()))
+        set_(self, "step_seconds", int(self.step.total_seconds()))
+        set_(
+            self,
+            "window",
+            (math.ceil(self.earliest.timestamp()), math.floor(self.latest.timestamp())),
+        )
+
+    def offsets(self, person: StaffInfo, weekday: int) -> tuple[int, ...]:
+        """``person``'s candidate starts on ``weekday``, computed once per catalog."""
+        key = ("starts", person.id, weekday, self.duration_seconds, self.step_seconds)
+        found: tuple[int, ...] | None = self.catalog.derived.get(key)
+        if found is None:
+            found = candidate_offsets(person, weekday, self.duration_seconds, self.step_seconds)
+            self.catalog.derived[key] = found
+        return found
+
+    def _dst_instants(
+        self, day: date, offsets: tuple[int, ...]
+    ) -> tuple[tuple[int, int, int], ...]:
+        """On a day whose UTC offset changes: (offset, start, end) of each candidate, start and
+        end in epoch seconds exactly as the datetime arithmetic maps them (wall-clock time,
+        first occurrence of a repeated hour, a skipped hour read with the earlier offset).
+        Computed once per catalog: two days a year."""
+        key = ("dst", day, self.zone, offsets, self.duration_seconds)
+        found: tuple[tuple[int, int, int], ...] | None = self.catalog.derived.get(key)
+        if found is None:
+            found = tuple(
+                (offset, int(start.timestamp()), int((start + self.duration).timestamp()))
+                for offset in offsets
+                for start in (datetime.combine(day, _clock(offset), tzinfo=self.zone),)
+            )
+            self.catalog.derived[key] = found
+        return found
+
+    def _free(self, person: StaffInfo, day: date) -> Iterator[tuple[int, int]]:
+        """(offset after local midnight, epoch second) of ``person``'s free starts on ``day``,
+        in wall-clock order."""
+        earliest, latest = self.window
+        offsets = self.offsets(person, day.weekday())
+        taken = self.taken[person.id]
+        midnight = uniform_midnight(day, self.zone)
+        if midnight is not None:
+            for offset in iter_free_offsets(
+                offsets, midnight, self.duration_seconds, taken, earliest, latest
+            ):
+                yield offset, midnight + offset
+            return
+        for offset, start, end in self._dst_instants(day, offsets):
+            if earliest <= start <= latest and (
+                not taken or taken.isdisjoint(range(start, end, BLOCK_SECONDS))
+            ):
+                yield offset, start
+
+    def free_days(self, first: date, last: date) -> set[date]:
+        """The days of [first, last] on which someone has a free start (the month view).
+
+        A month is about 60 (person, day) questions: what does not change from one day to the
+        next is hoisted out of the loop, and a day stops at its first free start."""
+        earliest, latest = self.window
+        duration, zone = self.duration_seconds, self.zone
+        weekly = [
+            (person, self.taken[person.id], [self.offsets(person, wd) for wd in range(7)])
+            for person in self.people
+        ]
+        found: set[date] = set()
+        for ordinal in range(first.toordinal(), last.toordinal() + 1):
+            day = date.fromordinal(ordinal)
+            midnight = uniform_midnight(day, zone)
+            if midnight is None:
+                if any(next(self._free(person, day), None) for person in self.people):
+                    found.add(day)
+                continue
+            weekday = day.weekday()
+            inside = earliest <= midnight and midnight + 86400 <= latest
+            for _, taken, offsets in weekly:
+                starts = offsets[weekday]
+                if not starts:
+                    continue
+                if (inside and not taken) or has_free_offset(
+                    starts, midnight, duration, taken, earliest, latest
+                ):
+                    # nothing claimed and the whole day bookable: any candidate will do
+                    found.add(day)
+                    break
+        return found
+
+    def day_slots(self, day: date) -> Sequence[Slot]:
+        """Every free slot of ``day``, in order; with several people, one slot per start time
+        (the first free person in catalog order takes it). Built when read (a screen shows a
+        page of them)."""
+        chosen: dict[int, tuple[StaffInfo, int]] = {}
+        resources: set[str | None] = set()
+        for person in self.people:
+            for offset, moment in self._free(person, day):
+                if offset not in chosen:
+                    chosen[offset] = (person, moment)
+                    resources.add(str(person.id))
+        order = sorted(chosen)  # wall-clock order, as the datetime arithmetic sorted them
+        zone, duration, derived = self.zone, self.duration, self.catalog.derived
+        uniform = uniform_midnight(day, zone) is not None
+
+        def build(index: int) -> Slot:
+            # A slot is a value: the same person, day, start and length always give the same
+            # one, so it is made once per catalog (aware datetimes and the id's ISO text cost
+            # more than everything else on a slot screen).
+            person, moment = chosen[order[index]]
+            key = ("slot", person.id, day, order[index], self.duration_seconds)
+            slot: Slot | None = derived.get(key)
+            if slot is None:
+                start = (
+                    datetime.fromtimestamp(moment, zone)
+                    if uniform
+                    else datetime.combine(day, _clock(order[index]), tzinfo=zone)
+                )
+                slot = Slot(
+                    id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
+                    start=start,
+                    end=start + duration,
+                    resource_id=str(person.id),
+                    resource_name=person.name,
+                )
+                derived[key] = slot
+            return slot
+
+        return LazySlots(len(order), build, frozenset(resources))
+
+    def is_free(self, person: StaffInfo, start: datetime) -> bool:
+        """Whether ``start`` is one of ``person``'s free starts (what :meth:`day_slots` would
+        list for them alone), without building the day's slots."""
+        moment = start.timestamp()
+        day = start.astimezone(self.zone).date()
+        return any(free == moment for _, free in self._free(person, day))
+
+
+def _clock(offset: int) -> time:
+    return time(offset // 3600, offset % 3600 // 60, offset % 60)
 
 
 class LocalProvider(BookingProvider):
@@ -86,22 +245,25 @@ class LocalProvider(BookingProvider):
     def invalidate_catalog(self) -> None:
         self._catalog.clear()
 
-    async def _service(self, selection: Selection) -> ServiceInfo:
+    async def _chosen(self, selection: Selection) -> tuple[Catalog, ServiceInfo, list[StaffInfo]]:
+        """The catalog, the chosen service and who may perform it (the chosen person, or
+        everyone who does it), from one read of the catalog cache."""
         catalog = await self.catalog()
         raw = selection.one("service")
         service = catalog.services.get(int(raw)) if raw and raw.isdigit() else None
         if service is None:
             raise NotFound(N_("This service is no longer offered."))
-        return service
-
-    async def _people(self, selection: Selection) -> list[StaffInfo]:
-        catalog = await self.catalog()
-        service = await self._service(selection)
         people = catalog.staff_for(service.id)
         chosen = selection.one("staff")
         if chosen is not None:
             people = [p for p in people if str(p.id) == chosen]
-        return people
+        return catalog, service, people
+
+    async def _service(self, selection: Selection) -> ServiceInfo:
+        return (await self._chosen(selection))[1]
+
+    async def _people(self, selection: Selection) -> list[StaffInfo]:
+        return (await self._chosen(selection))[2]
 
     # -- the flow ------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
@@ -115,6 +277,20 @@ class LocalProvider(BookingProvider):
     async def options(self, step_key: str, selection: Selection) -> Sequence[Option]:
         catalog = await self.catalog()
         if step_key == "service":
+            key: tuple[str, ...] = ("options", "service")
+        elif step_key == "staff":
+            key = ("options", "staff", str((await self._service(selection)).id))
+        else:
+            raise NotFound(f"no step {step_key!r}")
+        # Options are values of the catalog alone: made once per catalog, a new list each call
+        cached: tuple[Option, ...] | None = catalog.derived.get(key)
+        if cached is None:
+            cached = catalog.derived[key] = tuple(self._options(catalog, key))
+        return list(cached)
+
+    @staticmethod
+    def _options(catalog: Catalog, key: tuple[str, ...]) -> list[Option]:
+        if key[1] == "service":
             return [
                 Option(
                     id=str(s.id),
@@ -127,11 +303,8 @@ class LocalProvider(BookingProvider):
                 )
                 for s in catalog.services.values()
             ]
-        if step_key == "staff":
-            service = await self._service(selection)
-            people = [Option(id=str(p.id), label=p.name) for p in catalog.staff_for(service.id)]
-            return [Option(id=ANY_OPTION, label=""), *people] if len(people) > 1 else people
-        raise NotFound(f"no step {step_key!r}")
+        people = [Option(id=str(p.id), label=p.name) for p in catalog.staff_for(int(key[2]))]
+        return [Option(id=ANY_OPTION, label=""), *people] if len(people) > 1 else people
 
     def _window(self) -> tuple[datetime, datetime]:
         now = self.deps.clock()
@@ -142,8 +315,9 @@ class LocalProvider(BookingProvider):
 
     async def _taken_blocks(
         self, people: list[StaffInfo], first: datetime, last: datetime
-    ) -> dict[int, set[datetime]]:
-        taken: dict[int, set[datetime]] = {p.id: set() for p in people}
+    ) -> dict[int, set[int]]:
+        """Epoch seconds of the blocks each of ``people`` has claimed in [first, last)."""
+        taken: dict[int, set[int]] = {p.id: set() for p in people}
         if not people:
             return taken
         lane = self.deps.fastlane
@@ -159,81 +333,51 @@ class LocalProvider(BookingProvider):
                     LocalSlotClaim.block_start < last,
                 )
             )
-            for staff_id, block in rows:
-                taken[staff_id].add(block)
+            for staff_id, moment in rows:
+                taken[staff_id].add(int(moment.timestamp()))
         return taken
 
     async def _availability(self, selection: Selection, first: date, last: date) -> _Availability:
         """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
-        service = await self._service(selection)
-        people = await self._people(selection)
+        catalog, service, people = await self._chosen(selection)
         zone = self.deps.timezone
-        range_start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-        range_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        duration = timedelta(minutes=service.duration_minutes)
         earliest, latest = self._window()
+        # Only blocks a bookable start could run into matter: none before the lead time, none
+        # past the horizon's last start plus the service's length (and an hour or two more: on
+        # a DST day, a wall-clock length can last an hour longer). A month view on the 20th
+        # then skips the claims of the days already gone, and a month past the horizon reads
+        # nothing at all.
+        range_start = max(datetime.combine(first, time(), tzinfo=zone), earliest)
+        range_end = min(
+            datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+            latest + duration + timedelta(hours=3),
+        )
+        taken = (
+            await self._taken_blocks(people, range_start, range_end)
+            if range_start < range_end
+            else {p.id: set() for p in people}
+        )
         return _Availability(
+            catalog=catalog,
             people=people,
-            taken=await self._taken_blocks(people, range_start, range_end),
-            duration=timedelta(minutes=service.duration_minutes),
+            taken=taken,
+            duration=duration,
             step=timedelta(minutes=self.settings.slot_step_minutes),
             earliest=earliest,
             latest=latest,
+            zone=zone,
         )
-
-    async def _free_slots(self, selection: Selection, first: date, last: date) -> list[Slot]:
-        found = await self._availability(selection, first, last)
-        zone = self.deps.timezone
-        by_start: dict[datetime, Slot] = {}
-        for day in days_between(first, last):
-            for person in found.people:
-                for start in iter_free_starts(
-                    person,
-                    day,
-                    found.duration,
-                    found.step,
-                    zone,
-                    found.taken[person.id],
-                    found.earliest,
-                    found.latest,
-                ):
-                    # With "any" staff, one slot per start time: the first free person takes it.
-                    by_start.setdefault(
-                        start,
-                        Slot(
-                            id=f"{person.id}@{start.astimezone(UTC).isoformat()}",
-                            start=start,
-                            end=start + found.duration,
-                            resource_id=str(person.id),
-                            resource_name=person.name,
-                        ),
-                    )
-        return [by_start[k] for k in sorted(by_start)]
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
         # The month view only needs to know whether each day has one free start: stop at the
         # first instead of building every slot of the month (what _free_slots would do).
         found = await self._availability(selection, first, last)
-        zone = self.deps.timezone
-        return {
-            day
-            for day in days_between(first, last)
-            if any(
-                has_free_start(
-                    person,
-                    day,
-                    found.duration,
-                    found.step,
-                    zone,
-                    found.taken[person.id],
-                    found.earliest,
-                    found.latest,
-                )
-                for person in found.people
-            )
-        }
+        return found.free_days(first, last)
 
     async def slots(self, selection: Selection, day: date) -> Sequence[Slot]:
-        return await self._free_slots(selection, day, day)
+        found = await self._availability(selection, day, day)
+        return found.day_slots(day)
 
     # -- booking -------------------------------------------------------------------------------
     async def _checked_interval(
@@ -257,12 +401,9 @@ class LocalProvider(BookingProvider):
         if staff_id not in people or start.tzinfo is None:
             raise NotFound("unknown slot")
         day = start.astimezone(self.deps.timezone).date()
-        free = await self._free_slots(
-            Selection({**selection.choices, "staff": (str(staff_id),)}, selection.language),
-            day,
-            day,
-        )
-        if not any(s.start == start for s in free):
+        alone = Selection({**selection.choices, "staff": (str(staff_id),)}, selection.language)
+        found = await self._availability(alone, day, day)
+        if not found.is_free(people[staff_id], start):
             raise SlotTaken()
         return service, staff_id
 

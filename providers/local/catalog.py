@@ -3,9 +3,11 @@ start-up, and read back (cached) by the adapter."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +42,11 @@ class StaffInfo:
 class Catalog:
     services: dict[int, ServiceInfo]
     staff: dict[int, StaffInfo]
+    #: Values derived from this catalog alone (each person's candidate starts per weekday and
+    #: duration, the Slot values shown): they live exactly as long as the catalog they were
+    #: computed from (its cache TTL), so a reload can never leave one stale and they cannot
+    #: pile up.
+    derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def staff_for(self, service_id: int) -> list[StaffInfo]:
         return [s for s in self.staff.values() if service_id in s.service_ids]

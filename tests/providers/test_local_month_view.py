@@ -46,3 +46,26 @@ async def test_month_view_names_exactly_the_days_with_a_free_slot(
         assert date(2027, 3, 6) in days
     finally:
         await services.aclose()
+
+
+async def test_nothing_past_the_horizon_or_before_the_lead_time_is_bookable(
+    sample_config: AppConfig,
+) -> None:
+    services = await build_services(sample_config, env={}, clock=lambda: NOW)
+    try:
+        provider = services.providers["sample-salon"]
+        cut = next(
+            o for o in await provider.options("service", Selection()) if o.label == "Haircut"
+        )
+        selection = Selection({"service": (cut.id,)})
+        # horizon 60 days from Monday 1 March 08:00: the last bookable day is Friday 30 April
+        assert (
+            await provider.available_days(selection, date(2027, 5, 1), date(2027, 5, 31)) == set()
+        )
+        april = await provider.available_days(selection, date(2027, 4, 1), date(2027, 4, 30))
+        assert date(2027, 4, 30) in april
+        # lead time 60 minutes: on 1 March nothing starts before 09:00
+        today = await provider.slots(selection, date(2027, 3, 1))
+        assert today and min(s.start for s in today) >= NOW + timedelta(minutes=60)
+    finally:
+        await services.aclose()

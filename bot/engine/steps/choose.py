@@ -110,6 +110,7 @@ class ChooseStep(StepHandler):
                 "dur": sum(int(o.get("dur", 0)) for o in picked) or None,
             }
             turn.booking.pop("pick", None)
+            turn.booking.pop("opts", None)
             await advance(turn)
             return
         if (
@@ -133,6 +134,9 @@ class ChooseStep(StepHandler):
         choice: dict[str, Any] = {"ids": [chosen["id"]], "labels": [chosen["label"]]}
         choice.update({k: v for k, v in chosen.items() if k in ("dur", "price")})
         turn.booking["ch"][step.key] = choice
+        # The offered options served their purpose (their menu is gone with this turn, and
+        # coming back here lists them again); the state is encoded on every update.
+        turn.booking.pop("opts", None)
         await advance(turn)
 
     async def reset(self, turn: Turn, step: Step) -> None:

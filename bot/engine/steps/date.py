@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, nav_row
@@ -28,6 +29,30 @@ def _add_months(first: date, months: int) -> date:
 
 def _month_end(first: date) -> date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+#: Shared by every calendar: buttons are only read once built (the engine turns them into
+#: tokens), so the ones whose text and action never change are made once.
+_BLANK = MenuButton(" ", NOOP)
+_CLOSED = MenuButton("·", NOOP)
+
+
+@lru_cache(maxsize=64)
+def _weeks(first: date) -> tuple[tuple[tuple[date, str, str] | None, ...], ...]:
+    """The weeks of ``first``'s month, Monday first: (day, label, action) for its days,
+    ``None`` for the neighbouring months' (the same for every user, so built once)."""
+    return tuple(
+        tuple(
+            (day, str(day.day), f"b:d:{day.isoformat()}") if day.month == first.month else None
+            for day in week
+        )
+        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    )
+
+
+@lru_cache(maxsize=16)
+def _weekday_row(language: str) -> tuple[MenuButton, ...]:
+    return tuple(MenuButton(initial, NOOP) for initial in weekday_initials(language))
 
 
 class DateStep(StepHandler):
@@ -60,16 +85,16 @@ class DateStep(StepHandler):
                 else MenuButton(" ", NOOP),
             ]
         )
-        rows.append([MenuButton(initial, NOOP) for initial in weekday_initials(turn.language)])
-        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
+        rows.append(list(_weekday_row(turn.language)))
+        for week in _weeks(first):
             row = []
-            for day in week:
-                if day.month != first.month:
-                    row.append(MenuButton(" ", NOOP))
-                elif day in days:
-                    row.append(MenuButton(str(day.day), f"b:d:{day.isoformat()}"))
+            for cell in week:
+                if cell is None:
+                    row.append(_BLANK)
+                elif cell[0] in days:
+                    row.append(MenuButton(cell[1], cell[2]))
                 else:
-                    row.append(MenuButton("·", NOOP))
+                    row.append(_CLOSED)
             rows.append(row)
         rows.append([MenuButton(turn.t("⚡ Earliest available"), "b:first")])
         rows.append(nav_row(turn, back=turn.booking["i"] > 0))

@@ -3,13 +3,14 @@ platform supports holds."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import ClassVar
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_clock, format_day
-from providers.base import Hold, ProviderError, Slot, SlotTaken, Step
+from providers.base import Hold, ProviderError, Slot, SlotTaken, Step, slot_resources
 
 PAGE_SIZE = 12
 PER_ROW = 4
@@ -26,14 +27,58 @@ async def release_hold(turn: Turn) -> None:
             pass
 
 
+#: Shown slots' stored form, by the identity of the Slot object (held here, so its id is not
+#: reused while the entry lives). A provider that keeps its Slot values (the local one) hands
+#: the same objects to everyone looking at a day, and their ISO texts are then made once.
+#: By identity, not equality: equal slots may differ in how their times read (time zone).
+_OFFERED: dict[int, tuple[Slot, tuple[Any, ...]]] = {}
+_OFFERED_MAX = 4096
+
+
+def _offered(slot: Slot) -> list[Any]:
+    """A shown slot as the state keeps it until one is tapped: a list, not
+    :meth:`Slot.to_json`'s dict, since the state is JSON-encoded on every update and the keys
+    would be most of it."""
+    hit = _OFFERED.get(id(slot))
+    if hit is not None and hit[0] is slot:
+        return list(hit[1])
+    values = (
+        slot.id,
+        slot.start.isoformat(),
+        slot.end.isoformat(),
+        slot.resource_id,
+        slot.resource_name,
+    )
+    if len(_OFFERED) >= _OFFERED_MAX:
+        del _OFFERED[next(iter(_OFFERED))]  # the oldest entry
+    _OFFERED[id(slot)] = (slot, values)
+    return list(values)
+
+
+def _from_offered(stored: Any) -> Slot:
+    """The slot behind a tapped button; a dict is the form states saved before the list."""
+    if isinstance(stored, dict):
+        return Slot.from_json(stored)
+    slot_id, start, end, resource_id, resource_name = stored
+    return Slot(
+        id=slot_id,
+        start=datetime.fromisoformat(start),
+        end=datetime.fromisoformat(end),
+        resource_id=resource_id,
+        resource_name=resource_name,
+    )
+
+
 class SlotStep(StepHandler):
     kind: ClassVar[str] = "slot"
 
     async def show(self, turn: Turn, step: Step) -> None:
-        day = date.fromisoformat(turn.booking["day"])
+        booking = turn.booking
+        day = date.fromisoformat(booking["day"])
         zone = turn.business.zone
-        slots = list(await turn.provider.slots(turn.selection(), day))
-        after = turn.booking.pop("after", None)
+        # A provider may build its slots as they are read (LazySlots): only the page shown is.
+        slots: Sequence[Slot] = await turn.provider.slots(turn.selection(), day)
+        after = booking.pop("after", None)
         if after:  # after a refusal, show what is free from the lost time onwards
             later = [s for s in slots if s.start.isoformat() >= after]
             slots = later or slots
@@ -45,13 +90,14 @@ class SlotStep(StepHandler):
             await go_back(turn)
             return
         pages = (len(slots) + PAGE_SIZE - 1) // PAGE_SIZE
-        page = min(int(turn.booking.get("page", 0)), pages - 1)
+        page = min(int(booking.get("page", 0)), pages - 1)
         shown = slots[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        turn.booking["slots"] = [s.to_json() for s in shown]
-        several_people = len({s.resource_id for s in slots}) > 1
+        booking["slots"] = [_offered(s) for s in shown]
+        several_people = len(slot_resources(slots)) > 1
+        language = turn.language
         buttons = [
             MenuButton(
-                format_clock(s.start.astimezone(zone), turn.language)
+                format_clock(s.start.astimezone(zone), language)
                 + (f" {s.resource_name}" if several_people and s.resource_name else ""),
                 f"b:s:{i}",
             )
@@ -67,7 +113,7 @@ class SlotStep(StepHandler):
         if paging:
             rows.append(paging)
         rows.append(nav_row(turn))
-        turn.show(turn.t("Free times on {day}:", day=format_day(day, turn.language)), rows)
+        turn.show(turn.t("Free times on {day}:", day=format_day(day, language)), rows)
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         if action.startswith("p:") and action[2:].isdigit():
@@ -80,7 +126,7 @@ class SlotStep(StepHandler):
         ):
             await self.show(turn, step)
             return
-        slot = Slot.from_json(offered[int(action[2:])])
+        slot = _from_offered(offered[int(action[2:])])
         await release_hold(turn)
         if turn.provider.supports_holds:
             try:
@@ -93,6 +139,9 @@ class SlotStep(StepHandler):
             minutes = max(1, int((hold.expires_at - turn.now).total_seconds() // 60))
             turn.notice("This time is held for you for {minutes} minutes.", minutes=minutes)
         turn.booking["slot"] = slot.to_json()
+        # The offered times served their purpose: the menu they belonged to is gone (every
+        # saved turn gets a new menu version), and coming back here shows the list again.
+        turn.booking.pop("slots", None)
         await advance(turn)
 
     async def reset(self, turn: Turn, step: Step) -> None:
