@@ -120,6 +120,8 @@ class Turn:
     def build_reply(self, version: int) -> tuple[Reply, list[str]]:
         """Turn drafts into screens with tokens ``c<version>.<n>``; return the actions list."""
         actions: list[str] = []
+        #: buttons with the same action share one token (a month view has ~20 blank cells)
+        tokens: dict[str, str] = {}
         screens: list[Screen] = []
         if self.notices:
             self.show("")  # notices with nothing after them still reach the user
@@ -128,8 +130,11 @@ class Turn:
             for row in draft.rows:
                 buttons: list[Button] = []
                 for button in row:
-                    buttons.append(Button(button.label, f"c{version}.{len(actions)}"))
-                    actions.append(button.action)
+                    token = tokens.get(button.action)
+                    if token is None:
+                        token = tokens[button.action] = f"c{version}.{len(actions)}"
+                        actions.append(button.action)
+                    buttons.append(Button(button.label, token))
                 rows.append(buttons)
             screens.append(
                 Screen(

@@ -135,3 +135,20 @@ async def test_offered_options_leave_the_state_once_one_is_picked(services: Serv
         assert "Who would you like to see?" in chat.text
         await chat.press("Anna")
         assert (await state_of(services))["b"]["ch"]["staff"]["labels"] == ["Anna"]
+
+
+async def test_buttons_with_the_same_action_share_one_token(services: Services) -> None:
+    """The month view's blank cells all do nothing: one token, one stored action, and the
+    state written on every update does not carry twenty copies of it."""
+    async with running_bot(services) as chat:
+        await chat.send("/book")
+        await chat.press("Haircut · 30 min · €25.00")
+        await chat.press("No preference")
+        blanks = {data for label, data in chat.api.last_buttons() if not label.strip()}
+        assert len(blanks) == 1
+        actions = (await state_of(services))["menu"]["a"]
+        assert len(actions) == len(set(actions))
+        assert len(actions) == len({data for _, data in chat.api.last_buttons()})
+        # a blank cell's token still does nothing but keep the calendar
+        await chat.tap(blanks.pop())
+        assert any(label.isdigit() for label, _ in chat.api.last_buttons())
