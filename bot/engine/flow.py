@@ -9,7 +9,9 @@ a test keeps the two in step.
 from __future__ import annotations
 
 #: (from, event, to). "next" is the following step in the provider's flow, "back" the previous
-#: one the user answered. Every step also has Back and Cancel (listed once, under "any step").
+#: one the user answered. Every step has Cancel, and Back when the user answered an earlier step
+#: (listed once, under "any step"): steps settled without asking (one option, a reschedule's
+#: service and staff) are skipped on the way back and never lead back.
 TRANSITIONS: list[tuple[str, str, str]] = [
     ("idle", "/book, /start [business]", "business"),
     ("business", "one business, or one tapped", "first step"),
@@ -33,7 +35,7 @@ TRANSITIONS: list[tuple[str, str, str]] = [
     ("confirm", "session lost", "sign_in"),
     ("confirm", "platform unavailable (Retry)", "confirm"),
     ("booked", "reminders scheduled", "idle"),
-    ("any step", "Back", "back"),
+    ("any step", "Back (shown only after a step the user answered)", "back"),
     ("any step", "Cancel, /cancel (hold released)", "idle"),
     ("any step", "idle timeout (hold released by the sweep)", "idle"),
     ("any step", "stale or forged button", "any step"),
