@@ -109,9 +109,7 @@ class ChooseStep(StepHandler):
                 "labels": [o["label"] for o in picked],
                 "dur": sum(int(o.get("dur", 0)) for o in picked) or None,
             }
-            turn.booking.pop("pick", None)
-            turn.booking.pop("opts", None)
-            await advance(turn)
+            await advance(turn)  # which drops "opts" and "pick" (steps.base.STEP_SCRATCH)
             return
         if (
             not action.startswith("o:")
@@ -134,9 +132,6 @@ class ChooseStep(StepHandler):
         choice: dict[str, Any] = {"ids": [chosen["id"]], "labels": [chosen["label"]]}
         choice.update({k: v for k, v in chosen.items() if k in ("dur", "price")})
         turn.booking["ch"][step.key] = choice
-        # The offered options served their purpose (their menu is gone with this turn, and
-        # coming back here lists them again); the state is encoded on every update.
-        turn.booking.pop("opts", None)
         await advance(turn)
 
     async def reset(self, turn: Turn, step: Step) -> None:

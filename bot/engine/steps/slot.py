@@ -139,9 +139,6 @@ class SlotStep(StepHandler):
             minutes = max(1, int((hold.expires_at - turn.now).total_seconds() // 60))
             turn.notice("This time is held for you for {minutes} minutes.", minutes=minutes)
         turn.booking["slot"] = slot.to_json()
-        # The offered times served their purpose: the menu they belonged to is gone (every
-        # saved turn gets a new menu version), and coming back here shows the list again.
-        turn.booking.pop("slots", None)
         await advance(turn)
 
     async def reset(self, turn: Turn, step: Step) -> None:
