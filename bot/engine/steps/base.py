@@ -37,9 +37,9 @@ class StepHandler(ABC):
         turn.booking["ch"].pop(step.key, None)
 
 
-def nav_row(turn: Turn, *, back: bool = True) -> list[MenuButton]:
+def nav_row(turn: Turn) -> list[MenuButton]:
     """Cancel on every step, and Back where the user answered an earlier step."""
-    back = back and previous_answered(turn) is not None
+    back = previous_answered(turn) is not None
     row = [MenuButton(turn.t("« Back"), "b:back")] if back else []
     row.append(MenuButton(turn.t("✖ Cancel"), "b:cancel"))
     return row

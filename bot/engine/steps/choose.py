@@ -83,7 +83,7 @@ class ChooseStep(StepHandler):
         described = [o for o in options if o.description]
         if described and step.max_picks == 1:
             text += "\n\n" + "\n".join(f"• {o.label}: {o.description}" for o in described)
-        rows.append(nav_row(turn, back=turn.booking["i"] > 0))
+        rows.append(nav_row(turn))
         turn.show(text, rows)
 
     @staticmethod

@@ -97,7 +97,7 @@ class DateStep(StepHandler):
                     row.append(_CLOSED)
             rows.append(row)
         rows.append([MenuButton(turn.t("⚡ Earliest available"), "b:first")])
-        rows.append(nav_row(turn, back=turn.booking["i"] > 0))
+        rows.append(nav_row(turn))
         text = turn.t("Pick a day. Days without a number are fully booked or closed.")
         if not days:
             text = turn.t(
