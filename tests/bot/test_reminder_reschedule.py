@@ -4,17 +4,26 @@ else's tap is refused and changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.config import AppConfig
-from bot.services import build_services
+from bot.services import Services, build_services
 from storage.delivery_models import Delivery
 from storage.models import Booking, LocalAppointment
 from tests.bot.harness import ChatDriver, running_bot
 
 MONDAY_MORNING = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def monday_services(sample_config: AppConfig) -> AsyncIterator[Services]:
+    built = await build_services(sample_config, env={}, clock=lambda: MONDAY_MORNING)
+    yield built
+    await built.aclose()
 
 
 async def press_day(chat: ChatDriver, index: int) -> None:
@@ -23,7 +32,8 @@ async def press_day(chat: ChatDriver, index: int) -> None:
     await chat.tap(days[index][1])
 
 
-async def book(chat: ChatDriver, day_index: int) -> None:
+async def book(chat: ChatDriver, services: Services, day_index: int) -> Booking:
+    """Book a haircut on the ``day_index``-th selectable day; the stored booking."""
     await chat.send("/book")
     await chat.press("Haircut · 30 min · €25.00")
     await chat.press("Anna")
@@ -35,78 +45,69 @@ async def book(chat: ChatDriver, day_index: int) -> None:
     await chat.send("anna@example.org")
     await chat.press("✅ Confirm")
     assert "Booked!" in chat.text
+    async with services.sessions() as session:
+        return (await session.scalars(select(Booking))).one()
 
 
 async def test_reschedule_button_moves_the_booking_and_its_reminders(
-    sample_config: AppConfig,
+    monday_services: Services,
 ) -> None:
-    services = await build_services(sample_config, env={}, clock=lambda: MONDAY_MORNING)
-    try:
-        async with running_bot(services) as chat:
-            await book(chat, day_index=2)
-            async with services.sessions() as session:
-                booking = (await session.scalars(select(Booking))).one()
-            old_start = booking.start_at
+    services = monday_services
+    async with running_bot(services) as chat:
+        booking = await book(chat, services, day_index=2)
+        old_start = booking.start_at
 
-            # A stranger taps the same button with the owner's booking id: refused.
-            async with running_bot(services, user_id=77) as stranger:
-                await stranger.tap(f"dr:r:{booking.id}")
-                alerts = [c.params.get("text") for c in stranger.calls("answerCallbackQuery")]
-                assert "This button is not for you." in alerts
-                assert not stranger.calls("editMessageText") and not stranger.calls("sendMessage")
+        # A stranger taps the same button with the owner's booking id: refused.
+        async with running_bot(services, user_id=77) as stranger:
+            await stranger.tap(f"dr:r:{booking.id}")
+            alerts = [c.params.get("text") for c in stranger.calls("answerCallbackQuery")]
+            assert "This button is not for you." in alerts
+            assert not stranger.calls("editMessageText") and not stranger.calls("sendMessage")
 
-            await chat.tap(f"dr:r:{booking.id}", message_id=900)
-            assert chat.text.startswith("Pick the new day for your appointment.")
-            await press_day(chat, 4)
-            await chat.press_first_time()
-            # Who it is for is not asked again: straight to the new time's summary.
-            assert chat.text.startswith("Please check the new time:")
-            await chat.press("✅ Confirm")
-            assert chat.text.startswith("✅ Your new time is confirmed.")
+        await chat.tap(f"dr:r:{booking.id}", message_id=900)
+        assert chat.text.startswith("Pick the new day for your appointment.")
+        await press_day(chat, 4)
+        await chat.press_first_time()
+        # Who it is for is not asked again: straight to the new time's summary.
+        assert chat.text.startswith("Please check the new time:")
+        await chat.press("✅ Confirm")
+        assert chat.text.startswith("✅ Your new time is confirmed.")
 
-        async with services.sessions() as session:
-            moved = (await session.scalars(select(Booking))).one()
-            appointment = (await session.scalars(select(LocalAppointment))).one()
-            reminders = list(
-                await session.scalars(
-                    select(Delivery).where(Delivery.booking_id == moved.id).order_by(Delivery.id)
-                )
+    async with services.sessions() as session:
+        moved = (await session.scalars(select(Booking))).one()
+        appointment = (await session.scalars(select(LocalAppointment))).one()
+        reminders = list(
+            await session.scalars(
+                select(Delivery).where(Delivery.booking_id == moved.id).order_by(Delivery.id)
             )
-        assert moved.id == booking.id and moved.status == "confirmed"
-        assert moved.start_at > old_start
-        assert appointment.start_at == moved.start_at and appointment.status == "confirmed"
-        pending = sorted((r.offset_minutes, r.due_at) for r in reminders if r.status == "pending")
-        assert pending == [
-            (120, moved.start_at - timedelta(minutes=120)),
-            (1440, moved.start_at - timedelta(minutes=1440)),
-        ]
-        withdrawn = [r for r in reminders if r.status == "cancelled"]
-        assert sorted(r.due_at for r in withdrawn) == [
-            old_start - timedelta(minutes=1440),
-            old_start - timedelta(minutes=120),
-        ]
-        assert {r.last_error for r in withdrawn} == {"rescheduled"}
-    finally:
-        await services.aclose()
+        )
+    assert moved.id == booking.id and moved.status == "confirmed"
+    assert moved.start_at > old_start
+    assert appointment.start_at == moved.start_at and appointment.status == "confirmed"
+    pending = sorted((r.offset_minutes, r.due_at) for r in reminders if r.status == "pending")
+    assert pending == [
+        (120, moved.start_at - timedelta(minutes=120)),
+        (1440, moved.start_at - timedelta(minutes=1440)),
+    ]
+    withdrawn = [r for r in reminders if r.status == "cancelled"]
+    assert sorted(r.due_at for r in withdrawn) == [
+        old_start - timedelta(minutes=1440),
+        old_start - timedelta(minutes=120),
+    ]
+    assert {r.last_error for r in withdrawn} == {"rescheduled"}
 
 
 async def test_back_on_the_first_step_of_a_reschedule_does_not_offer_another_service(
-    sample_config: AppConfig,
+    monday_services: Services,
 ) -> None:
     """A reschedule starts at the date step with the service and staff already settled: Back
     there has nothing earlier to go to, so it cannot lead to booking another service."""
-    services = await build_services(sample_config, env={}, clock=lambda: MONDAY_MORNING)
-    try:
-        async with running_bot(services) as chat:
-            await book(chat, day_index=2)
-            async with services.sessions() as session:
-                booking = (await session.scalars(select(Booking))).one()
-            await chat.tap(f"dr:r:{booking.id}", message_id=900)
-            assert chat.text.startswith("Pick the new day for your appointment.")
-            assert "« Back" not in chat.labels and "✖ Cancel" in chat.labels
-            await press_day(chat, 4)
-            assert "Free times on" in chat.text
-            await chat.press("« Back")  # from the times back to the calendar, as usual
-            assert any(label.isdigit() for label in chat.labels)
-    finally:
-        await services.aclose()
+    async with running_bot(monday_services) as chat:
+        booking = await book(chat, monday_services, day_index=2)
+        await chat.tap(f"dr:r:{booking.id}", message_id=900)
+        assert chat.text.startswith("Pick the new day for your appointment.")
+        assert "« Back" not in chat.labels and "✖ Cancel" in chat.labels
+        await press_day(chat, 4)
+        assert "Free times on" in chat.text
+        await chat.press("« Back")  # from the times back to the calendar, as usual
+        assert any(label.isdigit() for label in chat.labels)
