@@ -152,3 +152,51 @@ async def test_connections_are_bounded_and_handed_out_one_caller_at_a_time(tmp_p
     await lane.close()
     with pytest.raises(RuntimeError):
         await lane.fetchone("SELECT 1")
+
+
+def test_the_stored_expiry_is_kept_while_it_lags_by_less_than_a_minute() -> None:
+    idle = timedelta(minutes=30)
+    stored = NOW + idle
+    # 50 s later the exact expiry is 50 s further: close enough, the stored one stays.
+    soon = NOW + timedelta(seconds=50)
+    assert conversations.next_expiry(stored, soon + idle, soon) == stored
+    # Over a minute behind: moved to the exact one.
+    later = NOW + timedelta(seconds=61)
+    assert conversations.next_expiry(stored, later + idle, later) == later + idle
+    # A short idle time allows only 5% of it (here 3 s), so expiry is never much early.
+    short = timedelta(minutes=1)
+    soon = NOW + timedelta(seconds=4)
+    assert conversations.next_expiry(NOW + short, soon + short, soon) == soon + short
+    # Never later than exact (the idle time was shortened meanwhile), and a new one is exact.
+    assert conversations.next_expiry(stored + idle, stored, NOW) == stored
+    assert conversations.next_expiry(None, stored, NOW) == stored
+
+
+@pytest.mark.parametrize("path", ["lane", "session"])
+async def test_updates_leave_a_recent_expiry_alone_and_move_a_stale_one(world, path: str) -> None:  # type: ignore[no-untyped-def]
+    sessions, lane, db_path = world
+    idle = timedelta(minutes=30)
+
+    async def save(record: ConversationRecord, now: datetime) -> bool:
+        if path == "lane":
+            return await conversations.save_fast(lane, record, expires_at=now + idle, now=now)
+        async with sessions() as session, session.begin():
+            return await conversations.save(session, record, expires_at=now + idle, now=now)
+
+    def stored_row() -> tuple[str, int]:
+        row = sqlite3.connect(db_path).execute("SELECT expires_at, version FROM conversations")
+        expires, version = row.fetchone()
+        return expires, version
+
+    record = ConversationRecord(chat_id=3, user_id=4, data={"n": 0})
+    assert await save(record, NOW)
+    record.data["n"] = 1
+    assert await save(record, NOW + timedelta(seconds=30))
+    assert stored_row() == (to_db_datetime(NOW + idle), 2)  # data and version written
+    assert record.expires_at == NOW + idle and record.version == 2
+    back = await conversations.load_fast(lane, 3, 4)
+    assert back.data == {"n": 1}
+    later = NOW + timedelta(minutes=2)
+    assert await save(back, later)
+    assert stored_row() == (to_db_datetime(later + idle), 3)
+    assert back.expires_at == later + idle
