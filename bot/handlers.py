@@ -59,6 +59,10 @@ async def refuse_empty_callback(update: Update, context: ContextTypes.DEFAULT_TY
         raise ApplicationHandlerStop
 
 
+def _never_matches(_data: object) -> bool:
+    return False
+
+
 async def begin_reschedule(
     update: Update, context: ContextTypes.DEFAULT_TYPE, booking_id: int
 ) -> None:
@@ -96,7 +100,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add the engine's handlers. Features with their own commands or buttons register theirs
     before this, in the same group, so that the catch-alls here only see what is left."""
-    application.add_handler(CallbackQueryHandler(refuse_empty_callback), group=FIRST_GROUP)
+    # The pattern is only tried on non-empty data (and refuses it): the handler matches the
+    # queries without data alone, so a normal button costs one check here, not a handler run.
+    application.add_handler(
+        CallbackQueryHandler(refuse_empty_callback, pattern=_never_matches), group=FIRST_GROUP
+    )
     application.add_handler(CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK))
     application.add_handler(
         MessageHandler(filters.COMMAND | filters.TEXT | filters.CONTACT, on_update)

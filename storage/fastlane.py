@@ -38,11 +38,7 @@ def to_db_datetime(value: datetime) -> str:
     microseconds always written. Text comparisons in SQL depend on this exact shape."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-    )
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def from_db_datetime(value: str | None) -> datetime | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.config import BusinessConfig
 from bot.engine.types import Button, Event, Reply, Screen
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
-@dataclass
-class MenuButton:
-    """A button before it gets its token: ``action`` stays on the server, in the state."""
+class MenuButton(NamedTuple):
+    """A button before it gets its token: ``action`` stays on the server, in the state.
+    (A named tuple, like :class:`~bot.engine.types.Button`, because screens make many.)"""
 
     label: str
     action: str

@@ -65,3 +65,18 @@ async def test_help_and_unknown_commands_answer_with_the_command_list(services: 
         assert "/mybookings" in chat.text
         await chat.send("/frobnicate")
         assert "/book" in chat.text
+
+
+async def test_a_button_without_data_is_answered_and_changes_nothing(services: Services) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/book")
+        menu = chat.labels
+        sent_before = len(chat.calls("sendMessage")) + len(chat.calls("editMessageText"))
+        await chat.tap("")
+        answers = chat.calls("answerCallbackQuery")
+        assert answers[-1].params.get("text") == "This menu has expired."
+        # the engine never saw it: no new screen, and the menu still works
+        assert len(chat.calls("sendMessage")) + len(chat.calls("editMessageText")) == sent_before
+        assert chat.labels == menu
+        await chat.press("Haircut · 30 min · €25.00")
+        assert "Who would you like to see?" in chat.text
