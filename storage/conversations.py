@@ -47,17 +47,7 @@ class ConversationRecord:
 _LOAD = select(_table.c.id, _table.c.data, _table.c.version, _table.c.expires_at).where(
     _table.c.chat_id == bindparam("p_chat_id"), _table.c.user_id == bindparam("p_user_id")
 )
-_UPDATE = (
-    update(_table)
-    .where(_table.c.id == bindparam("p_id"), _table.c.version == bindparam("p_version"))
-    .values(
-        data=bindparam("p_data", type_=_table.c.data.type),
-        version=bindparam("p_new_version"),
-        expires_at=bindparam("p_expires_at", type_=_table.c.expires_at.type),
-        updated_at=bindparam("p_updated_at", type_=_table.c.updated_at.type),
-    )
-)
-#: The same, leaving ``expires_at`` as it is (see :func:`next_expiry`).
+#: The conditional write of an update: the new state, its version and when it was written...
 _UPDATE_KEEPING_EXPIRY = (
     update(_table)
     .where(_table.c.id == bindparam("p_id"), _table.c.version == bindparam("p_version"))
@@ -66,6 +56,10 @@ _UPDATE_KEEPING_EXPIRY = (
         version=bindparam("p_new_version"),
         updated_at=bindparam("p_updated_at", type_=_table.c.updated_at.type),
     )
+)
+#: ... and, when it has to move (see :func:`next_expiry`), its expiry.
+_UPDATE = _UPDATE_KEEPING_EXPIRY.values(
+    expires_at=bindparam("p_expires_at", type_=_table.c.expires_at.type)
 )
 _INSERT = insert(_table).returning(_table.c.id)
 
