@@ -249,6 +249,34 @@ async def test_idle_conversation_expires_and_starts_over(sample_config: AppConfi
         await services.aclose()
 
 
+async def test_a_user_who_keeps_going_never_times_out(sample_config: AppConfig) -> None:
+    """The stored expiry only moves once it lags by a minute (storage.conversations.next_expiry):
+    a user answering every 50 s for longer than the idle time must still never time out, and
+    must once they stop for the idle time."""
+    from datetime import UTC, datetime, timedelta
+
+    now = [datetime(2027, 3, 1, 7, 0, tzinfo=UTC)]
+    idle = timedelta(minutes=sample_config.conversation_idle_minutes)
+    services = await build_services(sample_config, env={}, clock=lambda: now[0])
+    try:
+        async with running_bot(services) as chat:
+            engine = chat.application.bot_data["engine"]
+            await chat.send("/book")
+            await chat.press("Haircut · 30 min · €25.00")
+            for _ in range(int(idle / timedelta(seconds=50)) + 5):
+                now[0] += timedelta(seconds=50)
+                await chat.press("« Back")  # to the service list...
+                await chat.press("Haircut · 30 min · €25.00")  # ...and back to the staff
+                assert chat.text == "Who would you like to see?"
+                assert await engine.sweep_expired() == 0
+            now[0] += idle - timedelta(minutes=1)
+            assert await engine.sweep_expired() == 0  # not idle long enough yet
+            now[0] += timedelta(minutes=1, seconds=1)
+            assert await engine.sweep_expired() == 1  # the idle time, to within a minute
+    finally:
+        await services.aclose()
+
+
 async def test_a_user_can_delete_their_stored_details_and_only_theirs(services: Services) -> None:
     async with running_bot(services, user_id=1) as owner:
         await book_haircut(owner)
