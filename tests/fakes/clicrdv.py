@@ -155,8 +155,9 @@ class FakeControl:
         self.offset = timedelta()
 
     def fail_next(self, mode: str, count: int = 1) -> None:
-        """``mode``: "unavailable" (503), "error" (500), "timeout", "malformed" (bad JSON)."""
-        if mode not in {"unavailable", "error", "timeout", "malformed"}:
+        """``mode``: "unavailable" (503), "error" (500), "timeout", "malformed" (bad JSON), or
+        "lost" (the request is carried out, then its answer never arrives: a timeout)."""
+        if mode not in {"unavailable", "error", "timeout", "malformed", "lost"}:
             raise ValueError(mode)
         self._failures.extend([mode] * count)
 
@@ -274,6 +275,13 @@ class FakeClicrdv:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        if failure == "lost":
+
+            async def swallow(_message: dict[str, Any]) -> None:
+                return None
+
+            await self._starlette(scope, replay, swallow)  # done, but nobody hears the answer
+            raise httpx.ReadTimeout("fake ClicRDV did the work but its answer was lost")
         await self._starlette(scope, replay, send)
 
     def _build_app(self) -> Starlette:

@@ -154,7 +154,16 @@ class ConfirmStep(StepHandler):
             await release_hold(turn)
             booking["after"] = slot.start.isoformat()
             booking["page"] = 0
-            turn.notice("Sorry, that time was just taken. Here are the next free times.")
+            if booking.get("unanswered") == slot.id:
+                # The platform never answered the last Confirm of this very time: it may well
+                # have booked it then, so "taken" may mean taken by this user.
+                turn.notice(
+                    "That time is no longer free. Your earlier confirmation may have gone "
+                    "through after all: please check with the business before you book "
+                    "another time."
+                )
+            else:
+                turn.notice("Sorry, that time was just taken. Here are the next free times.")
             await go_to(turn, "slot")
             return
         except InvalidCustomerData as invalid:
@@ -186,6 +195,8 @@ class ConfirmStep(StepHandler):
                 await self.show(turn, step)
             return
         except ProviderUnavailable:
+            # Unanswered is not refused: the platform may have booked it (see SlotTaken above).
+            booking["unanswered"] = slot.id
             turn.notice(
                 "The booking system did not answer. "
                 "If your booking does not appear in /mybookings, try again: your choices are kept."
