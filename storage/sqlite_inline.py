@@ -117,6 +117,8 @@ class Connection:
         self._connection: sqlite3.Connection | None = connection
         self._tx = _Immediate()
         self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        #: whether the open transaction has written (and so holds the write lock)
+        self._has_written = False
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -137,9 +139,17 @@ class Connection:
             match = _BUSY_TIMEOUT.match(sql)
             if match:
                 self._busy_timeout_ms = int(match.group(1))
-        if word not in _LOCKING or connection.in_transaction or self._busy_timeout_ms <= 0:
+        if not connection.in_transaction:
+            self._has_written = False
+        if word not in _LOCKING or self._has_written or self._busy_timeout_ms <= 0:
             return call(*args)
-        return await self._run_locking(connection, call, *args)
+        # The first write of a transaction, including one that a SAVEPOINT opened (SQLAlchemy's
+        # begin_nested): it takes the write lock, and may have to wait for it.
+        result = await self._run_locking(connection, call, *args)
+        # A write holds the lock until the transaction ends. After a BEGIN (perhaps a deferred
+        # one, which takes no lock) the next write still counts as the first.
+        self._has_written = connection.in_transaction and word != "BEGIN"
+        return result
 
     async def _run_locking(
         self, connection: sqlite3.Connection, call: Callable[..., Any], *args: Any

@@ -61,6 +61,43 @@ async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
     await engine.dispose()
 
 
+async def test_a_write_after_a_savepoint_also_waits_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    """SQLAlchemy's ``begin_nested`` opens the transaction with a SAVEPOINT, so the INSERT that
+    follows is inside a transaction yet is still the one that takes the write lock."""
+    path = tmp_path / "s.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticked = asyncio.Event()
+
+    async def ticker() -> None:
+        for _ in range(50):
+            await asyncio.sleep(0)
+        ticked.set()
+
+    async def write() -> None:
+        async with engine.connect() as connection:
+            async with connection.begin(), connection.begin_nested():
+                await connection.execute(text("INSERT INTO t VALUES (2)"))
+                await connection.execute(text("INSERT INTO t VALUES (3)"))
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0)
+    ticking = asyncio.create_task(ticker())
+    await asyncio.wait_for(ticked.wait(), timeout=1)
+    await ticking
+    assert not writing.done()
+    other.execute("COMMIT")
+    await writing
+    assert sorted(r[0] for r in other.execute("SELECT x FROM t")) == [2, 3]
+    other.close()
+    await engine.dispose()
+
+
 async def test_a_write_gives_up_with_database_is_locked_after_the_busy_timeout(
     tmp_path: Path,
 ) -> None:
