@@ -63,12 +63,19 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=20, help="bookings of the first run")
     parser.add_argument("--large", type=int, default=120, help="bookings of the second run")
     parser.add_argument("--conversations", type=int, default=1000, help="stored beforehand")
+    parser.add_argument(
+        "--telegram-callbacks",
+        action="store_true",
+        help="passed on to bench/updates.py (callback queries as Telegram sends them)",
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     if args.large <= args.small:
         sys.exit("--large must be more bookings than --small")
     extra = ["--conversations", str(args.conversations)]
+    if args.telegram_callbacks:
+        extra.append("--telegram-callbacks")
     small, _ = count(args.tree.resolve(), args.small, extra)
     large, updates_each = count(args.tree.resolve(), args.large, extra)
     per_booking = (large - small) / (args.large - args.small)

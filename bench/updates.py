@@ -125,6 +125,8 @@ class User:
     #: what the next update is (``--steps`` sums the wall time of each kind of update)
     step: str = ""
     step_times: dict[str, float] | None = None
+    #: repeat the tapped menu in each callback query, as Telegram does (--telegram-callbacks)
+    echo_menu: bool = False
 
     async def _process(self, update: Update) -> None:
         started = time.perf_counter()
@@ -151,8 +153,27 @@ class User:
         await self._process(self._build(lambda: self.updates.contact(phone)))
 
     async def tap(self, data: str) -> None:
-        message_id = self.menus().message_id or 1
-        await self._process(self._build(lambda: self.updates.button(data, message_id=message_id)))
+        menu = self.menus()
+        message_id = menu.message_id or 1
+        if not self.echo_menu:
+            await self._process(
+                self._build(lambda: self.updates.button(data, message_id=message_id))
+            )
+            return
+        # As Telegram sends it: the tapped message's text and keyboard inside the callback query.
+        keyboard = {
+            "inline_keyboard": [
+                [{"text": label, "callback_data": token} for label, token in row]
+                for row in menu.buttons
+            ]
+        }
+        await self._process(
+            self._build(
+                lambda: self.updates.button(
+                    data, message_id=message_id, text=menu.text, reply_markup=keyboard
+                )
+            )
+        )
 
     def menus(self) -> Screen:
         return self.chats.menus.get(self.user_id) or Screen()
@@ -350,8 +371,9 @@ async def run(args: argparse.Namespace, database_path: Path) -> float:
                 for k in range(args.bookings)
             ]
             step_times: dict[str, float] = {}
-            if args.steps:
-                for user in users:
+            for user in users:
+                user.echo_menu = args.telegram_callbacks
+                if args.steps:
                     user.step_times = step_times
             for label in totals:
                 totals[label] = 0.0  # the warm-up does not count
@@ -543,6 +565,12 @@ def main() -> None:
         help="wall time of process_update per kind of update (without building the Update)",
     )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the timed part into FILE")
+    parser.add_argument(
+        "--telegram-callbacks",
+        action="store_true",
+        help="callback queries carry the tapped message's text and keyboard, as Telegram's do "
+        "(by default they carry a bare message, as in sessions 1-4's figures)",
+    )
     args = parser.parse_args()
 
     pinned = None if args.no_pin else pin_to_one_cpu(args.cpu)

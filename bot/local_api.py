@@ -175,14 +175,24 @@ class UpdateFactory:
             {"update_id": next(self._ids), "message": self._message(contact=contact)}, self.bot
         )
 
-    def button(self, data: str, message_id: int = 1, text: str = "menu") -> Update:
-        message = {
+    def button(
+        self,
+        data: str,
+        message_id: int = 1,
+        text: str = "menu",
+        reply_markup: dict[str, Any] | None = None,
+    ) -> Update:
+        """A tap on a button of message ``message_id``. Telegram repeats the whole message in
+        the callback query, keyboard included; pass ``reply_markup`` to do the same."""
+        message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": self.chat,
             "from": BOT_USER,
             "text": text,
         }
+        if reply_markup is not None:
+            message["reply_markup"] = reply_markup
         query = {
             "id": str(next(self._ids)),
             "from": self.user,

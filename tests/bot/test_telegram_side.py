@@ -80,3 +80,25 @@ async def test_a_button_without_data_is_answered_and_changes_nothing(services: S
         assert chat.labels == menu
         await chat.press("Haircut · 30 min · €25.00")
         assert "Who would you like to see?" in chat.text
+
+
+async def test_a_tap_carrying_the_whole_message_as_telegram_sends_it(services: Services) -> None:
+    """Telegram repeats the tapped message, text and keyboard, in the callback query."""
+    async with running_bot(services) as chat:
+        await chat.send("/book")
+        menu = chat.api.sent()[-1]
+        markup = menu.params["reply_markup"]
+        update = chat.updates.button(
+            chat.data_of("Haircut · 30 min · €25.00"),
+            message_id=chat.api.last_menu_message_id() or 1,
+            text=menu.params["text"],
+            reply_markup=markup,
+        )
+        assert update.callback_query is not None and update.callback_query.message is not None
+        echoed = update.callback_query.message.reply_markup
+        assert (
+            echoed is not None
+            and echoed.inline_keyboard[0][0].text == markup["inline_keyboard"][0][0]["text"]
+        )
+        await chat.application.process_update(update)
+        assert "Who would you like to see?" in chat.text
