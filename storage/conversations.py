@@ -208,23 +208,13 @@ async def save_fast(
             new_id = (await cursor.fetchone())[0]
             await cursor.close()
         else:
+            new_version, where = record.version + 1, (record.id, record.version)
             if expires_at == record.expires_at:
-                cursor = await connection.execute(
-                    _LANE_UPDATE_KEEPING_EXPIRY,
-                    (data, record.version + 1, updated, record.id, record.version),
-                )
+                sql, values = _LANE_UPDATE_KEEPING_EXPIRY, (data, new_version, updated, *where)
             else:
-                cursor = await connection.execute(
-                    _LANE_UPDATE,
-                    (
-                        data,
-                        record.version + 1,
-                        to_db_datetime(expires_at),
-                        updated,
-                        record.id,
-                        record.version,
-                    ),
-                )
+                expires = to_db_datetime(expires_at)
+                sql, values = _LANE_UPDATE, (data, new_version, expires, updated, *where)
+            cursor = await connection.execute(sql, values)
             changed = cursor.rowcount
             await cursor.close()
             if changed != 1:
