@@ -209,6 +209,7 @@ async def save_fast(
             await cursor.close()
         else:
             new_version, where = record.version + 1, (record.id, record.version)
+            values: tuple[object, ...]
             if expires_at == record.expires_at:
                 sql, values = _LANE_UPDATE_KEEPING_EXPIRY, (data, new_version, updated, *where)
             else:
