@@ -57,6 +57,7 @@ def build_application(
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["engine"] = Engine(services)
+    handlers.register_buttons(application)
     _register_features(application)
     handlers.register(application)
     if jobs and application.job_queue is not None:

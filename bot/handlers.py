@@ -97,15 +97,22 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Add the engine's handlers. Features with their own commands or buttons register theirs
-    before this, in the same group, so that the catch-alls here only see what is left."""
+def register_buttons(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the handlers of the engine's own buttons: call before any feature registers its
+    handlers. The engine's callback data (:data:`ENGINE_CALLBACK`) is disjoint from every
+    feature's prefix, so its handler can come first and a tap on a menu, half of all updates,
+    skips checking the features' commands and patterns."""
     # The pattern is only tried on non-empty data (and refuses it): the handler matches the
     # queries without data alone, so a normal button costs one check here, not a handler run.
     application.add_handler(
         CallbackQueryHandler(refuse_empty_callback, pattern=_never_matches), group=FIRST_GROUP
     )
     application.add_handler(CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the engine's catch-alls. Features with their own commands or buttons register theirs
+    before this, in the same group, so that the catch-alls here only see what is left."""
     application.add_handler(
         MessageHandler(filters.COMMAND | filters.TEXT | filters.CONTACT, on_update)
     )

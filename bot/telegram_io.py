@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # method exists for these endpoints. Using it is deliberate, so that one warning is silenced.
 warnings.filterwarnings(
     "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)' instead",
+    message=r"Please use 'Bot\.(sendMessage|editMessageText)' instead",
     category=PTBUserWarning,
 )
 
@@ -86,11 +86,9 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     language = reply.language
     query = update.callback_query
     if query is not None:
-        answer: dict[str, Any] = {"callback_query_id": query.id}
-        if reply.alert:
-            answer["text"] = reply.alert
         try:
-            await _call(bot, "answerCallbackQuery", answer)
+            # The named method: Telegram answers True, so there is nothing to parse.
+            await bot.answer_callback_query(query.id, text=reply.alert or None)
         except TelegramError:
             log.debug("callback query could not be answered (too old)")
     if reply.delete_user_message and event.message_id is not None:
