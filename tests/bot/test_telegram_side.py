@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gc
 
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
 from bot.app import _post_init
+from bot.handlers import on_update
 from bot.services import Services
 from tests.bot.harness import running_bot
 
@@ -101,4 +105,36 @@ async def test_a_tap_carrying_the_whole_message_as_telegram_sends_it(services: S
             and echoed.inline_keyboard[0][0].text == markup["inline_keyboard"][0][0]["text"]
         )
         await chat.application.process_update(update)
+        assert "Who would you like to see?" in chat.text
+
+
+async def test_the_engines_buttons_are_checked_first_and_no_feature_claims_them(
+    services: Services,
+) -> None:
+    """A tap on the engine's menus skips every feature's handler (bot.handlers.register_buttons);
+    that is only right while no feature's pattern could take the engine's callback data."""
+    async with running_bot(services) as chat:
+        group = chat.application.handlers[0]
+        first = group[0]
+        assert isinstance(first, CallbackQueryHandler) and first.callback is on_update
+        engine_taps = ["c1.0", "c12.3", "c987654.42"]
+        for handler in group[1:]:
+            if isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
+                for data in engine_taps:
+                    update = Update.de_json(
+                        {
+                            "update_id": 1,
+                            "callback_query": {
+                                "id": "1",
+                                "from": {"id": 42, "is_bot": False, "first_name": "A"},
+                                "chat_instance": "x",
+                                "data": data,
+                            },
+                        },
+                        chat.application.bot,
+                    )
+                    assert not handler.check_update(update), (handler.callback, data)
+        # and a real tap still goes through the engine
+        await chat.send("/book")
+        await chat.press("Haircut · 30 min · €25.00")
         assert "Who would you like to see?" in chat.text
