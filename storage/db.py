@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage import sqlite_inline
+from storage import jsontext, sqlite_inline
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -60,6 +60,9 @@ def create_engine(url: str, *, inline_sqlite: bool = True, **kwargs: Any) -> Asy
         and not {"creator", "async_creator", "connect_args"} & kwargs.keys()
     ):
         kwargs["async_creator"] = sqlite_inline.connector(path)
+    # The fast lane writes the same JSON text (storage.fastlane.to_db_json).
+    kwargs.setdefault("json_serializer", jsontext.dumps)
+    kwargs.setdefault("json_deserializer", jsontext.loads)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", configure_sqlite)

@@ -19,12 +19,11 @@ written by one path reads the same through the other.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from storage import sqlite_inline
+from storage import jsontext, sqlite_inline
 from storage.db import configure_sqlite, sqlite_file
 
 #: Connections kept open; more concurrent users wait for one to come back.
@@ -48,18 +47,13 @@ def from_db_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-#: ``json.dumps``'s defaults without its cycle check (a dict of ids it keeps per container):
-#: the values stored are built from JSON data, and the same text comes out about 20% sooner.
-_ENCODER = json.JSONEncoder(check_circular=False)
-
-
 def to_db_json(value: Any) -> str:
-    """JSON text as SQLAlchemy's ``JSON`` type writes it on SQLite (``json.dumps`` defaults)."""
-    return _ENCODER.encode(value)
+    """JSON text as our SQLAlchemy engine writes its ``JSON`` columns (:mod:`storage.jsontext`)."""
+    return jsontext.dumps(value)
 
 
 def from_db_json(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+    return None if value is None else jsontext.loads(value)
 
 
 class FastLane:

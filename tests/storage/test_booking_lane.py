@@ -198,7 +198,7 @@ async def test_both_paths_store_identical_rows(apart: tuple[Services, Services])
         ("confirmed", (None, "null")),
     ]
     assert lane["bookings"][0]["selection"] == (
-        '{"service": ["haircut"], "staff": ["marie"]}',
+        '{"service":["haircut"],"staff":["marie"]}',  # storage/jsontext.py's compact text
         "text",
     )
     reminders = [
