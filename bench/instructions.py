@@ -45,7 +45,10 @@ def count(tree: Path, bookings: int, extra: list[str]) -> tuple[int, float]:
         str(bookings),
         *extra,
     ]
-    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    # A fixed hash seed: string hashing decides dict and set layouts, and so some of the count.
+    # (The bot's clock still runs at wall speed, so runs differ by a few tenths of a percent at
+    # N = 1,000 and by up to a few percent at N = 100,000; compare medians of several runs.)
+    environment = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     done = subprocess.run(  # noqa: S603 - a fixed command line: valgrind, this Python, a file
         command, cwd=tree, env=environment, capture_output=True, text=True, check=False
     )
