@@ -89,7 +89,7 @@ def _constructor_fields(cls: type[TelegramObject]) -> frozenset[str]:
 
 def _parses_plainly(cls: type[TelegramObject]) -> bool:
     """Whether python-telegram-bot parses ``cls`` by handing the JSON to its constructor as it
-    is (no ``de_json`` of its own): then that is all :func:`_plain` has to do too."""
+    is (no ``de_json`` of its own): then that is all :func:`_plain_parser` has to do too."""
     return (
         cls.de_json.__func__ is TelegramObject.de_json.__func__  # type: ignore[attr-defined]
         and cls._de_json.__func__ is TelegramObject._de_json.__func__  # type: ignore[attr-defined]
