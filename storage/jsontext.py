@@ -6,10 +6,12 @@ orjson writes and reads this text several times faster than the standard library
 conversation state: 8 → 1 µs to write, 5 → 2.5 µs to read), and every update reads and writes
 its state; that was 5% of the instructions a booking costs (``docs/performance.md``).
 
-What goes in must be what ``json.dumps`` takes, so a value that would fail there fails here
-too: datetimes and dataclasses are not turned into text silently (orjson would), and integer
-keys become strings as ``json.dumps`` makes them. The text is compact UTF-8 rather than
-``json.dumps``'s spaced ASCII; any JSON reader reads both, so rows written before still load.
+It is kept as strict as ``json.dumps`` where that matters here: datetimes and dataclasses are
+refused (orjson would silently turn them into text that reads back as a string), and integer
+keys become strings as ``json.dumps`` makes them. Two differences remain: orjson refuses
+integers beyond 64 bits (Telegram's ids are far below) and accepts a UUID. The text is compact
+UTF-8 rather than ``json.dumps``'s spaced ASCII; any JSON reader reads both, so rows written
+before still load.
 """
 
 from __future__ import annotations
