@@ -135,12 +135,16 @@ _ENTITY_FIELDS = frozenset(
 
 def _entity(data: Mapping[str, Any], bot: Bot | None) -> MessageEntity:
     kwargs = dict(data)
+    user = kwargs.pop("user", None)
     if not _ENTITY_FIELDS.issuperset(kwargs):
-        user = kwargs.get("user")
-        if user is None or not _ENTITY_FIELDS.issuperset(kwargs.keys() - {"user"}):
-            raise _Unusual("MessageEntity")
+        raise _Unusual("MessageEntity")
+    if user is not None:
         kwargs["user"] = _user(user, bot)
     return _build(MessageEntity, bot, kwargs)
+
+
+def _entities(items: list[Mapping[str, Any]], bot: Bot | None) -> tuple[MessageEntity, ...]:
+    return tuple(_entity(item, bot) for item in items)
 
 
 #: InlineKeyboardButton's plain fields (its de_json converts login_url, web_app, callback_game,
@@ -199,11 +203,8 @@ _MESSAGE_NESTED: dict[str, tuple[str, Callable[[Any, Bot | None], Any]]] = {
     "sender_chat": ("sender_chat", _chat),
     "date": ("date", _timestamp),
     "edit_date": ("edit_date", _timestamp),
-    "entities": ("entities", lambda items, bot: tuple(_entity(e, bot) for e in items)),
-    "caption_entities": (
-        "caption_entities",
-        lambda items, bot: tuple(_entity(e, bot) for e in items),
-    ),
+    "entities": ("entities", _entities),
+    "caption_entities": ("caption_entities", _entities),
     "contact": ("contact", _contact),
     "reply_markup": ("reply_markup", _keyboard),
 }
