@@ -7,9 +7,7 @@ lengths and prices are shown, how many services one appointment may hold (``max_
 and whether the group takes bookings at all (``inactive``, ``open``). :meth:`ClicrdvProvider.flow`
 reads them (cached) and builds the step list accordingly.
 
-Settings (``[businesses.x.settings]``): ``group_id`` (required), ``environment``
-(``"production"`` or ``"sandbox"``) or ``base_url``, ``api_key_env`` (name of the environment
-variable holding the API key), ``catalog_ttl_seconds``, ``currency`` (default EUR).
+Settings: :class:`~providers.clicrdv.settings.ClicrdvSettings`.
 """
 
 from __future__ import annotations
@@ -43,7 +41,9 @@ from providers.base import (
 )
 from providers.clicrdv import api, guesses
 from providers.clicrdv.client import ClicrdvClient
+from providers.clicrdv.settings import ClicrdvSettings
 from providers.http import RetryPolicy, TTLCache, settle
+from providers.settings import secret
 
 Record = Mapping[str, Any]
 
@@ -58,25 +58,18 @@ class ClicrdvProvider(BookingProvider):
 
     def __init__(self, deps: ProviderDeps, *, retry: RetryPolicy | None = None) -> None:
         super().__init__(deps)
-        settings = deps.settings
-        if "group_id" not in settings:
-            raise ValueError("clicrdv: the setting group_id is required")
-        self.group_id = str(settings["group_id"])
-        environment = str(settings.get("environment", "production"))
-        base_url = settings.get("base_url") or api.BASE_URLS.get(environment)
-        if not base_url:
-            raise ValueError(f"clicrdv: unknown environment {environment!r}")
-        key_env = str(settings.get("api_key_env", "CLICRDV_API_KEY"))
-        api_key = deps.secrets.get(key_env)
-        if not api_key:
-            raise ValueError(f"clicrdv: the environment variable {key_env} is not set")
-        ttl = float(settings.get("catalog_ttl_seconds", deps.catalog_ttl.total_seconds()))
-        self.currency = str(settings.get("currency", guesses.DEFAULT_CURRENCY))
+        settings = ClicrdvSettings.model_validate(dict(deps.settings))
+        self.group_id = settings.group_id
+        api_key = secret(deps.secrets, settings.api_key_env, self.kind)
+        ttl = settings.catalog_ttl_seconds
+        if ttl is None:
+            ttl = deps.catalog_ttl.total_seconds()
+        self.currency = settings.currency
         self._owns_http = deps.http is None
         http = deps.http if deps.http is not None else httpx.AsyncClient(timeout=15.0)
         self._client = ClicrdvClient(
             http,
-            base_url=str(base_url),
+            base_url=settings.root_url(),
             api_key=api_key,
             group_id=self.group_id,
             retry=retry or RetryPolicy(),

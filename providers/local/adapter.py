@@ -42,7 +42,7 @@ from providers.local.schedule import (
     iter_free_offsets,
     uniform_midnight,
 )
-from providers.local.settings import LocalSettings, check_settings
+from providers.local.settings import LocalSettings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
 
 
@@ -211,7 +211,6 @@ class LocalProvider(BookingProvider):
 
     kind: ClassVar[str] = "local"
     supports_reschedule: ClassVar[bool] = True
-    check_settings = staticmethod(check_settings)
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)

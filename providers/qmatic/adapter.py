@@ -15,11 +15,7 @@ fresh slots. A booking is never sent twice for one reservation, so it cannot boo
 Beyond :class:`~providers.base.BookingProvider`, the adapter offers
 :meth:`~QmaticProvider.update_customer` and :meth:`~QmaticProvider.find_appointments`.
 
-Settings (``deps.settings``): ``region_host`` (``eu`` or a host name) or ``base_url`` (scheme and
-host), ``account``, ``tenant_id``, ``client_id_env`` and ``client_secret_env`` (names of the
-environment variables holding the credentials), optional ``catalog_ttl_seconds``,
-``supported_languages`` (the tenant's ``Accept-Language`` values; the first is the fallback) and
-``birth_date_required`` (Qmatic's API does not say whether the tenant wants a date of birth).
+Settings: :class:`~providers.qmatic.settings.QmaticSettings`.
 """
 
 from __future__ import annotations
@@ -61,6 +57,8 @@ from providers.http import TTLCache
 from providers.qmatic import api
 from providers.qmatic.catalog import Catalog, Group, Offering, parse_groups, parse_offerings
 from providers.qmatic.client import Operation, QmaticClient, shape_error
+from providers.qmatic.settings import QmaticSettings
+from providers.settings import secret
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +78,23 @@ class QmaticProvider(BookingProvider):
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
-        settings = deps.settings
+        settings = QmaticSettings.model_validate(dict(deps.settings))
         self._owns_http = deps.http is None
         self._http = deps.http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         self._client = QmaticClient(
             self._http,
-            base_url=_base_url(settings),
-            account=_required(settings, "account"),
-            tenant_id=_required(settings, "tenant_id"),
-            client_id=_secret(deps, "client_id_env"),
-            client_secret=_secret(deps, "client_secret_env"),
+            base_url=settings.root_url(),
+            account=settings.account,
+            tenant_id=settings.tenant_id,
+            client_id=secret(deps.secrets, settings.client_id_env, self.kind),
+            client_secret=secret(deps.secrets, settings.client_secret_env, self.kind),
             clock=self._timestamp,
         )
-        ttl = settings.get("catalog_ttl_seconds")
-        seconds = float(ttl) if ttl is not None else deps.catalog_ttl.total_seconds()
+        ttl = settings.catalog_ttl_seconds
+        seconds = ttl if ttl is not None else deps.catalog_ttl.total_seconds()
         self._catalogs: TTLCache[Catalog] = TTLCache(seconds, clock=self._timestamp)
-        languages = settings.get("supported_languages") or api.ALL_LANGUAGES
-        self._languages = tuple(str(v) for v in languages)
-        self._birth_date_required = bool(settings.get("birth_date_required", False))
+        self._languages = settings.languages()
+        self._birth_date_required = settings.birth_date_required
 
     def __repr__(self) -> str:
         return f"<QmaticProvider business={self.deps.business_slug!r}>"
@@ -544,31 +541,7 @@ class QmaticProvider(BookingProvider):
         return sorted(found, key=lambda b: b.start)
 
 
-# -- settings and slot ids ---------------------------------------------------------------------
-
-
-def _required(settings: Mapping[str, Any], name: str) -> str:
-    value = settings.get(name)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"qmatic: the setting {name!r} is missing")
-    return value
-
-
-def _secret(deps: ProviderDeps, setting: str) -> str:
-    env_name = _required(deps.settings, setting)
-    value = deps.secrets.get(env_name)
-    if not value:  # name the variable, never show a value
-        raise ValueError(f"qmatic: the environment variable {env_name} is not set")
-    return value
-
-
-def _base_url(settings: Mapping[str, Any]) -> str:
-    base_url = settings.get("base_url")
-    if isinstance(base_url, str) and base_url:
-        return base_url
-    region = _required(settings, "region_host")
-    host = region if "." in region else api.REGION_HOST_TEMPLATE.format(region=region)
-    return f"https://{host}"
+# -- slot ids ---------------------------------------------------------------------
 
 
 def _slot_id(start: str, end: str) -> str:
