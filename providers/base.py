@@ -25,12 +25,18 @@ from zoneinfo import ZoneInfo
 
 from providers.domain import (
     ANY_OPTION,
+    ASK_CATEGORY,
+    ASK_LOCATION,
+    ASK_PARTY_SIZE,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     Account,
     Booking,
     CustomerDetails,
     CustomerField,
     CustomerForm,
     Fiche,
+    FieldRule,
     Hold,
     LazySlots,
     Money,
@@ -51,6 +57,7 @@ from providers.errors import (
     NotFound,
     ProviderError,
     ProviderUnavailable,
+    Refusal,
     SlotTaken,
 )
 from providers.texts import N_, PlatformText, UserText, platform_text
@@ -63,6 +70,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANY_OPTION",
+    "ASK_CATEGORY",
+    "ASK_LOCATION",
+    "ASK_PARTY_SIZE",
+    "ASK_RESOURCE",
+    "ASK_SERVICE",
     "N_",
     "Account",
     "AuthFailed",
@@ -73,6 +85,7 @@ __all__ = [
     "CustomerField",
     "CustomerForm",
     "Fiche",
+    "FieldRule",
     "Hold",
     "HoldExpired",
     "InvalidCustomerData",
@@ -86,6 +99,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "Question",
+    "Refusal",
     "Selection",
     "Slot",
     "SlotTaken",

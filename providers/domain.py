@@ -8,11 +8,14 @@ adapter (in memory) and never reach a value the engine could persist.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, overload
+
+from providers.texts import N_, UserText
 
 # --------------------------------------------------------------------------------------------
 # Steps: the flow is data
@@ -24,18 +27,31 @@ StepKind = Literal["choose", "date", "slot", "sign_in", "customer", "questions",
 ANY_OPTION = "*"
 
 
+#: What the engine asks at the usual ``choose`` steps; an adapter passes one of these as a
+#: :attr:`Step.prompt`, or its own ``N_("...")``.
+ASK_SERVICE = N_("Which service would you like?")
+ASK_CATEGORY = N_("What kind of service?")
+ASK_RESOURCE = N_("Who would you like to see?")
+ASK_LOCATION = N_("Where would you like to go?")
+ASK_PARTY_SIZE = N_("How many people is this booking for?")
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a booking flow as a provider declares it.
 
     ``key`` names what the step collects (``"service"``, ``"resource"``, ``"category"``,
-    ``"location"``, ``"party_size"``...; for the other kinds the kind itself). ``max_picks`` > 1
-    lets a ``choose`` step collect several options (ClicRDV's multi-service appointments).
+    ``"location"``, ``"party_size"``...; for the other kinds the kind itself); the engine never
+    interprets a ``choose`` step's key, it only hands it back to the adapter. ``prompt`` is the
+    question a ``choose`` step asks, a message id marked with ``N_`` (translated where it is
+    shown). ``max_picks`` > 1 lets a ``choose`` step collect several options (ClicRDV's
+    multi-service appointments).
     """
 
     kind: StepKind
     key: str = ""
     max_picks: int = 1
+    prompt: UserText | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -48,23 +64,31 @@ class Step:
             data["key"] = self.key
         if self.max_picks != 1:
             data["max_picks"] = self.max_picks
+        if self.prompt is not None:
+            data["prompt"] = str(self.prompt)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Step:
         kind = data["kind"]
-        key = (kind, data.get("key") or kind, int(data.get("max_picks", 1)))
+        prompt = data.get("prompt")
+        key = (kind, data.get("key") or kind, int(data.get("max_picks", 1)), prompt)
         step = _PARSED_STEPS.get(key)
         if step is None:
             if len(_PARSED_STEPS) >= 1024:  # stored states are input: keep this bounded
                 _PARSED_STEPS.clear()
-            step = _PARSED_STEPS[key] = cls(kind=key[0], key=key[1], max_picks=key[2])
+            step = _PARSED_STEPS[key] = cls(
+                kind=key[0],
+                key=key[1],
+                max_picks=key[2],
+                prompt=UserText(prompt) if isinstance(prompt, str) else None,
+            )
         return step
 
 
 #: Steps are immutable and a flow has a handful, parsed from the state on every update: each
 #: distinct one is built once.
-_PARSED_STEPS: dict[tuple[Any, Any, int], Step] = {}
+_PARSED_STEPS: dict[tuple[Any, Any, int, Any], Step] = {}
 
 
 @dataclass(frozen=True)
@@ -237,11 +261,31 @@ class CustomerField(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class FieldRule:
+    """A platform's own rule for one customer detail: the question the engine asks, what a
+    valid answer looks like (``pattern``, matched against the whole answer, spaces around it
+    removed), and what the engine says when an answer does not match. Both texts are message
+    ids marked with ``N_``."""
+
+    prompt: UserText
+    pattern: str
+    invalid: UserText
+
+    def accepts(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value) is not None
+
+
+@dataclass(frozen=True)
 class CustomerForm:
-    """Which customer details a booking needs (``required``) or accepts (``optional``)."""
+    """Which customer details a booking needs (``required``) or accepts (``optional``).
+
+    ``rules`` carries the platform's own prompt and check for a detail; the engine asks and
+    checks the common details (names, phone, email, birth date, address) itself, and any other
+    detail a form lists (Qmatic's personal identifier) must come with its rule."""
 
     required: frozenset[CustomerField]
     optional: frozenset[CustomerField] = frozenset()
+    rules: Mapping[CustomerField, FieldRule] = field(default_factory=dict)
 
     def fields(self) -> list[CustomerField]:
         wanted = self.required | self.optional

@@ -7,8 +7,34 @@ anything else is a diagnostic for the logs.
 
 from __future__ import annotations
 
+import enum
+
 from providers.domain import CustomerField
 from providers.texts import UserText
+
+
+class Refusal(enum.StrEnum):
+    """Why a platform refused a booking or an account, in domain words.
+
+    Each adapter maps its platform's rule codes to one of these in its ``errors`` module; the
+    engine picks what to tell the user and where to send them by kind, and so never needs to
+    know any platform's codes."""
+
+    OTHER = "other"
+    #: The customer already has as many upcoming appointments as the business allows.
+    TOO_MANY_BOOKINGS = "too_many_bookings"
+    #: Another appointment of the customer's is too close to this one.
+    TOO_CLOSE_TO_ANOTHER = "too_close_to_another"
+    #: The day is further ahead than the business takes bookings.
+    TOO_FAR_AHEAD = "too_far_ahead"
+    #: The time is too soon to book online.
+    TOO_SOON = "too_soon"
+    #: The customer already has an appointment at that time.
+    SAME_TIME = "same_time"
+    #: An account already exists with the customer's email: sign in instead.
+    ACCOUNT_EXISTS = "account_exists"
+    #: No account was found for the customer's email.
+    ACCOUNT_UNKNOWN = "account_unknown"
 
 
 class ProviderError(Exception):
@@ -48,14 +74,21 @@ class HoldExpired(ProviderError):
 class AuthFailed(ProviderError):
     """The end user's email/password (or the business's credentials) were refused.
 
-    ``reason`` is the platform's code when it gave one (ClicRDV's ``EmailNotFound``), so the
-    engine can say what happened rather than only "sign in again"."""
+    ``reason`` is the platform's code when it gave one (ClicRDV's ``EmailNotFound``), for the
+    logs; ``kind`` is what it means (:class:`Refusal`), so the engine can say what happened
+    rather than only "sign in again"."""
 
     def __init__(
-        self, message: str | None = None, *, reason: str | None = None, detail: str | None = None
+        self,
+        message: str | None = None,
+        *,
+        reason: str | None = None,
+        kind: Refusal = Refusal.OTHER,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message, detail=detail)
         self.reason = reason
+        self.kind = kind
 
 
 class ProviderUnavailable(ProviderError):
@@ -82,11 +115,18 @@ class InvalidCustomerData(ProviderError):
 
 class BookingRefused(ProviderError):
     """The platform refused the booking under one of its rules (too many appointments, too close
-    to another one...). ``reason`` is a stable code the engine can map to its own text; the
-    platform's own refusal text, when it gave one, is the ``message``."""
+    to another one...). ``reason`` is the platform's code (for the logs and the adapter itself);
+    ``kind`` is what it means (:class:`Refusal`), which the engine maps to its own text and next
+    step; the platform's own refusal text, when it gave one, is the ``message``."""
 
     def __init__(
-        self, reason: str, message: str | None = None, *, detail: str | None = None
+        self,
+        reason: str,
+        message: str | None = None,
+        *,
+        kind: Refusal = Refusal.OTHER,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message, detail=detail)
         self.reason = reason
+        self.kind = kind

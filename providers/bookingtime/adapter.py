@@ -26,6 +26,8 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
@@ -129,9 +131,9 @@ class BookingtimeProvider(BookingProvider):
 
     async def flow(self, selection: Selection) -> Sequence[Step]:
         templates = await self._templates(selection)
-        steps = [Step("choose", "service")]
+        steps = [Step("choose", "service", prompt=ASK_SERVICE)]
         if any(t.offers_resource_choice for t in templates.values()):
-            steps.append(Step("choose", "resource"))
+            steps.append(Step("choose", "resource", prompt=ASK_RESOURCE))
         steps += [Step("date"), Step("slot"), Step("customer"), Step("confirm")]
         return steps
 

@@ -21,6 +21,9 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_CATEGORY,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     Account,
     Booking,
     BookingProvider,
@@ -145,9 +148,9 @@ class ClicrdvProvider(BookingProvider):
             )
         steps: list[Step] = []
         if sets:
-            steps.append(Step("choose", "category"))
-        service = Step("choose", "service", max_picks=group.max_multirdvs)
-        calendar = Step("choose", "calendar")
+            steps.append(Step("choose", "category", prompt=ASK_CATEGORY))
+        service = Step("choose", "service", max_picks=group.max_multirdvs, prompt=ASK_SERVICE)
+        calendar = Step("choose", "calendar", prompt=ASK_RESOURCE)
         steps.extend([service, calendar] if group.service_first else [calendar, service])
         steps.extend(
             [Step("date"), Step("slot"), Step("sign_in"), Step("customer"), Step("confirm")]

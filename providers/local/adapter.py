@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from providers.base import (
     ANY_OPTION,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
@@ -267,9 +269,9 @@ class LocalProvider(BookingProvider):
     # -- the flow ------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
         catalog = await self.catalog()
-        steps = [Step("choose", "service")]
+        steps = [Step("choose", "service", prompt=ASK_SERVICE)]
         if len(catalog.staff) > 1:
-            steps.append(Step("choose", "staff"))
+            steps.append(Step("choose", "staff", prompt=ASK_RESOURCE))
         steps += [Step("date"), Step("slot"), Step("customer"), Step("confirm")]
         return steps
 

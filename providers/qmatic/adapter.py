@@ -31,6 +31,11 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_CATEGORY,
+    ASK_LOCATION,
+    ASK_PARTY_SIZE,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
@@ -38,6 +43,7 @@ from providers.base import (
     CustomerDetails,
     CustomerField,
     CustomerForm,
+    FieldRule,
     HoldExpired,
     InvalidCustomerData,
     NotFound,
@@ -63,6 +69,12 @@ from providers.settings import secret
 log = logging.getLogger(__name__)
 
 PERSONAL_ID_RE = re.compile(r"[A-Za-z0-9]{10,48}")
+#: How the engine asks for Qmatic's personal identifier and checks what the customer types.
+PERSONAL_ID_RULE = FieldRule(
+    prompt=N_("Please type the personal identifier (10 to 48 letters and digits)."),
+    pattern=PERSONAL_ID_RE.pattern,
+    invalid=N_("The personal identifier has 10 to 48 letters and digits, no spaces."),
+)
 NAME_MAX = 255
 #: Shown to the user when a detail breaks Qmatic's documented rules (checked before sending).
 PERSONAL_ID_REFUSED = N_("The personal identifier must be 10 to 48 letters or digits.")
@@ -159,12 +171,15 @@ class QmaticProvider(BookingProvider):
         bookable = catalog.bookable()
         steps: list[Step] = []
         if self._groups_in_use(catalog):
-            steps.append(Step("choose", "service_group"))
-        steps += [Step("choose", "service"), Step("choose", "branch")]
+            steps.append(Step("choose", "service_group", prompt=ASK_CATEGORY))
+        steps += [
+            Step("choose", "service", prompt=ASK_SERVICE),
+            Step("choose", "branch", prompt=ASK_LOCATION),
+        ]
         if any(o.resource_required for o in bookable):
-            steps.append(Step("choose", "resource"))
+            steps.append(Step("choose", "resource", prompt=ASK_RESOURCE))
         if any(o.max_reservations > 1 for o in bookable):
-            steps.append(Step("choose", "party_size"))
+            steps.append(Step("choose", "party_size", prompt=ASK_PARTY_SIZE))
         steps += [Step("date"), Step("slot")]
         if any(o.questions for o in bookable):
             steps.append(Step("questions"))
@@ -271,7 +286,11 @@ class QmaticProvider(BookingProvider):
         }
         if self._birth_date_required:
             required.add(CustomerField.BIRTH_DATE)
-        return CustomerForm(required=frozenset(required), optional=frozenset({CustomerField.PHONE}))
+        return CustomerForm(
+            required=frozenset(required),
+            optional=frozenset({CustomerField.PHONE}),
+            rules={CustomerField.PERSONAL_ID: PERSONAL_ID_RULE},
+        )
 
     def _check_customer(self, customer: CustomerDetails) -> None:
         """Refuse what Qmatic documents it refuses before anything is sent or reserved."""

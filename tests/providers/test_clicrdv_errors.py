@@ -18,12 +18,13 @@ from providers.base import (
     NotFound,
     ProviderError,
     ProviderUnavailable,
+    Refusal,
     Selection,
     Slot,
     SlotTaken,
 )
 from providers.clicrdv import ClicrdvProvider, guesses
-from providers.clicrdv.errors import ERROR_TABLE, map_error
+from providers.clicrdv.errors import ERROR_TABLE, Context, map_error
 from tests.fakes.clicrdv import API_KEY, ERROR_CODES, FakeClicrdv, build_fake, make_provider
 
 EMAIL = "ana@example.org"
@@ -134,6 +135,26 @@ async def test_each_documented_code_becomes_its_own_domain_error(
     # The platform's own text is what the user sees.
     assert refused.value.message == ERROR_CODES[code][1]
     assert fake.live_appointments() == []
+
+
+@pytest.mark.parametrize(
+    ("code", "context", "kind"),
+    [
+        ("MaxRdvNumber", "booking", Refusal.TOO_MANY_BOOKINGS),
+        ("MintimeBetween", "booking", Refusal.TOO_CLOSE_TO_ANOTHER),
+        ("MaxRdvPeriod", "booking", Refusal.TOO_FAR_AHEAD),
+        ("MintimeRdv", "booking", Refusal.TOO_SOON),
+        ("SameTimeRdv", "booking", Refusal.SAME_TIME),
+        ("EmailAlreadyExists", "account", Refusal.ACCOUNT_EXISTS),
+        ("EmailNotFound", "booking", Refusal.ACCOUNT_UNKNOWN),
+    ],
+)
+def test_each_rule_code_is_told_to_the_engine_as_its_refusal_kind(
+    code: str, context: Context, kind: Refusal
+) -> None:
+    error = map_error(400, {"error": {"name": code}}, "", context)
+    assert isinstance(error, BookingRefused | AuthFailed)
+    assert error.kind is kind
 
 
 def test_error_table_has_one_row_per_documented_code() -> None:
