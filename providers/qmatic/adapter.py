@@ -62,7 +62,8 @@ from providers.base import Hold as HoldValue
 from providers.http import TTLCache
 from providers.qmatic import api
 from providers.qmatic.catalog import Catalog, Group, Offering, parse_groups, parse_offerings
-from providers.qmatic.client import Operation, QmaticClient, shape_error
+from providers.qmatic.client import QmaticClient
+from providers.qmatic.errors import Operation, shape_error
 from providers.qmatic.settings import QmaticSettings
 from providers.settings import secret
 

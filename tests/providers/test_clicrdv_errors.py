@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -230,8 +231,8 @@ async def test_the_fake_refuses_calls_without_or_with_a_wrong_api_key(fake: Fake
 
 
 async def test_a_refused_api_key_is_a_provider_problem_not_the_users(fake: FakeClicrdv) -> None:
-    provider = make_provider(fake)
-    provider._client._api_key = "revoked"
+    revoked = make_provider(fake).deps
+    provider = ClicrdvProvider(replace(revoked, secrets={"CLICRDV_TEST_KEY": "revoked"}))
     try:
         with pytest.raises(ProviderUnavailable):
             await provider.flow(SELECTION)
