@@ -6,6 +6,8 @@
   :class:`~providers.http.AuthenticatedClient`;
 * :mod:`providers.qmatic.errors`: the one place where answers become domain errors;
 * :mod:`providers.qmatic.catalog`: services, branches, resources and questions as values;
+* :mod:`providers.qmatic.rules`: what Qmatic refuses, checked before anything is sent;
+* :mod:`providers.qmatic.reservations`: reserve, confirm, release;
 * :mod:`providers.qmatic.adapter`: :class:`QmaticProvider`, the flow, holds and bookings.
 """
 
