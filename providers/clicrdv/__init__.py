@@ -4,6 +4,7 @@ Modules: :mod:`.settings` (the business's settings model), :mod:`.api` (document
 shapes), :mod:`.guesses` (everything undocumented, in one place), :mod:`.errors` (the error
 table), :mod:`.client` (the API key and the users' sessions, bound to the shared
 :class:`~providers.http.AuthenticatedClient`),
+:mod:`.catalog` (the group's cached settings, categories, services and calendars),
 :mod:`.redact` (keeps credentials out of the HTTP libraries' logs), :mod:`.adapter` (the
 :class:`~providers.base.BookingProvider`).
 """
