@@ -84,14 +84,6 @@ def _service_choice(booking: dict[str, Any]) -> dict[str, Any]:
     return {"labels": []}
 
 
-def _staff_name(booking: dict[str, Any], slot: Slot) -> str | None:
-    for key in ("staff", "resource", "calendar"):
-        choice = booking["ch"].get(key)
-        if choice and choice["ids"] and choice["ids"][0] != "*":
-            return str(choice["labels"][0])
-    return slot.resource_name
-
-
 class ConfirmStep(StepHandler):
     kind: ClassVar[str] = "confirm"
 
@@ -106,7 +98,9 @@ class ConfirmStep(StepHandler):
             language=turn.language,
             business=turn.business.name,
             service=", ".join(service["labels"]) or "-",
-            staff=_staff_name(booking, slot),
+            # Every adapter names the chosen (or, for "no preference", the given) resource on
+            # the slot, so the engine needs no step key for it.
+            staff=slot.resource_name,
             start=slot.start,
             zone=turn.business.zone,
             price=(price.amount, price.currency) if price else None,
@@ -246,7 +240,7 @@ class ConfirmStep(StepHandler):
                         business_id=business_id,
                         result=result,
                         service_name=", ".join(service["labels"]) or result.service_name,
-                        resource_name=_staff_name(booking, slot) or result.resource_name,
+                        resource_name=slot.resource_name or result.resource_name,
                         price=(Decimal(price.amount), price.currency) if price else None,
                         selection=selection,
                         idempotency_key=key,
