@@ -175,3 +175,16 @@ def test_check_config_reports_a_misspelled_organization_id_without_a_traceback(
     assert "businesses[shop].settings.organisation_id: Extra inputs" in result.stderr
     assert "businesses[shop].settings.organization_id: Field required" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelled_local_setting_is_reported_with_its_key(tmp_path: Path) -> None:
+    sample = SAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert "min_lead_minutes" in sample
+    path = tmp_path / "local.toml"
+    path.write_text(sample.replace("min_lead_minutes", "min_lead_minute", 1))
+    with pytest.raises(ConfigError) as error:
+        load_config(path, env={})
+    assert any(
+        p.startswith("businesses[sample-salon].settings.min_lead_minute: Extra inputs")
+        for p in error.value.problems
+    ), error.value.problems
