@@ -2,7 +2,8 @@
 
 An error's text reaches the user only when the adapter marked it (:mod:`providers.texts`):
 ``N_("...")`` for a sentence of ours (translated) or ``platform_text`` for the platform's own words;
-anything else is a diagnostic for the logs.
+anything else is a diagnostic for the logs. A refusal carries a :class:`Refusal` kind, so the
+engine answers it without knowing any platform's codes.
 """
 
 from __future__ import annotations
