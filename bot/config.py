@@ -2,8 +2,9 @@
 
 Secrets never live in the file: a provider setting whose key ends in ``_env`` names the
 environment variable that holds the secret, and :func:`resolve_secrets` reads it at start-up.
-``bookbot check-config`` and start-up both run :func:`load_config`, which reports every problem
-with the key that has it.
+Each business's ``settings`` are validated against its provider's settings model (named in
+:mod:`providers.registry`). ``bookbot check-config`` and start-up both run :func:`load_config`,
+which reports every problem with the key that has it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from providers.registry import known_kinds
+from providers.registry import known_kinds, settings_model
+from providers.settings import SECRET_SUFFIX, ProviderSettings, settings_problems
 from storage.db import DEFAULT_DATABASE_URL
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent / "sample_config.toml"
 SUPPORTED_LANGUAGES = ("en", "fr")
-SECRET_SUFFIX = "_env"  # noqa: S105 - a key suffix, not a secret
 
 
 class BusinessConfig(BaseModel):
@@ -66,9 +67,20 @@ class BusinessConfig(BaseModel):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def provider_settings(self) -> ProviderSettings:
+        """The settings, validated by the provider's model (``ValidationError`` when invalid;
+        ``ImportError`` when the adapter is not in this build)."""
+        return settings_model(self.provider).model_validate(self.settings)
+
     def secret_names(self) -> list[str]:
-        """Names of the environment variables this business's settings refer to."""
-        return [str(v) for k, v in self.settings.items() if k.endswith(SECRET_SUFFIX) and v]
+        """Names of the environment variables this business's settings refer to: by the
+        provider's model (defaults included), or, while the settings are invalid, the ``*_env``
+        keys written in them (so one check-config run still reports the missing variables)."""
+        try:
+            return self.provider_settings().secret_names()
+        except (ValidationError, ImportError):
+            written = ((k, v) for k, v in self.settings.items() if k.endswith(SECRET_SUFFIX))
+            return [v for _, v in written if isinstance(v, str) and v]
 
 
 class AppConfig(BaseModel):
@@ -177,7 +189,7 @@ def load_config(
         problems.extend(_provider_problems(business))
         if check_secrets:
             for name in business.secret_names():
-                if not env.get(name):
+                if not env.get(name):  # name the variable; its value is never printed
                     problems.append(
                         f"businesses[{business.slug}].settings: "
                         f"environment variable {name} is not set"
@@ -199,16 +211,15 @@ def _valid_businesses(data: Mapping[str, Any]) -> list[BusinessConfig]:
 
 
 def _provider_problems(business: BusinessConfig) -> list[str]:
-    from providers.registry import provider_class
-
     try:
-        cls = provider_class(business.provider)
+        model = settings_model(business.provider)
     except ImportError as exc:
         return [f"businesses[{business.slug}].provider: adapter not available ({exc})"]
-    check = getattr(cls, "check_settings", None)
-    if check is None:
-        return []
-    return [f"businesses[{business.slug}].settings.{p}" for p in check(business.settings)]
+    where = f"businesses[{business.slug}].settings"
+    return [
+        f"{where}{'.' + key if key else ''}: {message}"
+        for key, message in settings_problems(model, business.settings)
+    ]
 
 
 def resolve_secrets(

@@ -1,5 +1,6 @@
 """HTTP plumbing shared by the REST adapters: retries of idempotent reads, single-flight tokens,
-and a small TTL cache for catalog reads.
+one authenticated client (credentials on every call, one renewal and resend after a 401), and a
+small TTL cache for catalog reads.
 
 Why here and not in each adapter: the rules are the same for every platform (DESIGN.md): reads
 are retried with backoff, a booking is never retried blindly, tokens are renewed once for all
@@ -9,9 +10,11 @@ concurrent callers, catalogs are cached, availability is not.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -19,6 +22,8 @@ import httpx
 from providers.base import ProviderUnavailable
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 #: Status codes worth retrying for an idempotent request.
 RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -132,6 +137,138 @@ class SingleFlightToken:
         if self._token == token:
             self._token = None
             self._expires_at = 0.0
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """What one request carries to authenticate: headers and query parameters, plus the token
+    they were made from (so a refused one can be forgotten). Never shown by ``repr``."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Sequence[tuple[str, str]] = ()
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return "<Credentials>"
+
+
+class Auth(ABC):
+    """How a platform authenticates the business (the strategy of an
+    :class:`AuthenticatedClient`)."""
+
+    @abstractmethod
+    async def credentials(self) -> Credentials:
+        """The credentials for the next request (fetching or renewing a token if needed)."""
+
+    def refused(self, credentials: Credentials) -> bool:
+        """The platform answered 401 to ``credentials``. Whether new ones may fix it (the
+        request is then sent once more: a 401 means the platform did not process it, so even a
+        booking is safe to repeat). Default: no (a fixed key cannot be renewed)."""
+        return False
+
+
+class BearerToken(Auth):
+    """An OAuth2 access token in ``Authorization: Bearer``, shared by all concurrent callers
+    and renewed once after a 401."""
+
+    def __init__(self, token: SingleFlightToken) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return f"<BearerToken {self.token!r}>"
+
+    async def credentials(self) -> Credentials:
+        token = await self.token.get()
+        return Credentials(headers={"Authorization": f"Bearer {token}"}, token=token)
+
+    def refused(self, credentials: Credentials) -> bool:
+        if credentials.token is not None:
+            self.token.invalidate(credentials.token)
+        return True
+
+
+class QueryKey(Auth):
+    """An API key sent as a query parameter (first, before the request's own parameters)."""
+
+    def __init__(self, name: str, key: str) -> None:
+        self._credentials = Credentials(params=((name, key),))
+
+    def __repr__(self) -> str:
+        return "<QueryKey>"
+
+    async def credentials(self) -> Credentials:
+        return self._credentials
+
+
+class AuthenticatedClient:
+    """Requests to one platform with the business's credentials, over an injected
+    ``httpx.AsyncClient``.
+
+    Every REST adapter sends through one of these: retries and timeouts as :func:`send` (reads
+    retried with backoff, writes sent once), credentials from the :class:`Auth` strategy, and
+    after a 401 one renewal and one resend when the strategy says new credentials may help.
+    Non-2xx answers other than that are returned for the adapter's ``errors`` module to map.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth: Auth,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.auth = auth
+        self.retry = retry
+        self.sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"<AuthenticatedClient {self.auth!r}>"
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        headers: Mapping[str, str] | None = None,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one authenticated request (see the class docstring for what is repeated)."""
+        own = list(params.items() if isinstance(params, Mapping) else params or ())
+        for attempt in (1, 2):
+            credentials = await self.auth.credentials()
+            query = [*credentials.params, *own]
+            response = await self.unauthenticated(
+                method,
+                url,
+                idempotent=idempotent,
+                headers={**credentials.headers, **(headers or {})},
+                **({"params": query} if query else {}),
+                **kwargs,
+            )
+            if response.status_code == 401 and attempt == 1 and self.auth.refused(credentials):
+                log.info("the platform refused the credentials; renewing them once")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def unauthenticated(
+        self, method: str, url: str, *, idempotent: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request without the strategy's credentials (a token grant), with the same
+        retries and timeouts."""
+        return await send(
+            self.http,
+            method,
+            url,
+            idempotent=idempotent,
+            retry=self.retry,
+            sleep=self.sleep,
+            **kwargs,
+        )
 
 
 class TTLCache(Generic[T]):

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from providers.base import CustomerField
+from providers.base import CustomerField, FieldRule
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -16,7 +16,6 @@ MAX_LABEL = 40
 MAX_ANSWER = 2048
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
-_PERSONAL_ID = re.compile(r"^[A-Za-z0-9]{10,48}$")
 
 
 class InvalidInput(ValueError):
@@ -94,13 +93,6 @@ def clean_birth_date(text: str, today: date) -> date:
     raise InvalidInput("Please type the date of birth as DD/MM/YYYY.")
 
 
-def clean_personal_id(text: str) -> str:
-    value = text.strip()
-    if not _PERSONAL_ID.match(value):
-        raise InvalidInput("The personal identifier has 10 to 48 letters and digits, no spaces.")
-    return value
-
-
 def clean_address(text: str) -> str:
     value = " ".join(_no_controls(text).split())
     if len(value) < 5:
@@ -132,8 +124,14 @@ def clean_answer(text: str, limit: int = MAX_ANSWER) -> str:
     return value
 
 
-def clean_field(field: CustomerField, text: str, today: date) -> str:
-    """Validate ``text`` for ``field``; the value is returned as a string for the state."""
+def clean_field(field: CustomerField, text: str, today: date, rule: FieldRule | None = None) -> str:
+    """Validate ``text`` for ``field`` (by the platform's ``rule`` when it has one); the value
+    is returned as a string for the state."""
+    if rule is not None:
+        value = text.strip()
+        if not rule.accepts(value):
+            raise InvalidInput(rule.invalid)
+        return value
     if field in (CustomerField.FIRST_NAME, CustomerField.LAST_NAME):
         return clean_name(text)
     if field is CustomerField.PHONE:
@@ -142,6 +140,4 @@ def clean_field(field: CustomerField, text: str, today: date) -> str:
         return clean_email(text)
     if field is CustomerField.BIRTH_DATE:
         return clean_birth_date(text, today).isoformat()
-    if field is CustomerField.PERSONAL_ID:
-        return clean_personal_id(text)
     return clean_address(text)

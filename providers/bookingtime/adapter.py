@@ -26,6 +26,8 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
@@ -45,7 +47,9 @@ from providers.base import (
 from providers.bookingtime import api
 from providers.bookingtime.api import Template
 from providers.bookingtime.client import DEFAULT_RETRY, BookingtimeClient
+from providers.bookingtime.settings import BookingtimeSettings
 from providers.http import RetryPolicy, TTLCache
+from providers.settings import secret
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +60,7 @@ _ID = re.compile(r"[A-Za-z0-9]{1,64}")
 class BookingtimeProvider(BookingProvider):
     """One bookingtime organization, reached through the Module API.
 
-    Settings: ``organization_id``; ``client_id_env`` (the NAME of the environment variable whose
-    value, found in ``deps.secrets``, is the module's client id); optional ``auth_url``,
-    ``api_url`` and ``catalog_ttl_seconds``.
+    Settings: :class:`~providers.bookingtime.settings.BookingtimeSettings`.
     """
 
     kind = "bookingtime"
@@ -72,15 +74,8 @@ class BookingtimeProvider(BookingProvider):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__(deps)
-        settings = deps.settings
-        organization_id = str(settings.get("organization_id") or "")
-        if not _ID.fullmatch(organization_id):
-            raise ValueError("bookingtime: settings.organization_id is missing or malformed")
-        client_id_env = str(settings.get("client_id_env") or "")
-        client_id = deps.secrets.get(client_id_env) if client_id_env else None
-        if not client_id:
-            # Name the variable, never a value.
-            raise ValueError(f"bookingtime: environment variable {client_id_env!r} is not set")
+        settings = BookingtimeSettings.model_validate(dict(deps.settings))
+        client_id = secret(deps.secrets, settings.client_id_env, self.kind)
         self._owns_http = deps.http is None
         self._http = deps.http or httpx.AsyncClient(timeout=httpx.Timeout(15.0))
 
@@ -89,16 +84,16 @@ class BookingtimeProvider(BookingProvider):
 
         self._client = BookingtimeClient(
             self._http,
-            organization_id=organization_id,
+            organization_id=settings.organization_id,
             client_id=client_id,
-            auth_url=str(settings.get("auth_url") or api.DEFAULT_AUTH_URL),
-            api_url=str(settings.get("api_url") or api.DEFAULT_API_URL),
+            auth_url=settings.auth_url,
+            api_url=settings.api_url,
             clock=clock,
             retry=retry,
             sleep=sleep,
         )
-        ttl = settings.get("catalog_ttl_seconds")
-        seconds = float(ttl) if ttl is not None else deps.catalog_ttl.total_seconds()
+        ttl = settings.catalog_ttl_seconds
+        seconds = ttl if ttl is not None else deps.catalog_ttl.total_seconds()
         self._catalog: TTLCache[dict[str, Template]] = TTLCache(seconds, clock=clock)
 
     def __repr__(self) -> str:
@@ -136,9 +131,9 @@ class BookingtimeProvider(BookingProvider):
 
     async def flow(self, selection: Selection) -> Sequence[Step]:
         templates = await self._templates(selection)
-        steps = [Step("choose", "service")]
+        steps = [Step("choose", "service", prompt=ASK_SERVICE)]
         if any(t.offers_resource_choice for t in templates.values()):
-            steps.append(Step("choose", "resource"))
+            steps.append(Step("choose", "resource", prompt=ASK_RESOURCE))
         steps += [Step("date"), Step("slot"), Step("customer"), Step("confirm")]
         return steps
 

@@ -20,7 +20,7 @@ import httpx
 
 from providers.bookingtime import api, errors
 from providers.bookingtime.errors import Operation
-from providers.http import RetryPolicy, SingleFlightToken, send
+from providers.http import AuthenticatedClient, BearerToken, RetryPolicy, SingleFlightToken
 
 #: Reads and token grants: three attempts, 0.2 s then 0.4 s apart (providers.http defaults).
 DEFAULT_RETRY = RetryPolicy()
@@ -48,16 +48,14 @@ class BookingtimeClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._http = http
         self._organization_id = organization_id
         self._client_id = client_id
         self._auth_url = auth_url
         self._api_url = api_url.rstrip("/")
-        self._retry = retry
-        self._sleep = sleep
         # Margins are applied in _usable_lifetime, so the tokens themselves renew "at expiry".
         self._refresh = SingleFlightToken(self._fetch_refresh_token, renew_before=0.0, clock=clock)
         self._access = SingleFlightToken(self._fetch_access_token, renew_before=0.0, clock=clock)
+        self._api = AuthenticatedClient(http, BearerToken(self._access), retry=retry, sleep=sleep)
 
     def __repr__(self) -> str:  # never show a credential
         return f"<BookingtimeClient organization={self._organization_id}>"
@@ -87,39 +85,25 @@ class BookingtimeClient:
         once (plus once more after a 401, which the platform did not process).
         """
         url = f"{self._api_url}/{locale}/organization/{self._organization_id}/{path}"
-        idempotent = method == "GET"
         kwargs: dict[str, Any] = {} if body is None else {"json": dict(body)}
-        for attempt in (1, 2):
-            token = await self._access.get()
-            response = await send(
-                self._http,
-                method,
-                url,
-                idempotent=idempotent,
-                retry=self._retry,
-                sleep=self._sleep,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                **kwargs,
-            )
-            log.debug("bookingtime %s %s -> %s", method, path, response.status_code)
-            if response.status_code == 401 and attempt == 1:
-                log.info("bookingtime refused the access token; renewing it once")
-                self._access.invalidate(token)
-                continue
-            return errors.api_result(response, operation)
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = await self._api.request(
+            method,
+            url,
+            idempotent=method == "GET",
+            headers={"Accept": "application/json"},
+            **kwargs,
+        )
+        log.debug("bookingtime %s %s -> %s", method, path, response.status_code)
+        return errors.api_result(response, operation)
 
     # -- the token chain ---------------------------------------------------------------------
 
     async def _token_request(self, form: Mapping[str, str]) -> httpx.Response:
         # Token grants have no side effect worth protecting, so they are retried like reads.
-        response = await send(
-            self._http,
+        response = await self._api.unauthenticated(
             "POST",
             self._auth_url,
             idempotent=True,
-            retry=self._retry,
-            sleep=self._sleep,
             data=dict(form),
             headers={"Accept": "application/json"},
         )

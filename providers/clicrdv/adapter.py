@@ -7,9 +7,7 @@ lengths and prices are shown, how many services one appointment may hold (``max_
 and whether the group takes bookings at all (``inactive``, ``open``). :meth:`ClicrdvProvider.flow`
 reads them (cached) and builds the step list accordingly.
 
-Settings (``[businesses.x.settings]``): ``group_id`` (required), ``environment``
-(``"production"`` or ``"sandbox"``) or ``base_url``, ``api_key_env`` (name of the environment
-variable holding the API key), ``catalog_ttl_seconds``, ``currency`` (default EUR).
+Settings: :class:`~providers.clicrdv.settings.ClicrdvSettings`.
 """
 
 from __future__ import annotations
@@ -23,6 +21,9 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_CATEGORY,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     Account,
     Booking,
     BookingProvider,
@@ -42,8 +43,11 @@ from providers.base import (
     Step,
 )
 from providers.clicrdv import api, guesses
+from providers.clicrdv.catalog import GroupCatalog
 from providers.clicrdv.client import ClicrdvClient
-from providers.http import RetryPolicy, TTLCache, settle
+from providers.clicrdv.settings import ClicrdvSettings
+from providers.http import RetryPolicy, settle
+from providers.settings import secret
 
 Record = Mapping[str, Any]
 
@@ -58,30 +62,23 @@ class ClicrdvProvider(BookingProvider):
 
     def __init__(self, deps: ProviderDeps, *, retry: RetryPolicy | None = None) -> None:
         super().__init__(deps)
-        settings = deps.settings
-        if "group_id" not in settings:
-            raise ValueError("clicrdv: the setting group_id is required")
-        self.group_id = str(settings["group_id"])
-        environment = str(settings.get("environment", "production"))
-        base_url = settings.get("base_url") or api.BASE_URLS.get(environment)
-        if not base_url:
-            raise ValueError(f"clicrdv: unknown environment {environment!r}")
-        key_env = str(settings.get("api_key_env", "CLICRDV_API_KEY"))
-        api_key = deps.secrets.get(key_env)
-        if not api_key:
-            raise ValueError(f"clicrdv: the environment variable {key_env} is not set")
-        ttl = float(settings.get("catalog_ttl_seconds", deps.catalog_ttl.total_seconds()))
-        self.currency = str(settings.get("currency", guesses.DEFAULT_CURRENCY))
+        settings = ClicrdvSettings.model_validate(dict(deps.settings))
+        self.group_id = settings.group_id
+        api_key = secret(deps.secrets, settings.api_key_env, self.kind)
+        ttl = settings.catalog_ttl_seconds
+        if ttl is None:
+            ttl = deps.catalog_ttl.total_seconds()
+        self.currency = settings.currency
         self._owns_http = deps.http is None
         http = deps.http if deps.http is not None else httpx.AsyncClient(timeout=15.0)
         self._client = ClicrdvClient(
             http,
-            base_url=str(base_url),
+            base_url=settings.root_url(),
             api_key=api_key,
             group_id=self.group_id,
             retry=retry or RetryPolicy(),
         )
-        self._catalog: TTLCache[Any] = TTLCache(ttl)
+        self._catalog = GroupCatalog(self._client, self.group_id, ttl)
 
     def __repr__(self) -> str:
         return f"<ClicrdvProvider business={self.deps.business_slug} group={self.group_id}>"
@@ -93,56 +90,17 @@ class ClicrdvProvider(BookingProvider):
     # -- catalog (cached) -----------------------------------------------------------------------
     async def group(self) -> api.GroupSettings:
         """The group's settings (cached for the catalog TTL)."""
-
-        async def load() -> api.GroupSettings:
-            body = await self._client.get(api.group_path(self.group_id))
-            return api.GroupSettings.from_json(_mapping(body))
-
-        result: api.GroupSettings = await self._catalog.get("group", load)
-        return result
-
-    async def _records(self, key: object, path: str, params: Sequence[tuple[str, str]]) -> Any:
-        async def load() -> list[Record]:
-            body = await self._client.get(path, [*api.ALL_RESULTS.items(), *params])
-            try:
-                return api.records(body)
-            except ValueError:
-                raise ProviderUnavailable("the platform answered an unexpected shape") from None
-
-        return await self._catalog.get(key, load)
-
-    async def _interventionsets(self) -> list[Record]:
-        result: list[Record] = await self._records(
-            "sets", api.interventionsets_path(self.group_id), ()
-        )
-        return result
-
-    async def _interventions(self) -> list[Record]:
-        # One read of every service, filtered here by category: the lengths and prices are
-        # needed later anyway (slot ends, booking summary), so this saves a request per category.
-        result: list[Record] = await self._records(
-            "interventions", api.interventions_path(self.group_id), ()
-        )
-        return result
-
-    async def _calendars(self, intervention_ids: tuple[str, ...]) -> list[Record]:
-        params = [("intervention_ids[]", i) for i in intervention_ids]
-        result: list[Record] = await self._records(
-            ("calendars", intervention_ids), api.calendars_path(self.group_id), params
-        )
-        return result
-
-    async def _calendars_for(self, selection: Selection) -> list[Record]:
-        """The calendar list the calendar step shows in this group's flow order."""
-        group = await self.group()
-        services = selection.many("service") if group.service_first else ()
-        return await self._calendars(tuple(services))
+        return await self._catalog.group()
 
     # -- the flow -------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
         # The services are read with the settings (not after): the next step needs them anyway,
         # and reading them concurrently saves a round trip on a cold cache.
-        group, sets, _ = await settle(self.group(), self._interventionsets(), self._interventions())
+        group, sets, _ = await settle(
+            self.group(),
+            self._catalog.interventionsets(),
+            self._catalog.interventions(),
+        )
         # Diagnostics only: the engine's own (translated) "cannot be booked online" says it.
         if group.inactive:
             raise NotBookable(detail=f"{group.name or 'the group'} is not active on ClicRDV")
@@ -152,9 +110,9 @@ class ClicrdvProvider(BookingProvider):
             )
         steps: list[Step] = []
         if sets:
-            steps.append(Step("choose", "category"))
-        service = Step("choose", "service", max_picks=group.max_multirdvs)
-        calendar = Step("choose", "calendar")
+            steps.append(Step("choose", "category", prompt=ASK_CATEGORY))
+        service = Step("choose", "service", max_picks=group.max_multirdvs, prompt=ASK_SERVICE)
+        calendar = Step("choose", "calendar", prompt=ASK_RESOURCE)
         steps.extend([service, calendar] if group.service_first else [calendar, service])
         steps.extend(
             [Step("date"), Step("slot"), Step("sign_in"), Step("customer"), Step("confirm")]
@@ -165,13 +123,13 @@ class ClicrdvProvider(BookingProvider):
         if step_key == "category":
             return [
                 Option(id=str(s["id"]), label=guesses.intervention_label(s))
-                for s in await self._interventionsets()
+                for s in await self._catalog.interventionsets()
             ]
         if step_key == "service":
             return await self._service_options(selection)
         if step_key == "calendar":
             group = await self.group()
-            calendars = await self._calendars_for(selection)
+            calendars = await self._catalog.calendars_for(selection)
             options = [Option(id=str(c["id"]), label=guesses.calendar_label(c)) for c in calendars]
             if group.any_calendar and options:
                 label = _NO_PREFERENCE.get(selection.language[:2], "No preference")
@@ -180,7 +138,7 @@ class ClicrdvProvider(BookingProvider):
         raise NotFound(f"ClicRDV has no step {step_key!r}")
 
     async def _service_options(self, selection: Selection) -> list[Option]:
-        group, interventions = await settle(self.group(), self._interventions())
+        group, interventions = await settle(self.group(), self._catalog.interventions())
         category = selection.one("category")
         if category is not None:
             interventions = [i for i in interventions if guesses.intervention_set(i) == category]
@@ -200,7 +158,7 @@ class ClicrdvProvider(BookingProvider):
                         guesses.intervention_length(record) if group.display_length else None
                     ),
                     price=Money(price, self.currency) if price is not None else None,
-                    description=_text_or_none(record.get("description")),
+                    description=api.text_or_none(record.get("description")),
                 )
             )
         return options
@@ -208,7 +166,7 @@ class ClicrdvProvider(BookingProvider):
     async def _calendar_services(self, calendar_id: str) -> set[str] | None:
         """Services a calendar offers, when the calendar record says (a guess: intervention_ids);
         ``None`` when it does not, and then every service is listed."""
-        for record in await self._calendars(()):
+        for record in await self._catalog.calendars(()):
             if str(record.get("id")) == calendar_id and isinstance(
                 record.get("intervention_ids"), list
             ):
@@ -239,7 +197,7 @@ class ClicrdvProvider(BookingProvider):
                 ("end", api.format_datetime(datetime.combine(chunk[1], time(23, 59, 59)))),
             ]
             body = await self._client.get(api.availabletimeslots_path(self.group_id), params)
-            found = _mapping(body).get("availabletimeslots")
+            found = api.mapping(body).get("availabletimeslots")
             if not isinstance(found, list):
                 raise ProviderUnavailable("the platform answered an unexpected shape")
             out = []
@@ -282,14 +240,14 @@ class ClicrdvProvider(BookingProvider):
 
     async def _length(self, selection: Selection) -> int:
         chosen = set(selection.many("service"))
-        records = [i for i in await self._interventions() if str(i["id"]) in chosen]
+        records = [i for i in await self._catalog.interventions() if str(i["id"]) in chosen]
         lengths = [
             guesses.intervention_length(r) or guesses.DEFAULT_LENGTH_MINUTES for r in records
         ]
         return sum(lengths) or guesses.DEFAULT_LENGTH_MINUTES
 
     async def _calendar_name(self, selection: Selection, calendar_id: str) -> str | None:
-        for record in await self._calendars_for(selection):
+        for record in await self._catalog.calendars_for(selection):
             if str(record.get("id")) == calendar_id:
                 return guesses.calendar_label(record)
         return None
@@ -298,16 +256,16 @@ class ClicrdvProvider(BookingProvider):
     async def sign_in(self, selection: Selection, email: str, password: str) -> Account:
         account = await self._client.login(selection.user_key, email, password)
         del password
-        return _account(account, email)
+        return api.account_of(account, email)
 
     async def sign_up(self, selection: Selection, email: str) -> Account:
         body = await self._client.post(
             api.ACCOUNTS_PATH,
-            {"account": {"email": email, "group_id": _id_value(self.group_id)}},
+            {"account": {"email": email, "group_id": api.id_value(self.group_id)}},
             context="account",
         )
-        record = _mapping(body)
-        return _account(record.get("account", record), email)
+        record = api.mapping(body)
+        return api.account_of(record.get("account", record), email)
 
     def sign_out(self, selection: Selection) -> None:
         """Forget the user's session (memory only)."""
@@ -326,7 +284,7 @@ class ClicrdvProvider(BookingProvider):
             found = api.records(body)
         except ValueError:
             raise ProviderUnavailable("the platform answered an unexpected shape") from None
-        return [_fiche(record) for record in found]
+        return [api.fiche_of(record) for record in found]
 
     async def customer_form(self, selection: Selection) -> CustomerForm:
         return CustomerForm(
@@ -358,13 +316,13 @@ class ClicrdvProvider(BookingProvider):
         local_start = slot.start.astimezone(self.deps.timezone).replace(tzinfo=None)
         appointment: dict[str, Any] = {
             "date": api.format_datetime(local_start),
-            "intervention_ids": [_id_value(s) for s in services],
+            "intervention_ids": [api.id_value(s) for s in services],
             "comments": "",
             "websource": "Telegram",
             "fiche": self._fiche_payload(customer),
         }
         if calendar:
-            appointment["calendar_id"] = _id_value(calendar)
+            appointment["calendar_id"] = api.id_value(calendar)
         body = await self._client.post(
             api.appointments_path(self.group_id),
             {"appointment": appointment},
@@ -379,7 +337,7 @@ class ClicrdvProvider(BookingProvider):
             raise ProviderUnavailable(
                 "the platform's answer could not be read; the appointment may have been made"
             ) from None
-        interventions = await self._interventions()
+        interventions = await self._catalog.interventions()
         chosen = [i for i in interventions if str(i["id"]) in set(services)]
         return Booking(
             ref=ref,
@@ -392,9 +350,9 @@ class ClicrdvProvider(BookingProvider):
         )
 
     def _fiche_payload(self, customer: CustomerDetails) -> dict[str, Any]:
-        fiche: dict[str, Any] = {"group_id": _id_value(self.group_id)}
+        fiche: dict[str, Any] = {"group_id": api.id_value(self.group_id)}
         if customer.provider_ref:
-            fiche["id"] = _id_value(customer.provider_ref)
+            fiche["id"] = api.id_value(customer.provider_ref)
         for field, attribute in api.FICHE_FIELDS.items():
             value = customer.get(CustomerField(field))
             if value:
@@ -428,64 +386,5 @@ class ClicrdvProvider(BookingProvider):
             found = api.records(body)
         except ValueError:
             raise ProviderUnavailable("the platform answered an unexpected shape") from None
-        tz = self.deps.timezone
-        bookings = []
-        for record in found:
-            try:
-                start = api.parse_datetime(str(record["start"])).replace(tzinfo=tz)
-                end = api.parse_datetime(str(record.get("end") or record["start"]))
-            except (KeyError, ValueError):
-                continue
-            bookings.append(
-                Booking(
-                    ref=str(record["id"]),
-                    start=start,
-                    end=end.replace(tzinfo=tz),
-                    service_name=str(record.get("title") or record.get("intervention_name") or ""),
-                    customer_ref=guesses.appointment_fiche_id(record),
-                )
-            )
+        bookings = guesses.appointment_bookings(found, self.deps.timezone)
         return sorted(bookings, key=lambda b: b.start)
-
-
-# -- small mapping helpers ----------------------------------------------------------------------
-def _mapping(body: Any) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping):
-        raise ProviderUnavailable("the platform answered an unexpected shape")
-    return body
-
-
-def _text_or_none(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _id_value(value: str) -> int | str:
-    """ClicRDV ids are integers; keep anything else as given."""
-    return int(value) if value.isdigit() else value
-
-
-def _account(record: Any, email: str) -> Account:
-    data = record if isinstance(record, Mapping) else {}
-    name = " ".join(str(data[k]) for k in ("firstname", "lastname") if data.get(k))
-    return Account(
-        ref=str(data.get("id", "")), email=str(data.get("email") or email), display_name=name
-    )
-
-
-def _fiche(record: Record) -> Fiche:
-    birth: date | None = None
-    if record.get("birthdate"):
-        try:
-            birth = date.fromisoformat(str(record["birthdate"])[:10])
-        except ValueError:
-            birth = None
-    customer = CustomerDetails(
-        first_name=str(record.get("firstname") or ""),
-        last_name=str(record.get("lastname") or ""),
-        phone=_text_or_none(record.get("firstphone")),
-        email=_text_or_none(record.get("email")),
-        birth_date=birth,
-        provider_ref=str(record["id"]),
-    )
-    label = " ".join(p for p in (customer.first_name, customer.last_name) if p)
-    return Fiche(provider_ref=str(record["id"]), customer=customer, label=label)

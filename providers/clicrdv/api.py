@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+
+from providers.base import Account, CustomerDetails, Fiche, ProviderUnavailable
 
 BASE_URLS: dict[str, str] = {
     "production": "https://www.clicrdv.com",
@@ -160,3 +162,48 @@ FICHE_MAX_LENGTHS: dict[str, int] = {
     "secondphone": 25,
     "email": 255,
 }
+
+
+# -- answers as domain values --------------------------------------------------------------------
+
+
+def mapping(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise ProviderUnavailable("the platform answered an unexpected shape")
+    return body
+
+
+def text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def id_value(value: str) -> int | str:
+    """ClicRDV ids are integers; keep anything else as given."""
+    return int(value) if value.isdigit() else value
+
+
+def account_of(record: Any, email: str) -> Account:
+    data = record if isinstance(record, Mapping) else {}
+    name = " ".join(str(data[k]) for k in ("firstname", "lastname") if data.get(k))
+    return Account(
+        ref=str(data.get("id", "")), email=str(data.get("email") or email), display_name=name
+    )
+
+
+def fiche_of(record: Mapping[str, Any]) -> Fiche:
+    birth: date | None = None
+    if record.get("birthdate"):
+        try:
+            birth = date.fromisoformat(str(record["birthdate"])[:10])
+        except ValueError:
+            birth = None
+    customer = CustomerDetails(
+        first_name=str(record.get("firstname") or ""),
+        last_name=str(record.get("lastname") or ""),
+        phone=text_or_none(record.get("firstphone")),
+        email=text_or_none(record.get("email")),
+        birth_date=birth,
+        provider_ref=str(record["id"]),
+    )
+    label = " ".join(p for p in (customer.first_name, customer.last_name) if p)
+    return Fiche(provider_ref=str(record["id"]), customer=customer, label=label)

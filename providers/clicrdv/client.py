@@ -20,7 +20,7 @@ import httpx
 from providers.base import AuthFailed, ProviderUnavailable
 from providers.clicrdv import api, guesses, redact
 from providers.clicrdv.errors import SESSION_ENDED, Context, map_error
-from providers.http import RetryPolicy, send
+from providers.http import AuthenticatedClient, QueryKey, RetryPolicy
 
 Params = Sequence[tuple[str, str]]
 
@@ -41,10 +41,10 @@ class ClicrdvClient:
         redact.install()
         self._http = http
         self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
         self.group_id = group_id
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._api = AuthenticatedClient(
+            http, QueryKey(api.APIKEY_PARAM, api_key), retry=retry or RetryPolicy(), sleep=sleep
+        )
         self._sessions: dict[str, str] = {}
 
     def __repr__(self) -> str:  # never show the key or the sessions
@@ -161,19 +161,13 @@ class ClicrdvClient:
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        query = [(api.APIKEY_PARAM, self._api_key), *params]
-        kwargs: dict[str, Any] = {"params": query, "headers": {"Accept": "application/json"}}
-        if headers:
-            kwargs["headers"].update(headers)
-        if json_body is not None:
-            kwargs["json"] = json_body
-        return await send(
-            self._http,
+        kwargs: dict[str, Any] = {} if json_body is None else {"json": json_body}
+        return await self._api.request(
             method,
             self._base_url + path,
             idempotent=idempotent,
-            retry=self._retry,
-            sleep=self._sleep,
+            params=params,
+            headers={"Accept": "application/json", **(headers or {})},
             **kwargs,
         )
 

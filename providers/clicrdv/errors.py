@@ -48,6 +48,7 @@ from providers.base import (
     NotFound,
     ProviderError,
     ProviderUnavailable,
+    Refusal,
     SlotTaken,
     UserText,
     platform_text,
@@ -58,26 +59,26 @@ from providers.clicrdv.api import FICHE_FIELDS
 #: What a request was for; the same platform answer can mean different next steps.
 Context = Literal["read", "session", "booking", "account"]
 
-Outcome = Callable[[str, str], ProviderError]  # (code name, text the user may see) -> error
+Outcome = Callable[["ErrorCode", str], ProviderError]  # (table row, text the user may see)
 
 #: When a session the user needs is missing or refused (sessions are kept in memory only).
 SESSION_ENDED = N_("Your session with the booking system has ended. Please sign in again.")
 
 
-def _refused(name: str, text: str) -> ProviderError:
-    return BookingRefused(name, text)
+def _refused(row: ErrorCode, text: str) -> ProviderError:
+    return BookingRefused(row.name, text, kind=row.kind)
 
 
-def _slot_taken(name: str, text: str) -> ProviderError:
+def _slot_taken(row: ErrorCode, text: str) -> ProviderError:
     return SlotTaken(text)
 
 
-def _email(name: str, text: str) -> ProviderError:
+def _email(row: ErrorCode, text: str) -> ProviderError:
     return InvalidCustomerData(CustomerField.EMAIL, text)
 
 
-def _auth(name: str, text: str) -> ProviderError:
-    return AuthFailed(text, reason=name)
+def _auth(row: ErrorCode, text: str) -> ProviderError:
+    return AuthFailed(text, reason=row.name, kind=row.kind)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class ErrorCode:
     default_text: UserText
     on_booking: Outcome
     on_account: Outcome
+    #: What the code means, for the engine's text and next step.
+    kind: Refusal = Refusal.OTHER
 
 
 ERROR_TABLE: tuple[ErrorCode, ...] = (
@@ -97,6 +100,7 @@ ERROR_TABLE: tuple[ErrorCode, ...] = (
         N_("You have reached the maximum number of upcoming appointments."),
         _refused,
         _refused,
+        Refusal.TOO_MANY_BOOKINGS,
     ),
     ErrorCode(
         7,
@@ -104,9 +108,24 @@ ERROR_TABLE: tuple[ErrorCode, ...] = (
         N_("Another appointment is too close to this one."),
         _refused,
         _refused,
+        Refusal.TOO_CLOSE_TO_ANOTHER,
     ),
-    ErrorCode(8, "MaxRdvPeriod", N_("This appointment is too far away."), _refused, _refused),
-    ErrorCode(9, "MintimeRdv", N_("This appointment is too soon."), _refused, _refused),
+    ErrorCode(
+        8,
+        "MaxRdvPeriod",
+        N_("This appointment is too far away."),
+        _refused,
+        _refused,
+        Refusal.TOO_FAR_AHEAD,
+    ),
+    ErrorCode(
+        9,
+        "MintimeRdv",
+        N_("This appointment is too soon."),
+        _refused,
+        _refused,
+        Refusal.TOO_SOON,
+    ),
     ErrorCode(
         guesses.NOT_AVAILABLE_CODE,
         "NotAvailable",
@@ -120,6 +139,7 @@ ERROR_TABLE: tuple[ErrorCode, ...] = (
         N_("This email address is already used by another registered user."),
         _email,
         _auth,
+        Refusal.ACCOUNT_EXISTS,
     ),
     ErrorCode(
         12,
@@ -127,8 +147,16 @@ ERROR_TABLE: tuple[ErrorCode, ...] = (
         N_("You already have an appointment at this time."),
         _refused,
         _refused,
+        Refusal.SAME_TIME,
     ),
-    ErrorCode(13, "EmailNotFound", N_("This email address does not exist."), _auth, _auth),
+    ErrorCode(
+        13,
+        "EmailNotFound",
+        N_("This email address does not exist."),
+        _auth,
+        _auth,
+        Refusal.ACCOUNT_UNKNOWN,
+    ),
 )
 
 _BY_NAME = {e.name.lower(): e for e in ERROR_TABLE}
@@ -159,7 +187,7 @@ def map_error(status: int, body: Any, raw_text: str, context: Context) -> Provid
         if row is not None:
             text = platform_text(parsed.message) or row.default_text
             outcome = row.on_account if context == "account" else row.on_booking
-            return outcome(row.name, text)
+            return outcome(row, text)
         for fiche_field, message in parsed.fields.items():
             field = _FIELD_BY_FICHE.get(fiche_field)
             if field is not None:

@@ -32,10 +32,14 @@ Guesses:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from providers.base import Booking
+from providers.clicrdv import api
 
 #: Longest range (days) asked in one availabletimeslots request.
 MAX_AVAILABILITY_DAYS = 62
@@ -171,3 +175,25 @@ def appointment_fiche_id(record: Mapping[str, Any]) -> str | None:
     if isinstance(fiche, Mapping) and fiche.get("id") not in (None, ""):
         return str(fiche["id"])
     return None
+
+
+def appointment_bookings(records: Sequence[Mapping[str, Any]], tz: ZoneInfo) -> list[Booking]:
+    """The account's appointments as bookings (GUESS: the shape of the account's appointment
+    list; records without a readable start are left out)."""
+    bookings = []
+    for record in records:
+        try:
+            start = api.parse_datetime(str(record["start"])).replace(tzinfo=tz)
+            end = api.parse_datetime(str(record.get("end") or record["start"]))
+        except (KeyError, ValueError):
+            continue
+        bookings.append(
+            Booking(
+                ref=str(record["id"]),
+                start=start,
+                end=end.replace(tzinfo=tz),
+                service_name=str(record.get("title") or record.get("intervention_name") or ""),
+                customer_ref=appointment_fiche_id(record),
+            )
+        )
+    return bookings

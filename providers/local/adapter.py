@@ -3,12 +3,9 @@ unique constraint on the time blocks each appointment claims."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from providers.base import (
     ANY_OPTION,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
     CustomerDetails,
     Hold,
-    LazySlots,
     Money,
     NotFound,
     Option,
@@ -34,175 +32,9 @@ from providers.base import (
 from providers.http import TTLCache
 from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
-from providers.local.schedule import (
-    BLOCK_SECONDS,
-    blocks,
-    candidate_offsets,
-    has_free_offset,
-    iter_free_offsets,
-    uniform_midnight,
-)
-from providers.local.settings import LocalSettings, check_settings
+from providers.local.schedule import Availability, blocks
+from providers.local.settings import LocalSettings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
-
-
-@dataclass(frozen=True)
-class _Availability:
-    """What slot arithmetic over a date range needs, read once: the people, the blocks they
-    have claimed (epoch seconds), the service's length and the bookable window."""
-
-    catalog: Catalog
-    people: list[StaffInfo]
-    taken: dict[int, set[int]]
-    duration: timedelta
-    step: timedelta
-    earliest: datetime
-    latest: datetime
-    zone: ZoneInfo
-    # the same in whole seconds, for the integer arithmetic (starts are whole seconds)
-    duration_seconds: int = field(init=False)
-    step_seconds: int = field(init=False)
-    window: tuple[int, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__  # frozen: derived fields are set once, here
-        set_(self, "duration_seconds", int(self.duration.total_seconds()))
-        set_(self, "step_seconds", int(self.step.total_seconds()))
-        set_(
-            self,
-            "window",
-            (math.ceil(self.earliest.timestamp()), math.floor(self.latest.timestamp())),
-        )
-
-    def offsets(self, person: StaffInfo, weekday: int) -> tuple[int, ...]:
-        """``person``'s candidate starts on ``weekday``, computed once per catalog."""
-        key = ("starts", person.id, weekday, self.duration_seconds, self.step_seconds)
-        found: tuple[int, ...] | None = self.catalog.derived.get(key)
-        if found is None:
-            found = candidate_offsets(person, weekday, self.duration_seconds, self.step_seconds)
-            self.catalog.derived[key] = found
-        return found
-
-    def _dst_instants(
-        self, day: date, offsets: tuple[int, ...]
-    ) -> tuple[tuple[int, int, int], ...]:
-        """On a day whose UTC offset changes: (offset, start, end) of each candidate, start and
-        end in epoch seconds exactly as the datetime arithmetic maps them (wall-clock time,
-        first occurrence of a repeated hour, a skipped hour read with the earlier offset).
-        Computed once per catalog: two days a year."""
-        key = ("dst", day, self.zone, offsets, self.duration_seconds)
-        found: tuple[tuple[int, int, int], ...] | None = self.catalog.derived.get(key)
-        if found is None:
-            found = tuple(
-                (offset, int(start.timestamp()), int((start + self.duration).timestamp()))
-                for offset in offsets
-                for start in (datetime.combine(day, _clock(offset), tzinfo=self.zone),)
-            )
-            self.catalog.derived[key] = found
-        return found
-
-    def _free(self, person: StaffInfo, day: date) -> Iterator[tuple[int, int]]:
-        """(offset after local midnight, epoch second) of ``person``'s free starts on ``day``,
-        in wall-clock order."""
-        earliest, latest = self.window
-        offsets = self.offsets(person, day.weekday())
-        taken = self.taken[person.id]
-        midnight = uniform_midnight(day, self.zone)
-        if midnight is not None:
-            for offset in iter_free_offsets(
-                offsets, midnight, self.duration_seconds, taken, earliest, latest
-            ):
-                yield offset, midnight + offset
-            return
-        for offset, start, end in self._dst_instants(day, offsets):
-            if earliest <= start <= latest and (
-                not taken or taken.isdisjoint(range(start, end, BLOCK_SECONDS))
-            ):
-                yield offset, start
-
-    def free_days(self, first: date, last: date) -> set[date]:
-        """The days of [first, last] on which someone has a free start (the month view).
-
-        A month is about 60 (person, day) questions: what does not change from one day to the
-        next is hoisted out of the loop, and a day stops at its first free start."""
-        earliest, latest = self.window
-        duration, zone = self.duration_seconds, self.zone
-        weekly = [
-            (person, self.taken[person.id], [self.offsets(person, wd) for wd in range(7)])
-            for person in self.people
-        ]
-        found: set[date] = set()
-        for ordinal in range(first.toordinal(), last.toordinal() + 1):
-            day = date.fromordinal(ordinal)
-            midnight = uniform_midnight(day, zone)
-            if midnight is None:
-                if any(next(self._free(person, day), None) for person in self.people):
-                    found.add(day)
-                continue
-            weekday = day.weekday()
-            inside = earliest <= midnight and midnight + 86400 <= latest
-            for _, taken, offsets in weekly:
-                starts = offsets[weekday]
-                if not starts:
-                    continue
-                if (inside and not taken) or has_free_offset(
-                    starts, midnight, duration, taken, earliest, latest
-                ):
-                    # nothing claimed and the whole day bookable: any candidate will do
-                    found.add(day)
-                    break
-        return found
-
-    def day_slots(self, day: date) -> Sequence[Slot]:
-        """Every free slot of ``day``, in order; with several people, one slot per start time
-        (the first free person in catalog order takes it). Built when read (a screen shows a
-        page of them)."""
-        chosen: dict[int, tuple[StaffInfo, int]] = {}
-        resources: set[str | None] = set()
-        for person in self.people:
-            for offset, moment in self._free(person, day):
-                if offset not in chosen:
-                    chosen[offset] = (person, moment)
-                    resources.add(str(person.id))
-        order = sorted(chosen)  # wall-clock order, as the datetime arithmetic sorted them
-        zone, duration, derived = self.zone, self.duration, self.catalog.derived
-        uniform = uniform_midnight(day, zone) is not None
-
-        def build(index: int) -> Slot:
-            # A slot is a value: the same person, day, start and length always give the same
-            # one, so it is made once per catalog (aware datetimes and the id's ISO text cost
-            # more than everything else on a slot screen).
-            person, moment = chosen[order[index]]
-            key = ("slot", person.id, day, order[index], self.duration_seconds)
-            slot: Slot | None = derived.get(key)
-            if slot is None:
-                start = (
-                    datetime.fromtimestamp(moment, zone)
-                    if uniform
-                    else datetime.combine(day, _clock(order[index]), tzinfo=zone)
-                )
-                slot = Slot(
-                    id=f"{person.id}@{datetime.fromtimestamp(moment, UTC).isoformat()}",
-                    start=start,
-                    end=start + duration,
-                    resource_id=str(person.id),
-                    resource_name=person.name,
-                )
-                derived[key] = slot
-            return slot
-
-        return LazySlots(len(order), build, frozenset(resources))
-
-    def is_free(self, person: StaffInfo, start: datetime) -> bool:
-        """Whether ``start`` is one of ``person``'s free starts (what :meth:`day_slots` would
-        list for them alone), without building the day's slots."""
-        moment = start.timestamp()
-        day = start.astimezone(self.zone).date()
-        return any(free == moment for _, free in self._free(person, day))
-
-
-def _clock(offset: int) -> time:
-    return time(offset // 3600, offset % 3600 // 60, offset % 60)
 
 
 class LocalProvider(BookingProvider):
@@ -211,7 +43,6 @@ class LocalProvider(BookingProvider):
 
     kind: ClassVar[str] = "local"
     supports_reschedule: ClassVar[bool] = True
-    check_settings = staticmethod(check_settings)
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
@@ -268,9 +99,9 @@ class LocalProvider(BookingProvider):
     # -- the flow ------------------------------------------------------------------------------
     async def flow(self, selection: Selection) -> Sequence[Step]:
         catalog = await self.catalog()
-        steps = [Step("choose", "service")]
+        steps = [Step("choose", "service", prompt=ASK_SERVICE)]
         if len(catalog.staff) > 1:
-            steps.append(Step("choose", "staff"))
+            steps.append(Step("choose", "staff", prompt=ASK_RESOURCE))
         steps += [Step("date"), Step("slot"), Step("customer"), Step("confirm")]
         return steps
 
@@ -337,7 +168,7 @@ class LocalProvider(BookingProvider):
                 taken[staff_id].add(int(moment.timestamp()))
         return taken
 
-    async def _availability(self, selection: Selection, first: date, last: date) -> _Availability:
+    async def _availability(self, selection: Selection, first: date, last: date) -> Availability:
         """What slot arithmetic over [first, last] needs: one read of the claimed blocks."""
         catalog, service, people = await self._chosen(selection)
         zone = self.deps.timezone
@@ -358,7 +189,7 @@ class LocalProvider(BookingProvider):
             if range_start < range_end
             else {p.id: set() for p in people}
         )
-        return _Availability(
+        return Availability(
             catalog=catalog,
             people=people,
             taken=taken,

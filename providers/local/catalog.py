@@ -1,5 +1,9 @@
 """The local calendar's catalog: synchronised from the configuration into the database at
-start-up, and read back (cached) by the adapter."""
+start-up, and read back (cached) by the adapter.
+
+A module of its own because start-up (the sync) and the adapter (the cached reads) both use it,
+and the platforms' catalogs likewise live beside their adapters (``qmatic/catalog.py``,
+``clicrdv/catalog.py``)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import time
 from decimal import Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from providers.settings import ProviderSettings
 
 #: Appointments occupy blocks of this many minutes; every time must fall on a block boundary.
 BLOCK_MINUTES = 5
@@ -72,9 +73,7 @@ class LocalStaffSettings(BaseModel):
     _weekly = field_validator("hours", "breaks")(classmethod(lambda cls, v: _check_weekly(v)))
 
 
-class LocalSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LocalSettings(ProviderSettings):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     min_lead_minutes: int = Field(default=60, ge=0)
     horizon_days: int = Field(default=60, ge=1, le=366)
@@ -101,15 +100,3 @@ class LocalSettings(BaseModel):
             if unknown:
                 raise ValueError(f"staff {person.key!r} names unknown services {unknown}")
         return self
-
-
-def check_settings(settings: dict[str, Any]) -> list[str]:
-    """Problems with a local business's settings, as ``key: message`` lines."""
-    try:
-        LocalSettings.model_validate(settings)
-    except ValidationError as exc:
-        return [
-            f"{'.'.join(str(p) for p in e['loc']) or '(settings)'}: {e['msg']}"
-            for e in exc.errors()
-        ]
-    return []

@@ -15,18 +15,13 @@ fresh slots. A booking is never sent twice for one reservation, so it cannot boo
 Beyond :class:`~providers.base.BookingProvider`, the adapter offers
 :meth:`~QmaticProvider.update_customer` and :meth:`~QmaticProvider.find_appointments`.
 
-Settings (``deps.settings``): ``region_host`` (``eu`` or a host name) or ``base_url`` (scheme and
-host), ``account``, ``tenant_id``, ``client_id_env`` and ``client_secret_env`` (names of the
-environment variables holding the credentials), optional ``catalog_ttl_seconds``,
-``supported_languages`` (the tenant's ``Accept-Language`` values; the first is the fallback) and
-``birth_date_required`` (Qmatic's API does not say whether the tenant wants a date of birth).
+Settings: :class:`~providers.qmatic.settings.QmaticSettings`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +30,11 @@ import httpx
 
 from providers.base import (
     ANY_OPTION,
+    ASK_CATEGORY,
+    ASK_LOCATION,
+    ASK_PARTY_SIZE,
+    ASK_RESOURCE,
+    ASK_SERVICE,
     N_,
     Booking,
     BookingProvider,
@@ -43,7 +43,6 @@ from providers.base import (
     CustomerField,
     CustomerForm,
     HoldExpired,
-    InvalidCustomerData,
     NotFound,
     Option,
     ProviderDeps,
@@ -54,21 +53,18 @@ from providers.base import (
     Slot,
     SlotTaken,
     Step,
-    platform_text,
 )
 from providers.base import Hold as HoldValue
 from providers.http import TTLCache
-from providers.qmatic import api
-from providers.qmatic.catalog import Catalog, Group, Offering, parse_groups, parse_offerings
-from providers.qmatic.client import Operation, QmaticClient, shape_error
+from providers.qmatic import api, rules
+from providers.qmatic.catalog import Catalog, Offering, parse_groups, parse_offerings
+from providers.qmatic.client import QmaticClient
+from providers.qmatic.errors import Operation, shape_error
+from providers.qmatic.reservations import Reservations, booking_of
+from providers.qmatic.settings import QmaticSettings
+from providers.settings import secret
 
 log = logging.getLogger(__name__)
-
-PERSONAL_ID_RE = re.compile(r"[A-Za-z0-9]{10,48}")
-NAME_MAX = 255
-#: Shown to the user when a detail breaks Qmatic's documented rules (checked before sending).
-PERSONAL_ID_REFUSED = N_("The personal identifier must be 10 to 48 letters or digits.")
-NAME_REFUSED = N_("A name of 1 to 255 characters is needed.")
 
 
 class QmaticProvider(BookingProvider):
@@ -80,24 +76,24 @@ class QmaticProvider(BookingProvider):
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
-        settings = deps.settings
+        settings = QmaticSettings.model_validate(dict(deps.settings))
         self._owns_http = deps.http is None
         self._http = deps.http or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         self._client = QmaticClient(
             self._http,
-            base_url=_base_url(settings),
-            account=_required(settings, "account"),
-            tenant_id=_required(settings, "tenant_id"),
-            client_id=_secret(deps, "client_id_env"),
-            client_secret=_secret(deps, "client_secret_env"),
+            base_url=settings.root_url(),
+            account=settings.account,
+            tenant_id=settings.tenant_id,
+            client_id=secret(deps.secrets, settings.client_id_env, self.kind),
+            client_secret=secret(deps.secrets, settings.client_secret_env, self.kind),
             clock=self._timestamp,
         )
-        ttl = settings.get("catalog_ttl_seconds")
-        seconds = float(ttl) if ttl is not None else deps.catalog_ttl.total_seconds()
+        self._reservations = Reservations(self._client)
+        ttl = settings.catalog_ttl_seconds
+        seconds = ttl if ttl is not None else deps.catalog_ttl.total_seconds()
         self._catalogs: TTLCache[Catalog] = TTLCache(seconds, clock=self._timestamp)
-        languages = settings.get("supported_languages") or api.ALL_LANGUAGES
-        self._languages = tuple(str(v) for v in languages)
-        self._birth_date_required = bool(settings.get("birth_date_required", False))
+        self._languages = settings.languages()
+        self._birth_date_required = settings.birth_date_required
 
     def __repr__(self) -> str:
         return f"<QmaticProvider business={self.deps.business_slug!r}>"
@@ -143,10 +139,6 @@ class QmaticProvider(BookingProvider):
             "GET", path, Operation.READ, language=language, idempotent=True, params=params
         )
 
-    def _groups_in_use(self, catalog: Catalog) -> list[Group]:
-        bookable = {o.service_id for o in catalog.bookable()}
-        return [g for g in catalog.groups if g.service_ids & bookable]
-
     async def _offering(self, selection: Selection) -> Offering:
         catalog = await self._catalog(selection)
         service_id, branch_id = selection.one("service"), selection.one("branch")
@@ -161,13 +153,16 @@ class QmaticProvider(BookingProvider):
         catalog = await self._catalog(selection)
         bookable = catalog.bookable()
         steps: list[Step] = []
-        if self._groups_in_use(catalog):
-            steps.append(Step("choose", "service_group"))
-        steps += [Step("choose", "service"), Step("choose", "branch")]
+        if catalog.groups_in_use():
+            steps.append(Step("choose", "service_group", prompt=ASK_CATEGORY))
+        steps += [
+            Step("choose", "service", prompt=ASK_SERVICE),
+            Step("choose", "branch", prompt=ASK_LOCATION),
+        ]
         if any(o.resource_required for o in bookable):
-            steps.append(Step("choose", "resource"))
+            steps.append(Step("choose", "resource", prompt=ASK_RESOURCE))
         if any(o.max_reservations > 1 for o in bookable):
-            steps.append(Step("choose", "party_size"))
+            steps.append(Step("choose", "party_size", prompt=ASK_PARTY_SIZE))
         steps += [Step("date"), Step("slot")]
         if any(o.questions for o in bookable):
             steps.append(Step("questions"))
@@ -177,29 +172,11 @@ class QmaticProvider(BookingProvider):
     async def options(self, step_key: str, selection: Selection) -> Sequence[Option]:
         catalog = await self._catalog(selection)
         if step_key == "service_group":
-            options = [Option(g.id, g.name) for g in self._groups_in_use(catalog)]
-            grouped = catalog.grouped_service_ids()
-            if any(o.service_id not in grouped for o in catalog.bookable()):
-                # Services outside every group stay reachable through "no preference".
-                options.append(Option(ANY_OPTION, "All services"))
-            return options
+            return catalog.group_options()
         if step_key == "service":
-            group_id = selection.one("service_group")
-            wanted = next((g.service_ids for g in catalog.groups if g.id == group_id), None)
-            seen: dict[str, Option] = {}
-            for o in catalog.bookable():
-                if o.service_id in seen or (wanted is not None and o.service_id not in wanted):
-                    continue
-                description = catalog.descriptions.get(o.service_id)
-                seen[o.service_id] = Option(o.service_id, o.service_name, description=description)
-            return list(seen.values())
+            return catalog.service_options(selection.one("service_group"))
         if step_key == "branch":
-            service_id = selection.one("service")
-            return [
-                Option(o.branch_id, o.branch_name, description=o.branch_address or None)
-                for o in catalog.bookable()
-                if o.service_id == service_id
-            ]
+            return catalog.branch_options(selection.one("service"))
         if step_key == "resource":
             offering = await self._offering(selection)
             if not offering.resource_required:
@@ -244,7 +221,7 @@ class QmaticProvider(BookingProvider):
                 # The platform may ignore the date window (a guess): filter here as well.
                 if start <= now or not first <= start.astimezone(tz).date() <= last:
                     continue
-                slot_id = _slot_id(str(item["startTime"]), str(item["endTime"]))
+                slot_id = api.slot_id(str(item["startTime"]), str(item["endTime"]))
                 found.append(Slot(slot_id, start, end, resource_id, resource_name))
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
@@ -274,88 +251,19 @@ class QmaticProvider(BookingProvider):
         }
         if self._birth_date_required:
             required.add(CustomerField.BIRTH_DATE)
-        return CustomerForm(required=frozenset(required), optional=frozenset({CustomerField.PHONE}))
-
-    def _check_customer(self, customer: CustomerDetails) -> None:
-        """Refuse what Qmatic documents it refuses before anything is sent or reserved."""
-        if not PERSONAL_ID_RE.fullmatch(customer.personal_id or ""):
-            raise InvalidCustomerData(CustomerField.PERSONAL_ID, PERSONAL_ID_REFUSED)
-        for field, value in (
-            (CustomerField.FIRST_NAME, customer.first_name),
-            (CustomerField.LAST_NAME, customer.last_name),
-        ):
-            if not value.strip() or len(value) > NAME_MAX:
-                raise InvalidCustomerData(field, NAME_REFUSED)
-        if not customer.email or len(customer.email) > NAME_MAX or "@" not in customer.email:
-            raise InvalidCustomerData(CustomerField.EMAIL, N_("A valid email address is needed."))
-        if self._birth_date_required and customer.birth_date is None:
-            raise InvalidCustomerData(CustomerField.BIRTH_DATE, N_("A date of birth is needed."))
-
-    @staticmethod
-    def _information_answers(
-        offering: Offering, answers: Mapping[str, str]
-    ) -> list[tuple[str, str]]:
-        """Check the answers against the questions; the information answers to send."""
-        sent: list[tuple[str, str]] = []
-        for q in offering.questions:
-            answer = (answers.get(q.id) or "").strip()
-            if q.kind == "screening":
-                if q.required_answer is not None and (answer.lower() == "yes") != q.required_answer:
-                    raise BookingRefused("screening_denied", platform_text(q.denied_message))
-                continue
-            if q.required and not answer:
-                raise BookingRefused(
-                    "question_unanswered",
-                    N_("Please answer every question before booking."),
-                    detail=q.text,
-                )
-            if len(answer) > q.max_length:
-                raise BookingRefused(
-                    "answer_too_long", N_("One of your answers is too long."), detail=q.text
-                )
-            if answer:
-                sent.append((q.text, answer))
-        return sent
+        return CustomerForm(
+            required=frozenset(required),
+            optional=frozenset({CustomerField.PHONE}),
+            rules={CustomerField.PERSONAL_ID: rules.PERSONAL_ID_RULE},
+        )
 
     # -- holds and booking ---------------------------------------------------------------------
 
     async def _reserve(self, selection: Selection, offering: Offering, slot: Slot) -> str:
-        start, end = _slot_times(slot)
-        body = await self._client.call(
-            "POST",
-            api.RESERVATIONS,
-            Operation.RESERVE,
-            language=self.language(selection),
-            idempotent=False,
-            json_body=api.reservation_body(
-                offering.service_id,
-                offering.branch_id,
-                slot.resource_id or self._resource_id(selection, offering),
-                start,
-                end,
-                self._party_size(selection, offering),
-            ),
-        )
-        try:
-            return api.reservation_id(body)
-        except ValueError as exc:
-            raise shape_error(exc) from None
-
-    async def _release(self, reservation_id: str, language: str) -> None:
-        try:
-            await self._client.call(
-                "DELETE",
-                api.reservation_path(reservation_id),
-                Operation.RELEASE,
-                language=language,
-                idempotent=True,  # releasing twice is harmless
-            )
-        except NotFound:
-            pass  # already expired or released: what we wanted
-        except ProviderError as exc:
-            # The platform frees the slot itself after 15 minutes; a failed release must not
-            # turn the user's "back" or "cancel" into an error.
-            log.warning("qmatic: could not release a reservation: %s", type(exc).__name__)
+        resource_id = slot.resource_id or self._resource_id(selection, offering)
+        party_size = self._party_size(selection, offering)
+        language = self.language(selection)
+        return await self._reservations.reserve(offering, slot, resource_id, party_size, language)
 
     async def hold(self, selection: Selection, slot: Slot) -> HoldValue:
         offering = await self._offering(selection)
@@ -364,7 +272,7 @@ class QmaticProvider(BookingProvider):
         return HoldValue(id=reservation_id, slot=slot, expires_at=expires_at)
 
     async def release(self, hold: HoldValue) -> None:
-        await self._release(hold.id, self._languages[0])
+        await self._reservations.release(hold.id, self._languages[0])
 
     async def book(
         self,
@@ -378,12 +286,12 @@ class QmaticProvider(BookingProvider):
         offering = await self._offering(selection)
         language = self.language(selection)
         try:
-            information = self._information_answers(offering, answers or {})
+            information = rules.information_answers(offering.questions, answers or {})
         except BookingRefused:
             if hold is not None:  # screening refused: the slot goes back at once
-                await self._release(hold.id, language)
+                await self._reservations.release(hold.id, language)
             raise
-        self._check_customer(customer)
+        rules.check_customer(customer, birth_date_required=self._birth_date_required)
         body = api.confirm_body(
             personal_id=customer.personal_id or "",
             first_name=customer.first_name.strip(),
@@ -395,7 +303,7 @@ class QmaticProvider(BookingProvider):
         )
         if hold is not None:
             try:
-                appointment = await self._confirm(hold.id, body, language)
+                appointment = await self._reservations.confirm(hold.id, body, language)
             except HoldExpired:
                 # The 15 minutes ran out: take the same slot again if nobody else has.
                 log.info("qmatic: hold expired before confirmation, reserving the slot again")
@@ -403,51 +311,11 @@ class QmaticProvider(BookingProvider):
                     reservation_id = await self._reserve(selection, offering, slot)
                 except SlotTaken:
                     raise SlotTaken(detail="the held time expired and was taken") from None
-                appointment = await self._confirm_own(reservation_id, body, language)
+                appointment = await self._reservations.confirm_own(reservation_id, body, language)
         else:
             reservation_id = await self._reserve(selection, offering, slot)
-            appointment = await self._confirm_own(reservation_id, body, language)
-        return self._booking(appointment, slot, offering, customer.personal_id)
-
-    async def _confirm(self, reservation_id: str, body: Mapping[str, Any], language: str) -> Any:
-        return await self._client.call(
-            "PUT",
-            api.reservation_path(reservation_id),
-            Operation.CONFIRM,
-            language=language,
-            idempotent=False,  # never repeated: the engine decides
-            json_body=body,
-        )
-
-    async def _confirm_own(
-        self, reservation_id: str, body: Mapping[str, Any], language: str
-    ) -> Any:
-        """Confirm a reservation made inside this call; release it when the platform surely
-        refused (after a timeout it may have booked, so it is left to expire instead)."""
-        try:
-            return await self._confirm(reservation_id, body, language)
-        except ProviderUnavailable:
-            raise
-        except ProviderError:
-            await self._release(reservation_id, language)
-            raise
-
-    def _booking(
-        self, appointment: Any, slot: Slot, offering: Offering, personal_id: str | None
-    ) -> Booking:
-        ref = None
-        if isinstance(appointment, Mapping):
-            ref = appointment.get("appointmentId") or appointment.get("id")
-        if not ref:
-            raise ProviderUnavailable("the booking platform confirmed without an appointment id")
-        return Booking(
-            ref=str(ref),
-            start=slot.start,
-            end=slot.end,
-            service_name=offering.service_name,
-            resource_name=slot.resource_name,
-            customer_ref=personal_id,
-        )
+            appointment = await self._reservations.confirm_own(reservation_id, body, language)
+        return booking_of(appointment, slot, offering, customer.personal_id)
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         await self._client.call(
@@ -480,11 +348,11 @@ class QmaticProvider(BookingProvider):
         except ProviderUnavailable:
             raise
         except ProviderError:
-            await self._release(reservation_id, language)
+            await self._reservations.release(reservation_id, language)
             raise
         if not isinstance(body, Mapping) or not (body.get("appointmentId") or body.get("id")):
             body = {"appointmentId": booking_ref}  # moved in place: the id stays
-        return self._booking(body, slot, offering, None)
+        return booking_of(body, slot, offering, None)
 
     # -- beyond the shared interface -----------------------------------------------------------
 
@@ -492,12 +360,7 @@ class QmaticProvider(BookingProvider):
         self, booking_ref: str, customer: CustomerDetails, selection: Selection
     ) -> None:
         """Change the customer details of a confirmed appointment (``PUT .../customer``)."""
-        for field, value in (
-            (CustomerField.FIRST_NAME, customer.first_name),
-            (CustomerField.LAST_NAME, customer.last_name),
-        ):
-            if not value.strip() or len(value) > NAME_MAX:
-                raise InvalidCustomerData(field, NAME_REFUSED)
+        rules.check_names(customer)
         await self._client.call(
             "PUT",
             api.appointment_customer_path(booking_ref),
@@ -515,8 +378,7 @@ class QmaticProvider(BookingProvider):
 
     async def find_appointments(self, personal_id: str, selection: Selection) -> list[Booking]:
         """The customer's appointments, found by their personal identifier (earliest first)."""
-        if not PERSONAL_ID_RE.fullmatch(personal_id):
-            raise InvalidCustomerData(CustomerField.PERSONAL_ID, PERSONAL_ID_REFUSED)
+        rules.check_personal_id(personal_id)
         body = await self._client.call(
             "POST",
             api.APPOINTMENTS_SEARCH,
@@ -525,59 +387,8 @@ class QmaticProvider(BookingProvider):
             idempotent=True,  # a search changes nothing
             json_body=api.search_body(personal_id),
         )
-        tz = self.deps.timezone
-        found: list[Booking] = []
         try:
-            for item in api.appointment_items(body):
-                times = item["timeSlot"]
-                found.append(
-                    Booking(
-                        ref=str(item["appointmentId"]),
-                        start=api.parse_time(times["startTime"], tz),
-                        end=api.parse_time(times["endTime"], tz),
-                        service_name=str((item.get("service") or {}).get("name") or ""),
-                        customer_ref=personal_id,
-                    )
-                )
+            found = api.found_bookings(body, self.deps.timezone, personal_id)
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)
-
-
-# -- settings and slot ids ---------------------------------------------------------------------
-
-
-def _required(settings: Mapping[str, Any], name: str) -> str:
-    value = settings.get(name)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"qmatic: the setting {name!r} is missing")
-    return value
-
-
-def _secret(deps: ProviderDeps, setting: str) -> str:
-    env_name = _required(deps.settings, setting)
-    value = deps.secrets.get(env_name)
-    if not value:  # name the variable, never show a value
-        raise ValueError(f"qmatic: the environment variable {env_name} is not set")
-    return value
-
-
-def _base_url(settings: Mapping[str, Any]) -> str:
-    base_url = settings.get("base_url")
-    if isinstance(base_url, str) and base_url:
-        return base_url
-    region = _required(settings, "region_host")
-    host = region if "." in region else api.REGION_HOST_TEMPLATE.format(region=region)
-    return f"https://{host}"
-
-
-def _slot_id(start: str, end: str) -> str:
-    # The platform's own strings travel back in the reservation, unchanged.
-    return f"{start}|{end}"
-
-
-def _slot_times(slot: Slot) -> tuple[str, str]:
-    start, sep, end = slot.id.partition("|")
-    if not sep:  # a slot not made by this adapter: send its times
-        return slot.start.isoformat(), slot.end.isoformat()
-    return start, end

@@ -37,7 +37,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from providers.base import CustomerField
+from providers.base import Booking, CustomerField, Slot
 
 # -- hosts and paths ---------------------------------------------------------------------------
 
@@ -282,3 +282,33 @@ def appointment_items(body: Any) -> list[Mapping[str, Any]]:
     if not isinstance(body, list):
         raise ValueError("search answer is not a list")
     return [item for item in body if isinstance(item, Mapping)]
+
+
+def found_bookings(body: Any, tz: ZoneInfo, personal_id: str) -> list[Booking]:
+    """The appointments of a search answer (``KeyError``/``TypeError``/``ValueError`` when its
+    shape is not the expected one)."""
+    found: list[Booking] = []
+    for item in appointment_items(body):
+        times = item["timeSlot"]
+        found.append(
+            Booking(
+                ref=str(item["appointmentId"]),
+                start=parse_time(times["startTime"], tz),
+                end=parse_time(times["endTime"], tz),
+                service_name=str((item.get("service") or {}).get("name") or ""),
+                customer_ref=personal_id,
+            )
+        )
+    return found
+
+
+def slot_id(start: str, end: str) -> str:
+    # The platform's own strings travel back in the reservation, unchanged.
+    return f"{start}|{end}"
+
+
+def slot_times(slot: Slot) -> tuple[str, str]:
+    start, sep, end = slot.id.partition("|")
+    if not sep:  # a slot not made by this adapter: send its times
+        return slot.start.isoformat(), slot.end.isoformat()
+    return start, end

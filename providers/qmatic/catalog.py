@@ -2,7 +2,9 @@
 
 ``GET /services`` answers one row per service *at a branch* with that pair's resources and
 questions; the adapter reads everything it offers before the date step from these two calls,
-which are cached (see :class:`providers.qmatic.adapter.QmaticProvider`).
+which are cached (see :class:`providers.qmatic.adapter.QmaticProvider`), and the options of
+those steps are made here. A module of its own: the catalog is the one part of Qmatic's answers
+that is parsed into values kept between requests.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.base import Question
+from providers.base import ANY_OPTION, Option, Question
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,40 @@ class Catalog:
 
     def grouped_service_ids(self) -> frozenset[str]:
         return frozenset().union(*(g.service_ids for g in self.groups))
+
+    def groups_in_use(self) -> list[Group]:
+        """The groups holding a bookable service."""
+        bookable = {o.service_id for o in self.bookable()}
+        return [g for g in self.groups if g.service_ids & bookable]
+
+    # -- the options of the steps before the date ------------------------------------------------
+
+    def group_options(self) -> list[Option]:
+        options = [Option(g.id, g.name) for g in self.groups_in_use()]
+        grouped = self.grouped_service_ids()
+        if any(o.service_id not in grouped for o in self.bookable()):
+            # Services outside every group stay reachable through "no preference".
+            options.append(Option(ANY_OPTION, "All services"))
+        return options
+
+    def service_options(self, group_id: str | None) -> list[Option]:
+        """The bookable services of group ``group_id`` (of all groups for ``None``)."""
+        wanted = next((g.service_ids for g in self.groups if g.id == group_id), None)
+        seen: dict[str, Option] = {}
+        for o in self.bookable():
+            if o.service_id in seen or (wanted is not None and o.service_id not in wanted):
+                continue
+            description = self.descriptions.get(o.service_id)
+            seen[o.service_id] = Option(o.service_id, o.service_name, description=description)
+        return list(seen.values())
+
+    def branch_options(self, service_id: str | None) -> list[Option]:
+        """The branches where ``service_id`` is bookable."""
+        return [
+            Option(o.branch_id, o.branch_name, description=o.branch_address or None)
+            for o in self.bookable()
+            if o.service_id == service_id
+        ]
 
 
 def _text(value: Any) -> str:

@@ -52,7 +52,7 @@ def test_extraction_finds_every_way_the_code_names_a_message() -> None:
         "That message is too long.",  # turn.notice("...")
         "This cannot be booked online at the moment.",  # turn.notice(refused.message or "...")
         "The booking was refused.",  # turn.notice(TABLE.get(...) or x.message or "...")
-        "Please choose:",  # turn.t(TABLE.get(key, "..."))
+        "Please choose:",  # turn.t(await f() or "...")
         "📱 Share my phone number",  # gettext(language, "...")
         "Make an appointment",  # N_("...") in a table
         "Please type a name.",  # InvalidInput("...")

@@ -481,6 +481,23 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
 # -- what is stored, logged and never kept -------------------------------------------------------
 
 
+async def test_the_personal_identifier_is_asked_and_checked_by_the_adapters_rule(
+    world: QmaticWorld, chat: ChatDriver
+) -> None:
+    await reserve_a_time(chat)
+    await answer_questions(chat)
+    await chat.send(FIRST_NAME)
+    await chat.send(LAST_NAME)
+    await chat.press("Skip")
+    await chat.send(EMAIL)
+    assert chat.text == "Please type the personal identifier (10 to 48 letters and digits)."
+    await chat.send("ADA 1815")
+    assert "The personal identifier has 10 to 48 letters and digits, no spaces." in chat.text
+    assert chat.text.endswith("Please type the personal identifier (10 to 48 letters and digits).")
+    await chat.send(f"  {PERSONAL_ID}  ")
+    assert "Please check your booking" in chat.text, chat.text
+
+
 async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
     world: QmaticWorld, chat: ChatDriver, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -40,6 +40,31 @@ async def test_flow_ends_with_confirm_and_has_date_and_slot(target: ContractTarg
     assert len({s.key for s in steps}) == len(steps), "step keys must be unique"
 
 
+async def test_every_choose_step_asks_its_own_question(target: ContractTarget) -> None:
+    from providers.base import Selection, UserText
+
+    steps = await target.provider.flow(Selection(user_key=target.user_key))
+    for step in steps:
+        if step.kind == "choose":
+            assert isinstance(step.prompt, UserText) and step.prompt, step.key
+
+
+async def test_a_slot_names_the_resource_the_customer_chose(target: ContractTarget) -> None:
+    """The booking summary names the resource from the slot alone, so a slot of a chosen
+    resource must carry that option's label."""
+    walk = await walk_to_slots(target)
+    picked = [
+        option
+        for key, ids in walk.selection.choices.items()
+        for option in await target.provider.options(key, walk.selection)
+        if option.id in ids
+    ]
+    for slot in walk.slots:
+        labels = {o.label for o in picked if o.id == slot.resource_id}
+        if labels:
+            assert slot.resource_name in labels
+
+
 async def test_slots_are_future_aware_and_sorted(target: ContractTarget) -> None:
     walk = await walk_to_slots(target)
     assert walk.slots, "an available day must have slots"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -18,12 +19,13 @@ from providers.base import (
     NotFound,
     ProviderError,
     ProviderUnavailable,
+    Refusal,
     Selection,
     Slot,
     SlotTaken,
 )
 from providers.clicrdv import ClicrdvProvider, guesses
-from providers.clicrdv.errors import ERROR_TABLE, map_error
+from providers.clicrdv.errors import ERROR_TABLE, Context, map_error
 from tests.fakes.clicrdv import API_KEY, ERROR_CODES, FakeClicrdv, build_fake, make_provider
 
 EMAIL = "ana@example.org"
@@ -136,6 +138,26 @@ async def test_each_documented_code_becomes_its_own_domain_error(
     assert fake.live_appointments() == []
 
 
+@pytest.mark.parametrize(
+    ("code", "context", "kind"),
+    [
+        ("MaxRdvNumber", "booking", Refusal.TOO_MANY_BOOKINGS),
+        ("MintimeBetween", "booking", Refusal.TOO_CLOSE_TO_ANOTHER),
+        ("MaxRdvPeriod", "booking", Refusal.TOO_FAR_AHEAD),
+        ("MintimeRdv", "booking", Refusal.TOO_SOON),
+        ("SameTimeRdv", "booking", Refusal.SAME_TIME),
+        ("EmailAlreadyExists", "account", Refusal.ACCOUNT_EXISTS),
+        ("EmailNotFound", "booking", Refusal.ACCOUNT_UNKNOWN),
+    ],
+)
+def test_each_rule_code_is_told_to_the_engine_as_its_refusal_kind(
+    code: str, context: Context, kind: Refusal
+) -> None:
+    error = map_error(400, {"error": {"name": code}}, "", context)
+    assert isinstance(error, BookingRefused | AuthFailed)
+    assert error.kind is kind
+
+
 def test_error_table_has_one_row_per_documented_code() -> None:
     assert [row.name for row in ERROR_TABLE] == [
         "MaxRdvNumber",
@@ -209,8 +231,8 @@ async def test_the_fake_refuses_calls_without_or_with_a_wrong_api_key(fake: Fake
 
 
 async def test_a_refused_api_key_is_a_provider_problem_not_the_users(fake: FakeClicrdv) -> None:
-    provider = make_provider(fake)
-    provider._client._api_key = "revoked"
+    revoked = make_provider(fake).deps
+    provider = ClicrdvProvider(replace(revoked, secrets={"CLICRDV_TEST_KEY": "revoked"}))
     try:
         with pytest.raises(ProviderUnavailable):
             await provider.flow(SELECTION)

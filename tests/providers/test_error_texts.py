@@ -21,7 +21,7 @@ from providers.base import (
     platform_text,
 )
 from providers.clicrdv.errors import ERROR_TABLE, map_error
-from providers.qmatic.client import Operation, raise_for
+from providers.qmatic.errors import Operation, raise_for
 
 
 def test_a_plain_text_is_a_diagnostic_and_never_the_users() -> None:

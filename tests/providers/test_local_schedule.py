@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from providers.base import LazySlots, Slot, slot_resources
-from providers.local.adapter import _Availability
 from providers.local.catalog import Catalog, StaffInfo
 from providers.local.schedule import (
     BLOCK,
+    Availability,
     blocks,
     days_between,
     has_free_start,
@@ -55,7 +55,7 @@ def _random_person(rng: random.Random, staff_id: int) -> StaffInfo:
     )
 
 
-def _reference_slots(found: _Availability, day: date) -> list[Slot]:
+def _reference_slots(found: Availability, day: date) -> list[Slot]:
     """What the adapter computed before the integer arithmetic: datetimes all the way."""
     taken = {
         p.id: {datetime.fromtimestamp(b, UTC) for b in found.taken[p.id]} for p in found.people
@@ -85,7 +85,7 @@ def _reference_slots(found: _Availability, day: date) -> list[Slot]:
     return [by_start[k] for k in sorted(by_start)]
 
 
-def _scenario(seed: int) -> tuple[_Availability, list[date]]:
+def _scenario(seed: int) -> tuple[Availability, list[date]]:
     rng = random.Random(seed)
     zone = ZoneInfo(rng.choice(ZONES))
     people = [_random_person(rng, i) for i in range(1, rng.randrange(2, 4))]
@@ -109,7 +109,7 @@ def _scenario(seed: int) -> tuple[_Availability, list[date]]:
             for block in blocks(at, at + BLOCK * rng.randrange(1, 20)):
                 claimed.add(int(block.timestamp()))
         taken[person.id] = claimed
-    found = _Availability(
+    found = Availability(
         catalog=Catalog(services={}, staff={p.id: p for p in people}),
         people=people,
         taken=taken,

@@ -6,21 +6,17 @@ from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
 from bot.engine.turn import MenuButton, Turn
-from bot.i18n import N_, format_price
+from bot.i18n import format_price
 from providers.base import ANY_OPTION, Money, Option, Step
 
-#: What the engine asks at a choose step, by step key. Unknown keys get a generic question.
-QUESTIONS = {
-    "service": N_("Which service would you like?"),
-    "category": N_("What kind of service?"),
-    "staff": N_("Who would you like to see?"),
-    "resource": N_("Who would you like to see?"),
-    "calendar": N_("Who would you like to see?"),
-    "location": N_("Where would you like to go?"),
-    "branch": N_("Where would you like to go?"),
-    "service_group": N_("What kind of service?"),
-    "party_size": N_("How many people is this booking for?"),
-}
+
+async def _prompt(turn: Turn, step: Step) -> str | None:
+    """The question the adapter declared for ``step``. A conversation stored before steps
+    carried their prompt finds it in the adapter's current flow."""
+    if step.prompt is not None:
+        return step.prompt
+    declared = await turn.provider.flow(turn.selection())
+    return next((s.prompt for s in declared if s.key == step.key), None)
 
 
 def describe(turn: Turn, option: Option) -> str:
@@ -75,7 +71,7 @@ class ChooseStep(StepHandler):
             if step.max_picks > 1:
                 label = ("✅ " if option.id in picked else "▫️ ") + label
             rows.append([MenuButton(label, f"b:o:{index}")])
-        text = turn.t(QUESTIONS.get(step.key, "Please choose:"))
+        text = turn.t(await _prompt(turn, step) or "Please choose:")
         if step.max_picks > 1:
             text += "\n" + turn.t("You can pick up to {count}.", count=step.max_picks)
             if picked:

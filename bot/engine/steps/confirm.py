@@ -28,31 +28,36 @@ from providers.base import (
     InvalidCustomerData,
     NotFound,
     ProviderUnavailable,
+    Refusal,
     Slot,
     SlotTaken,
     Step,
 )
 from storage import bookings as booking_store
 
-#: Where a platform refusal sends the user (ClicRDV's rule codes and the like).
+#: Where a platform refusal sends the user, by what it means (adapters map their codes to kinds).
 REFUSAL_NEXT_STEP = {
-    "MintimeBetween": "date",
-    "SameTimeRdv": "date",
-    "MintimeRdv": "date",
-    "MaxRdvPeriod": "date",
-    "EmailAlreadyExists": "sign_in",
-    "EmailNotFound": "sign_in",
+    Refusal.TOO_CLOSE_TO_ANOTHER: "date",
+    Refusal.SAME_TIME: "date",
+    Refusal.TOO_SOON: "date",
+    Refusal.TOO_FAR_AHEAD: "date",
+    Refusal.ACCOUNT_EXISTS: "sign_in",
+    Refusal.ACCOUNT_UNKNOWN: "sign_in",
 }
 REFUSAL_TEXT = {
-    "MaxRdvNumber": N_("You already have the maximum number of appointments with this business."),
-    "MintimeBetween": N_(
+    Refusal.TOO_MANY_BOOKINGS: N_(
+        "You already have the maximum number of appointments with this business."
+    ),
+    Refusal.TOO_CLOSE_TO_ANOTHER: N_(
         "This is too close to another appointment of yours. Please pick another time."
     ),
-    "MaxRdvPeriod": N_("This date is too far ahead. Please pick an earlier day."),
-    "MintimeRdv": N_("This time is too soon to book online. Please pick a later time."),
-    "SameTimeRdv": N_("You already have an appointment at that time. Please pick another time."),
-    "EmailAlreadyExists": N_("An account already exists with this email. Please sign in."),
-    "EmailNotFound": N_("No account was found with this email."),
+    Refusal.TOO_FAR_AHEAD: N_("This date is too far ahead. Please pick an earlier day."),
+    Refusal.TOO_SOON: N_("This time is too soon to book online. Please pick a later time."),
+    Refusal.SAME_TIME: N_(
+        "You already have an appointment at that time. Please pick another time."
+    ),
+    Refusal.ACCOUNT_EXISTS: N_("An account already exists with this email. Please sign in."),
+    Refusal.ACCOUNT_UNKNOWN: N_("No account was found with this email."),
 }
 
 
@@ -79,14 +84,6 @@ def _service_choice(booking: dict[str, Any]) -> dict[str, Any]:
     return {"labels": []}
 
 
-def _staff_name(booking: dict[str, Any], slot: Slot) -> str | None:
-    for key in ("staff", "resource", "calendar"):
-        choice = booking["ch"].get(key)
-        if choice and choice["ids"] and choice["ids"][0] != "*":
-            return str(choice["labels"][0])
-    return slot.resource_name
-
-
 class ConfirmStep(StepHandler):
     kind: ClassVar[str] = "confirm"
 
@@ -101,7 +98,9 @@ class ConfirmStep(StepHandler):
             language=turn.language,
             business=turn.business.name,
             service=", ".join(service["labels"]) or "-",
-            staff=_staff_name(booking, slot),
+            # Every adapter names the chosen (or, for "no preference", the given) resource on
+            # the slot, so the engine needs no step key for it.
+            staff=slot.resource_name,
             start=slot.start,
             zone=turn.business.zone,
             price=(price.amount, price.currency) if price else None,
@@ -181,14 +180,14 @@ class ConfirmStep(StepHandler):
                 # The business's own credentials were refused: nothing the user can fix.
                 raise ProviderUnavailable(refused_account.message) from None
             booking.pop("acct", None)
-            turn.notice(REFUSAL_TEXT.get(refused_account.reason or "") or "Please sign in again.")
+            turn.notice(REFUSAL_TEXT.get(refused_account.kind) or "Please sign in again.")
             await go_to(turn, "sign_in")
             return
         except BookingRefused as refused:
             turn.notice(
-                REFUSAL_TEXT.get(refused.reason) or refused.message or "The booking was refused."
+                REFUSAL_TEXT.get(refused.kind) or refused.message or "The booking was refused."
             )
-            target = REFUSAL_NEXT_STEP.get(refused.reason)
+            target = REFUSAL_NEXT_STEP.get(refused.kind)
             if target and any(s.key == target for s in turn.steps):
                 await go_to(turn, target)
             else:
@@ -241,7 +240,7 @@ class ConfirmStep(StepHandler):
                         business_id=business_id,
                         result=result,
                         service_name=", ".join(service["labels"]) or result.service_name,
-                        resource_name=_staff_name(booking, slot) or result.resource_name,
+                        resource_name=slot.resource_name or result.resource_name,
                         price=(Decimal(price.amount), price.currency) if price else None,
                         selection=selection,
                         idempotency_key=key,

@@ -4,13 +4,14 @@ customer form asks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from bot.engine.steps.base import StepHandler, advance, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
 from bot.i18n import N_
-from providers.base import CustomerField, ProviderError, Step
+from providers.base import CustomerField, FieldRule, ProviderError, Step
 from storage.fiches import fiche_details, for_user
 
 PROMPTS = {
@@ -24,9 +25,6 @@ PROMPTS = {
     ),
     CustomerField.EMAIL: N_("Please type an email address for the confirmation."),
     CustomerField.BIRTH_DATE: N_("Please type the date of birth (DD/MM/YYYY)."),
-    CustomerField.PERSONAL_ID: N_(
-        "Please type the personal identifier (10 to 48 letters and digits)."
-    ),
     CustomerField.ADDRESS: N_("Please type the postal address."),
 }
 
@@ -34,9 +32,10 @@ PROMPTS = {
 class CustomerStep(StepHandler):
     kind: ClassVar[str] = "customer"
 
-    async def _form(self, turn: Turn) -> tuple[list[str], set[str]]:
+    async def _form(self, turn: Turn) -> tuple[list[str], set[str], Mapping[str, FieldRule]]:
         form = await turn.provider.customer_form(turn.selection())
-        return [f.value for f in form.fields()], {f.value for f in form.required}
+        rules = {f.value: rule for f, rule in form.rules.items()}
+        return [f.value for f in form.fields()], {f.value for f in form.required}, rules
 
     async def _known_people(self, turn: Turn) -> list[dict[str, Any]]:
         """Our stored fiches for this business, plus the platform's own for a signed-in account
@@ -71,7 +70,7 @@ class CustomerStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        fields, required = await self._form(turn)
+        fields, required, rules = await self._form(turn)
         if "cs" not in booking:
             people = await self._known_people(turn)
             booking["people"] = people
@@ -100,7 +99,9 @@ class CustomerStep(StepHandler):
             if field.value not in required:
                 rows.append([MenuButton(turn.t("Skip"), "b:skip")])
             rows.append(nav_row(turn))
-            turn.show(turn.t(PROMPTS[field]), rows, request_contact=field is CustomerField.PHONE)
+            rule = rules.get(field.value)
+            prompt = rule.prompt if rule is not None else PROMPTS[field]
+            turn.show(turn.t(prompt), rows, request_contact=field is CustomerField.PHONE)
             return
         booking.pop("field", None)
         if booking.get("fiche") is None and "label" not in booking:
@@ -147,8 +148,9 @@ class CustomerStep(StepHandler):
         try:
             if stage == "ask" and booking.get("field"):
                 field = CustomerField(booking["field"])
+                rule = (await self._form(turn))[2].get(field.value)
                 booking.setdefault("cust", {})[field.value] = clean_field(
-                    field, text, turn.now.date()
+                    field, text, turn.now.date(), rule
                 )
                 if field is CustomerField.PHONE:
                     turn.drafts.append(_remove_keyboard(turn))

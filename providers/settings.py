@@ -1,0 +1,57 @@
+"""What every adapter's settings model shares, and the one check ``bookbot check-config`` runs.
+
+Each platform package declares a pydantic model in its ``settings`` module (named by its entry
+in :mod:`providers.registry`). The model forbids unknown keys, so a misspelled key is reported
+with its name by ``check-config`` instead of surfacing at start-up. A field whose name ends in
+``_env`` holds the NAME of an environment variable that holds a secret: the configuration check
+verifies the variable is set (never printing its value), and the adapter reads the value from
+``ProviderDeps.secrets`` with :func:`secret`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+#: Settings keys with this suffix name an environment variable holding a secret.
+SECRET_SUFFIX = "_env"  # noqa: S105 - a key suffix, not a secret
+
+
+class ProviderSettings(BaseModel):
+    """Base of the adapters' settings models: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def secret_names(self) -> list[str]:
+        """The environment variables named by this business's ``*_env`` settings (defaults
+        included: a default name must be set as much as an explicit one)."""
+        return [
+            value
+            for name, value in self
+            if name.endswith(SECRET_SUFFIX) and isinstance(value, str) and value
+        ]
+
+
+def settings_problems(
+    model: type[ProviderSettings], settings: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Every problem ``model`` finds in ``settings``, as ``(key, message)`` pairs; the key is
+    dotted (``staff.0.hours``), empty for a problem of the settings as a whole."""
+    try:
+        model.model_validate(settings)
+    except ValidationError as exc:
+        return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+    return []
+
+
+def secret(secrets: Mapping[str, str], env_name: str, kind: str) -> str:
+    """The value of the environment variable ``env_name`` from ``secrets``.
+
+    ``ValueError`` naming the variable (never a value) when it is not set; ``check-config``
+    reports this before start-up, so only code that builds an adapter by hand meets it."""
+    value = secrets.get(env_name)
+    if not value:
+        raise ValueError(f"{kind}: the environment variable {env_name} is not set")
+    return value
