@@ -12,6 +12,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot import handlers, update_parsing
+from bot.admin import BroadcastComposer
+from bot.delivery.reminder_buttons import ReminderButtons
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, N_, gettext
 from bot.local_api import LOCAL_TOKEN
@@ -56,7 +58,9 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
     application.bot_data["services"] = services
-    application.bot_data["engine"] = Engine(services)
+    application.bot_data["engine"] = Engine(
+        services, features=[ReminderButtons(), BroadcastComposer()]
+    )
     handlers.register_buttons(application)
     _register_features(application)
     handlers.register(application)

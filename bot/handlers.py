@@ -15,9 +15,7 @@ from telegram.ext import (
 )
 
 from bot.engine import Engine
-from bot.engine.turn import Turn
 from bot.i18n import gettext, pick_language
-from bot.services import Services
 from bot.telegram_io import deliver, event_from_update
 
 log = logging.getLogger(__name__)
@@ -61,28 +59,6 @@ async def refuse_empty_callback(update: Update, context: ContextTypes.DEFAULT_TY
 
 def _never_matches(_data: object) -> bool:
     return False
-
-
-async def begin_reschedule(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, booking_id: int
-) -> None:
-    """Start moving ``booking_id`` for the tapping user (used by the reminder buttons).
-
-    Ownership is checked inside (:meth:`Engine.begin_reschedule`)."""
-    event = event_from_update(update)
-    if event is None:
-        return
-    engine = engine_of(context)
-    services: Services = context.application.bot_data["services"]
-    now = services.clock()
-    record = await engine.load(event.chat_id, event.user_id)
-    language = pick_language(record.data.get("lang"), event.telegram_language)
-    turn = Turn(services=services, event=event, record=record, now=now, language=language)
-    turn.checkpoint = lambda: engine._checkpoint(turn)
-    await engine.begin_reschedule(turn, booking_id)
-    reply = await engine._save(turn)
-    reply.edit = False
-    await deliver(context.bot, update, event, reply)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -8,11 +8,11 @@ import warnings
 from functools import partial
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.engine.types import Event, Reply, Screen
+from bot.engine.types import Button, Event, Reply, Screen
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def event_from_update(update: Update) -> Event | None:
         head, _, argument = text.partition(" ")
         command = head[1:].split("@", 1)[0].lower()
         return who(kind="command", command=command, text=argument, message_id=message.message_id)
-    return who(kind="text", text=text, message_id=message.message_id)
+    entities = tuple(entity.to_dict() for entity in message.entities)
+    return who(kind="text", text=text, message_id=message.message_id, entities=entities)
 
 
 def _inline_markup(screen: Screen) -> dict[str, Any] | None:
@@ -97,6 +98,8 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         except TelegramError:
             # Older than 48 h or already gone: nothing more we can do, and nothing to log.
             log.warning("could not delete a message holding a password")
+    if reply.tapped_keyboard is not None and query is not None and query.message is not None:
+        await _replace_keyboard(bot, event.chat_id, query.message.message_id, reply.tapped_keyboard)
     editable = (
         query.message.message_id if (query is not None and query.message and reply.edit) else None
     )
@@ -140,8 +143,25 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
                     continue
                 editable = None  # the message is gone or too old: send a new one instead
         params = {"chat_id": event.chat_id, "text": screen.text}
+        if screen.entities:
+            params["entities"] = list(screen.entities)
         if markup is not None:
             params["reply_markup"] = markup
         elif screen.remove_keyboard:
             params["reply_markup"] = {"remove_keyboard": True}
         await _call(bot, "sendMessage", params)
+
+
+async def _replace_keyboard(
+    bot: Bot, chat_id: int, message_id: int, rows: list[list[Button]]
+) -> None:
+    """Put ``rows`` (callback data in ``Button.token``) under a message, or remove its keyboard."""
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in rows]
+    )
+    try:
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=markup if rows else None
+        )
+    except TelegramError as exc:  # "message is not modified", or too old to edit
+        log.debug("reply markup not edited: %s", exc)

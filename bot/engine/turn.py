@@ -35,6 +35,8 @@ class Draft:
     rows: list[list[MenuButton]] = field(default_factory=list)
     request_contact: bool = False
     remove_keyboard: bool = False
+    #: see :attr:`bot.engine.types.Screen.entities`
+    entities: tuple[dict[str, object], ...] = ()
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Turn:
     #: :class:`~storage.writes.Write` (both forms: it can run on SQLite's fast lane) or an
     #: SQLAlchemy-only callable (the whole turn then commits through a session)
     writes: list[Write | SessionWrite] = field(default_factory=list)
+    #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
+    tapped_keyboard: list[list[Button]] | None = None
 
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:
@@ -142,6 +146,7 @@ class Turn:
                     rows,
                     request_contact=draft.request_contact,
                     remove_keyboard=draft.remove_keyboard,
+                    entities=draft.entities,
                 )
             )
         reply = Reply(
@@ -150,6 +155,7 @@ class Turn:
             alert=self.alert,
             delete_user_message=self.delete_user_message,
             language=self.language,
+            tapped_keyboard=self.tapped_keyboard,
         )
         return reply, actions
 
