@@ -8,7 +8,9 @@
 - :mod:`.transport`: ``LeanRequest``, the lean HTTP/1.1 request backend of the dispatcher's Bot.
 - :mod:`.reminders`, :mod:`.broadcasts`, :mod:`.preferences`: what writes rows and who may
   receive them.
-- :mod:`.handlers`: ``/broadcast``, ``/broadcast_cancel``, ``/settings`` and reminder buttons.
+- :mod:`.reminder_buttons`: the reminder's buttons, run on the conversation engine.
+- :mod:`.handlers`: ``/settings`` and who blocked the bot. (The broadcast composer is an admin
+  feature: :mod:`bot.admin`.)
 
 ``python -m bot.delivery`` runs a dispatcher process. See ``docs/delivery.md``.
 """

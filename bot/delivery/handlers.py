@@ -15,14 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    ContextTypes,
-)
 
+from bot.context import BookbotContext
 from bot.delivery import texts
 from bot.delivery.outbox import mark_blocked, unblock
 from bot.delivery.preferences import customer_businesses, get_preference, set_preference
@@ -31,22 +25,8 @@ from storage.models import Business, User
 
 log = logging.getLogger(__name__)
 
-#: handlers that must see messages before the conversation engine
-EARLY_GROUP = -1
-
-
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Add the delivery handlers (call before the engine's catch-all handlers)."""
-    application.add_handler(CommandHandler("settings", on_settings))
-    application.add_handler(CallbackQueryHandler(on_settings_button, pattern=r"^ds:[rn]:\d{1,18}$"))
-    # Someone who blocked the bot and comes back with /start gets messages again.
-    application.add_handler(CommandHandler("start", on_start_unblock), group=EARLY_GROUP - 1)
-    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-
-
-def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    services: Services = context.application.bot_data["services"]
-    return services
+#: callback data of the settings' switches
+SETTINGS = r"^ds:[rn]:\d{1,18}$"
 
 
 async def _language(session: AsyncSession, update: Update) -> str:
@@ -88,11 +68,11 @@ async def _settings_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_settings(update: Update, context: BookbotContext) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    services = _services(context)
+    services = context.services
     async with services.sessions() as session:
         language = await _language(session, update)
         keyboard = await _settings_keyboard(session, services, user.id, language)
@@ -100,13 +80,13 @@ async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_text(texts._(language, text), reply_markup=keyboard)
 
 
-async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_settings_button(update: Update, context: BookbotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or not query.data:
         return
     _, which, raw_id = query.data.split(":")
     business_id = int(raw_id)
-    services = _services(context)
+    services = context.services
     async with services.sessions() as session, session.begin():
         language = await _language(session, update)
         if await session.get(Business, business_id) is None:
@@ -125,19 +105,19 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 # -- blocked / unblocked ---------------------------------------------------------------------------
-async def on_start_unblock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start_unblock(update: Update, context: BookbotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    async with _services(context).sessions() as session, session.begin():
+    async with context.services.sessions() as session, session.begin():
         await unblock(session, chat.id)
 
 
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: BookbotContext) -> None:
     change = update.my_chat_member
     if change is None:
         return
-    services = _services(context)
+    services = context.services
     async with services.sessions() as session, session.begin():
         if change.new_chat_member.status in ("kicked", "left"):
             await mark_blocked(

@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
 #: Longest text the engine reads; anything longer is refused before any parsing.
 MAX_TEXT = 4096
-COMMANDS = ("start", "book", "mybookings", "mydetails", "cancel", "help", "language")
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)

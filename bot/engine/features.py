@@ -28,11 +28,15 @@ if TYPE_CHECKING:
     from bot.engine.engine import Engine
 
 
+#: the action prefixes of the booking flow's own menus (bot.engine.engine.Engine._button)
+BOOKING_PREFIXES = ("b", "s", "m", "f", "l")
+
+
 class Feature:
     """What a feature implements; every method has a do-nothing default."""
 
-    #: prefix of the actions behind its menu buttons (``"a"`` for ``"a:send"``); never ``b``,
-    #: ``s``, ``m``, ``f`` or ``l``, which the booking flow uses
+    #: prefix of the actions behind its menu buttons (``"a"`` for ``"a:send"``), not one of
+    #: :data:`BOOKING_PREFIXES`
     prefix: ClassVar[str] = ""
     #: prefix of its own callback data (``"dr"`` for ``"dr:y:12"``), or empty for none
     callback_prefix: ClassVar[str] = ""
@@ -61,6 +65,9 @@ class Features:
 
     def __init__(self, features: Iterable[Feature] = ()) -> None:
         self.all = tuple(features)
+        prefixes = [f.prefix for f in self.all if f.prefix]
+        if len(set(prefixes)) != len(prefixes) or set(prefixes) & set(BOOKING_PREFIXES):
+            raise ValueError(f"features' action prefixes must be unique and not {BOOKING_PREFIXES}")
         self.by_command = {command: f for f in self.all for command in f.commands}
         self.by_prefix = {f.prefix: f for f in self.all if f.prefix}
         self.by_callback = {f.callback_prefix + ":": f for f in self.all if f.callback_prefix}

@@ -152,3 +152,42 @@ async def test_a_reminders_reschedule_speaks_the_configured_default_language(
             assert chat.text.startswith("Choisissez le nouveau jour de votre rendez-vous.")
     finally:
         await services.aclose()
+
+
+def keyboard_of(chat: ChatDriver) -> list[list[str]]:
+    """The callback data of the newest keyboard put under the reminder in place."""
+    markup = chat.calls("editMessageReplyMarkup")[-1].params.get("reply_markup")
+    if not markup:
+        return []
+    return [[b["callback_data"] for b in row] for row in markup["inline_keyboard"]]
+
+
+async def test_a_reminders_cancel_asks_in_place_then_cancels_through_the_engine(
+    monday_services: Services,
+) -> None:
+    services = monday_services
+    async with running_bot(services) as chat:
+        booking = await book(chat, services, day_index=2)
+        n = booking.id
+        await chat.tap(f"dr:c:{n}", message_id=900)
+        assert keyboard_of(chat) == [[f"dr:C:{n}"], [f"dr:k:{n}"]]
+        await chat.tap(f"dr:k:{n}", message_id=900)
+        assert keyboard_of(chat) == [[f"dr:y:{n}"], [f"dr:r:{n}"], [f"dr:c:{n}"]]
+        await chat.tap(f"dr:y:{n}", message_id=900)
+        assert chat.calls("answerCallbackQuery")[-1].params["text"] == "Thank you, see you then!"
+        assert keyboard_of(chat) == [[f"dr:r:{n}"], [f"dr:c:{n}"]]
+        await chat.tap(f"dr:C:{n}", message_id=900)
+        assert chat.text == "Your appointment has been cancelled."
+        assert keyboard_of(chat) == []
+        await chat.tap(f"dr:y:{n}", message_id=900)
+        alert = chat.calls("answerCallbackQuery")[-1].params["text"]
+        assert alert == "This appointment is no longer active."
+    async with services.sessions() as session:
+        cancelled = (await session.scalars(select(Booking))).one()
+        appointment = (await session.scalars(select(LocalAppointment))).one()
+        reminders = set(
+            await session.scalars(select(Delivery.status).where(Delivery.booking_id == n))
+        )
+    # one cancel path: the platform's calendar (here the local one) and our mirror agree
+    assert cancelled.status == "cancelled" and appointment.status == "cancelled"
+    assert reminders == {"cancelled"}
