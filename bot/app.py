@@ -16,6 +16,7 @@ from bot.admin import BroadcastComposer
 from bot.commands import menu
 from bot.context import CONTEXT_TYPES, BookbotContext
 from bot.delivery.reminder_buttons import ReminderButtons
+from bot.delivery.settings import NotificationSettings
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
@@ -56,7 +57,7 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
     application.bot_data.services = services
-    features = [ReminderButtons(), BroadcastComposer()]
+    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer()]
     application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)
     if jobs and application.job_queue is not None:

@@ -2,9 +2,8 @@
 it, and whether it is listed. The command menu (``set_my_commands``) is built from this table;
 the /help text and the README's command list are checked against it (tests/bot/test_commands.py).
 
-The engine and its features answer the commands (:mod:`bot.engine.engine`, and the
-``commands`` of each :class:`~bot.engine.features.Feature`); ``/settings`` is answered by
-:mod:`bot.delivery.handlers`.
+The engine and its features answer them all (:mod:`bot.engine.engine`, and the ``commands``
+of each :class:`~bot.engine.features.Feature`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """python-telegram-bot handlers, registered from one ordered table (:func:`handler_table`).
 
 Every update that is a conversation's (commands, text, contacts, button taps: the booking flow,
-the broadcast composer, the reminders' buttons) goes to the one engine through
+/settings, the broadcast composer, the reminders' buttons) goes to the one engine through
 :func:`on_update`, which turns it into an :class:`~bot.engine.types.Event` for
-``Engine.handle``. What is not a conversation's (who blocked the bot) and ``/settings`` have
-handlers of their own in :mod:`bot.delivery.handlers`.
+``Engine.handle``. What is not a conversation's (who blocked the bot, a returning user) has
+handlers of its own in :mod:`bot.delivery.handlers`.
 """
 
 from __future__ import annotations
@@ -90,8 +90,6 @@ def handler_table() -> list[tuple[Group, BaseHandler[Update, BookbotContext, Non
         (Group.BOOKKEEPING, CommandHandler("start", delivery.on_start_unblock)),
         # First in its group: a tap on a menu skips checking the commands and patterns below.
         (Group.MAIN, CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK)),
-        (Group.MAIN, CommandHandler("settings", delivery.on_settings)),
-        (Group.MAIN, CallbackQueryHandler(delivery.on_settings_button, pattern=delivery.SETTINGS)),
         (
             Group.MAIN,
             ChatMemberHandler(delivery.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

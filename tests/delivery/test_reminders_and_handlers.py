@@ -233,6 +233,26 @@ def button(api: FakeBotApi, label: str) -> str:
     raise AssertionError(f"no button {label!r}")
 
 
+async def test_settings_switches_are_engine_buttons_and_old_ones_still_work(
+    salon: Any, app: Any
+) -> None:
+    _, db, business_id = salon
+    application, api = app
+    await application.process_update(say(application, 42, "/settings"))
+    assert sent_texts(api)[-1] == "Your notification settings. Tap to turn on or off."
+    news = button(api, "News from Salon Belle Rue: on")
+    assert news.startswith("c")  # a server-side token, not the business id
+    await application.process_update(tap(application, 42, news))
+    assert button(api, "News from Salon Belle Rue: off")
+    # a settings message sent before the switches were tokens: toggles, and is redrawn
+    await application.process_update(tap(application, 42, f"ds:n:{business_id}"))
+    assert button(api, "News from Salon Belle Rue: on").startswith("c")
+    from bot.delivery.preferences import get_preference
+
+    async with db.sessions() as s:
+        assert await get_preference(s, 42, business_id) == (True, True)
+
+
 async def test_business_admin_cannot_broadcast_to_another_business(salon: Any, app: Any) -> None:
     _, db, salon_id = salon
     application, api = app
