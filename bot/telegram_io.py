@@ -89,7 +89,9 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     if query is not None:
         try:
             # The named method: Telegram answers True, so there is nothing to parse.
-            await bot.answer_callback_query(query.id, text=reply.alert or None)
+            await bot.answer_callback_query(
+                query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
+            )
         except TelegramError:
             log.debug("callback query could not be answered (too old)")
     if reply.delete_user_message and event.message_id is not None:

@@ -86,6 +86,7 @@ class BroadcastComposer(Feature):
         if not state or not await self._still_admin(turn, state):
             turn.data.pop(KEY, None)
             turn.alert = turn.t(texts.BROADCAST_STALE)
+            turn.alert_dialog = True
             return
         step = state.get("step")
         if kind == "x":
@@ -101,6 +102,7 @@ class BroadcastComposer(Feature):
             await self._send(turn, state)
         else:
             turn.alert = turn.t(texts.BROADCAST_STALE)
+            turn.alert_dialog = True
 
     async def _pick_business(self, turn: Turn, business_id: int) -> None:
         async with turn.services.sessions() as session:
@@ -108,6 +110,7 @@ class BroadcastComposer(Feature):
             business = await session.get(Business, business_id)
         if not allowed:
             turn.alert = turn.t(texts.NOT_ADMIN)
+            turn.alert_dialog = True
         elif business is not None:
             _ask_text(turn, business)
 

@@ -49,9 +49,11 @@ class ReminderButtons(Feature):
         row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
         if row is None:
             turn.alert = turn.t(texts.NOT_YOURS)
+            turn.alert_dialog = True
             return
         if row.status != "confirmed" or row.start_at <= turn.now:
             turn.alert = turn.t(texts.NOT_ACTIVE)
+            turn.alert_dialog = True
             return
         if action == "y":
             turn.writes.append(_attending(booking_id, turn.event.message_id))

@@ -49,6 +49,8 @@ class Turn:
     drafts: list[Draft] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     alert: str | None = None
+    #: see :attr:`bot.engine.types.Reply.alert_dialog`
+    alert_dialog: bool = False
     delete_user_message: bool = False
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
@@ -153,6 +155,7 @@ class Turn:
             screens=screens,
             edit=self.edit,
             alert=self.alert,
+            alert_dialog=self.alert_dialog,
             delete_user_message=self.delete_user_message,
             language=self.language,
             tapped_keyboard=self.tapped_keyboard,

@@ -62,6 +62,8 @@ class Reply:
     edit: bool = False
     #: a short notice shown by Telegram on the tapped button (answerCallbackQuery)
     alert: str | None = None
+    #: show :attr:`alert` as a dialog the user closes, not a passing notice (a refusal)
+    alert_dialog: bool = False
     #: delete the user's message (it held a password)
     delete_user_message: bool = False
     #: the language the texts are in

@@ -63,6 +63,9 @@ async def test_reschedule_button_moves_the_booking_and_its_reminders(
             await stranger.tap(f"dr:r:{booking.id}")
             alerts = [c.params.get("text") for c in stranger.calls("answerCallbackQuery")]
             assert "This button is not for you." in alerts
+            # a refusal is a dialog to close, not a passing notice
+            [refusal] = stranger.calls("answerCallbackQuery")
+            assert refusal.params.get("show_alert") is True
             assert not stranger.calls("editMessageText") and not stranger.calls("sendMessage")
 
         await chat.tap(f"dr:r:{booking.id}", message_id=900)
@@ -174,7 +177,8 @@ async def test_a_reminders_cancel_asks_in_place_then_cancels_through_the_engine(
         await chat.tap(f"dr:k:{n}", message_id=900)
         assert keyboard_of(chat) == [[f"dr:y:{n}"], [f"dr:r:{n}"], [f"dr:c:{n}"]]
         await chat.tap(f"dr:y:{n}", message_id=900)
-        assert chat.calls("answerCallbackQuery")[-1].params["text"] == "Thank you, see you then!"
+        thanks = chat.calls("answerCallbackQuery")[-1].params
+        assert thanks["text"] == "Thank you, see you then!" and "show_alert" not in thanks
         assert keyboard_of(chat) == [[f"dr:r:{n}"], [f"dr:c:{n}"]]
         await chat.tap(f"dr:C:{n}", message_id=900)
         assert chat.text == "Your appointment has been cancelled."
