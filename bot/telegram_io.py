@@ -8,11 +8,11 @@ import warnings
 from functools import partial
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.engine.types import Button, Event, Reply, Screen
+from bot.engine.types import Event, Reply, Screen
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -87,21 +87,13 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     language = reply.language
     query = update.callback_query
     if query is not None:
-        try:
-            # The named method: Telegram answers True, so there is nothing to parse.
-            await bot.answer_callback_query(
-                query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
-            )
-        except TelegramError:
-            log.debug("callback query could not be answered (too old)")
+        await _answer_tap(bot, query, reply)
     if reply.delete_user_message and event.message_id is not None:
         try:
             await bot.delete_message(chat_id=event.chat_id, message_id=event.message_id)
         except TelegramError:
             # Older than 48 h or already gone: nothing more we can do, and nothing to log.
             log.warning("could not delete a message holding a password")
-    if reply.tapped_keyboard is not None and query is not None and query.message is not None:
-        await _replace_keyboard(bot, event.chat_id, query.message.message_id, reply.tapped_keyboard)
     editable = (
         query.message.message_id if (query is not None and query.message and reply.edit) else None
     )
@@ -154,16 +146,27 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         await _call(bot, "sendMessage", params)
 
 
-async def _replace_keyboard(
-    bot: Bot, chat_id: int, message_id: int, rows: list[list[Button]]
-) -> None:
-    """Put ``rows`` (callback data in ``Button.token``) under a message, or remove its keyboard."""
+async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
+    """Answer the tapped button (with the reply's alert), and swap the tapped message's keyboard
+    when the reply says so (:attr:`Reply.tapped_keyboard`, its buttons' own callback data)."""
+    try:
+        # The named method: Telegram answers True, so there is nothing to parse.
+        await bot.answer_callback_query(
+            query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
+        )
+    except TelegramError:
+        log.debug("callback query could not be answered (too old)")
+    rows = reply.tapped_keyboard
+    if rows is None or query.message is None:
+        return
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in rows]
     )
     try:
         await bot.edit_message_reply_markup(
-            chat_id=chat_id, message_id=message_id, reply_markup=markup if rows else None
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            reply_markup=markup if rows else None,
         )
     except TelegramError as exc:  # "message is not modified", or too old to edit
         log.debug("reply markup not edited: %s", exc)
