@@ -431,7 +431,7 @@ BREAKDOWN = (
     ("storage.conversations", None, "load_fast"),
     ("storage.conversations", None, "save_fast"),
     ("bot.handlers", None, "deliver"),
-    ("bot.delivery.handlers", None, "on_admin_text"),
+    ("bot.engine.features", "Features", "take"),
     ("providers.local.adapter", "LocalProvider", "available_days"),
     ("providers.local.adapter", "LocalProvider", "slots"),
     ("providers.local.adapter", "LocalProvider", "book"),

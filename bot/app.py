@@ -8,27 +8,23 @@ import logging
 from datetime import timedelta
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers, update_parsing
+from bot.admin import BroadcastComposer
+from bot.commands import menu
+from bot.context import CONTEXT_TYPES, BookbotContext
+from bot.delivery.reminder_buttons import ReminderButtons
+from bot.delivery.settings import NotificationSettings
 from bot.engine import Engine
-from bot.i18n import LANGUAGES, N_, gettext
+from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = timedelta(minutes=1)
-COMMAND_MENU = (
-    ("book", N_("Make an appointment")),
-    ("mybookings", N_("Your appointments")),
-    ("mydetails", N_("Your stored details")),
-    ("settings", N_("Reminders and news")),
-    ("cancel", N_("Stop the booking in progress")),
-    ("language", N_("Choose the language")),
-    ("help", N_("What I can do")),
-)
 
 
 def build_application(
@@ -43,7 +39,12 @@ def build_application(
     """The Application; ``request`` replaces the network (console, tests, benchmarks)."""
     # python-telegram-bot's parser was a fifth of an update's cost (bot/update_parsing.py)
     update_parsing.install()
-    builder = ApplicationBuilder().token(token or LOCAL_TOKEN).post_init(_post_init)
+    builder = (
+        ApplicationBuilder()
+        .token(token or LOCAL_TOKEN)
+        .context_types(CONTEXT_TYPES)
+        .post_init(_post_init)
+    )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if base_url:
@@ -55,28 +56,18 @@ def build_application(
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
-    application.bot_data["services"] = services
-    application.bot_data["engine"] = Engine(services)
-    handlers.register_buttons(application)
-    _register_features(application)
+    application.bot_data.services = services
+    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer()]
+    application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)
     if jobs and application.job_queue is not None:
         application.job_queue.run_repeating(_sweep, interval=SWEEP_INTERVAL, first=5)
     return application
 
 
-def _register_features(application: Application) -> None:  # type: ignore[type-arg]
-    """Features with their own commands and buttons go before the engine's catch-alls."""
-    try:
-        from bot.delivery import handlers as delivery_handlers
-    except ImportError:
-        return
-    delivery_handlers.register(application)
-
-
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     for language in LANGUAGES:
-        commands = [BotCommand(name, gettext(language, text)) for name, text in COMMAND_MENU]
+        commands = [BotCommand(c.name, gettext(language, c.description)) for c in menu()]
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
         )
@@ -95,8 +86,7 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
-    engine: Engine = context.application.bot_data["engine"]
-    swept = await engine.sweep_expired()
+async def _sweep(context: BookbotContext) -> None:
+    swept = await context.engine.sweep_expired()
     if swept:
         log.info("released %d abandoned conversations", swept)

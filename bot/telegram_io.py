@@ -8,7 +8,7 @@ import warnings
 from functools import partial
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBUserWarning
 
@@ -55,7 +55,8 @@ def event_from_update(update: Update) -> Event | None:
         head, _, argument = text.partition(" ")
         command = head[1:].split("@", 1)[0].lower()
         return who(kind="command", command=command, text=argument, message_id=message.message_id)
-    return who(kind="text", text=text, message_id=message.message_id)
+    entities = tuple(entity.to_dict() for entity in message.entities)
+    return who(kind="text", text=text, message_id=message.message_id, entities=entities)
 
 
 def _inline_markup(screen: Screen) -> dict[str, Any] | None:
@@ -86,11 +87,7 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     language = reply.language
     query = update.callback_query
     if query is not None:
-        try:
-            # The named method: Telegram answers True, so there is nothing to parse.
-            await bot.answer_callback_query(query.id, text=reply.alert or None)
-        except TelegramError:
-            log.debug("callback query could not be answered (too old)")
+        await _answer_tap(bot, query, reply)
     if reply.delete_user_message and event.message_id is not None:
         try:
             await bot.delete_message(chat_id=event.chat_id, message_id=event.message_id)
@@ -140,8 +137,36 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
                     continue
                 editable = None  # the message is gone or too old: send a new one instead
         params = {"chat_id": event.chat_id, "text": screen.text}
+        if screen.entities:
+            params["entities"] = list(screen.entities)
         if markup is not None:
             params["reply_markup"] = markup
         elif screen.remove_keyboard:
             params["reply_markup"] = {"remove_keyboard": True}
         await _call(bot, "sendMessage", params)
+
+
+async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
+    """Answer the tapped button (with the reply's alert), and swap the tapped message's keyboard
+    when the reply says so (:attr:`Reply.tapped_keyboard`, its buttons' own callback data)."""
+    try:
+        # The named method: Telegram answers True, so there is nothing to parse.
+        await bot.answer_callback_query(
+            query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
+        )
+    except TelegramError:
+        log.debug("callback query could not be answered (too old)")
+    rows = reply.tapped_keyboard
+    if rows is None or query.message is None:
+        return
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in rows]
+    )
+    try:
+        await bot.edit_message_reply_markup(
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            reply_markup=markup if rows else None,
+        )
+    except TelegramError as exc:  # "message is not modified", or too old to edit
+        log.debug("reply markup not edited: %s", exc)

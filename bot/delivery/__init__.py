@@ -8,7 +8,9 @@
 - :mod:`.transport`: ``LeanRequest``, the lean HTTP/1.1 request backend of the dispatcher's Bot.
 - :mod:`.reminders`, :mod:`.broadcasts`, :mod:`.preferences`: what writes rows and who may
   receive them.
-- :mod:`.handlers`: ``/broadcast``, ``/broadcast_cancel``, ``/settings`` and reminder buttons.
+- :mod:`.reminder_buttons`, :mod:`.settings`: the reminder's buttons and ``/settings``, run on
+  the conversation engine. (The broadcast composer is an admin feature: :mod:`bot.admin`.)
+- :mod:`.handlers`: who blocked the bot, and who comes back.
 
 ``python -m bot.delivery`` runs a dispatcher process. See ``docs/delivery.md``.
 """

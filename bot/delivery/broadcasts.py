@@ -29,7 +29,7 @@ from storage.delivery_models import (
     Delivery,
     DeliveryPreference,
 )
-from storage.models import Admin, Booking, Business, User
+from storage.models import Booking, Business, User
 
 
 @dataclass(frozen=True)
@@ -42,23 +42,6 @@ class Counts:
     blocked: int
     skipped: int
     open: int
-
-
-async def admin_scope(session: AsyncSession, user_id: int) -> set[int] | None:
-    """Business ids ``user_id`` administers: ``None`` means every business (an owner); an
-    empty set means none. Read from the ``admins`` table, never from the client."""
-    rows = (await session.execute(select(Admin.business_id).where(Admin.user_id == user_id))).all()
-    ids: set[int] = set()
-    for (business_id,) in rows:
-        if business_id is None:
-            return None
-        ids.add(business_id)
-    return ids
-
-
-async def may_administer(session: AsyncSession, user_id: int, business_id: int) -> bool:
-    scope = await admin_scope(session, user_id)
-    return scope is None or business_id in scope
 
 
 def parse_range(value: str) -> tuple[date, date] | None:

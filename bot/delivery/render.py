@@ -35,30 +35,37 @@ class Outgoing:
     reply_markup: InlineKeyboardMarkup | None = None
 
 
+#: A keyboard as (label, callback data) rows: the one description of the reminder's buttons,
+#: turned into python-telegram-bot objects here (the dispatcher) and into the engine's buttons by
+#: :mod:`bot.delivery.reminder_buttons` (a tap swaps them in place).
+KeyboardRows = list[list[tuple[str, str]]]
+
+
+def reminder_rows(language: str, booking_id: int, *, attended: bool = False) -> KeyboardRows:
+    """The reminder's buttons: I'll be there (until tapped), Reschedule, Cancel."""
+    rows = []
+    if not attended:
+        rows.append([(texts._(language, texts.BUTTON_ATTEND), f"{REMINDER_PREFIX}:y:{booking_id}")])
+    rows.append([(texts._(language, texts.BUTTON_RESCHEDULE), f"{REMINDER_PREFIX}:r:{booking_id}")])
+    rows.append([(texts._(language, texts.BUTTON_CANCEL), f"{REMINDER_PREFIX}:c:{booking_id}")])
+    return rows
+
+
+def cancel_confirm_rows(language: str, booking_id: int) -> KeyboardRows:
+    """What the reminder's Cancel turns its buttons into: Yes, cancel it / No, keep it."""
+    return [
+        [(texts._(language, texts.BUTTON_CANCEL_YES), f"{REMINDER_PREFIX}:C:{booking_id}")],
+        [(texts._(language, texts.BUTTON_CANCEL_NO), f"{REMINDER_PREFIX}:k:{booking_id}")],
+    ]
+
+
 def reminder_keyboard(
     language: str, booking_id: int, *, attended: bool = False
 ) -> InlineKeyboardMarkup:
-    buttons = []
-    if not attended:
-        buttons.append(
-            InlineKeyboardButton(
-                texts._(language, texts.BUTTON_ATTEND),
-                callback_data=f"{REMINDER_PREFIX}:y:{booking_id}",
-            )
-        )
-    buttons.append(
-        InlineKeyboardButton(
-            texts._(language, texts.BUTTON_RESCHEDULE),
-            callback_data=f"{REMINDER_PREFIX}:r:{booking_id}",
-        )
+    rows = reminder_rows(language, booking_id, attended=attended)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-    buttons.append(
-        InlineKeyboardButton(
-            texts._(language, texts.BUTTON_CANCEL),
-            callback_data=f"{REMINDER_PREFIX}:c:{booking_id}",
-        )
-    )
-    return InlineKeyboardMarkup([[b] for b in buttons])
 
 
 def reminder_text(language: str, booking: Booking, business: Business) -> str:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bot.engine.features import Feature, Features
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import go_back, show_current
 from bot.engine.steps.slot import release_hold
@@ -37,6 +39,7 @@ from providers.base import (
 from storage import bookings as booking_store
 from storage import conversations
 from storage import fiches as fiche_store
+from storage.bookings import BookingView
 from storage.conversations import ConversationRecord
 from storage.models import User
 from storage.writes import Write
@@ -49,7 +52,6 @@ log = logging.getLogger(__name__)
 TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
 #: Longest text the engine reads; anything longer is refused before any parsing.
 MAX_TEXT = 4096
-COMMANDS = ("start", "book", "mybookings", "mydetails", "cancel", "help", "language")
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
@@ -67,8 +69,10 @@ def confirming_elsewhere(data: dict[str, Any], now: datetime) -> bool:
 
 
 class Engine:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, features: Iterable[Feature] = ()) -> None:
         self.services = services
+        #: what runs beside the booking flow (see :mod:`bot.engine.features`)
+        self.features = Features(features)
 
     # ---------------------------------------------------------------------------------------
     async def handle(self, event: Event) -> Reply:
@@ -117,6 +121,8 @@ class Engine:
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
+        if await self.features.take(self, turn):
+            return
         if event.kind == "command":
             await self._command(turn, event.command, event.text.strip())
         elif event.kind == "button":
@@ -248,6 +254,8 @@ class Engine:
             await self._my_details_action(turn, rest)
         elif prefix == "l" and rest in LANGUAGES:
             await self._set_language(turn, rest)
+        elif prefix in self.features.by_prefix:
+            await self.features.on_action(self, turn, prefix, rest)
         else:
             turn.alert = turn.t("This menu has expired.")
 
@@ -331,18 +339,7 @@ class Engine:
                 ],
             )
         elif kind == "cc":
-            provider = self.services.providers[slug]
-            selection = Selection(
-                choices={k: tuple(v) for k, v in (row.selection or {}).items()},
-                language=turn.language,
-                user_key=f"tg:{turn.event.user_id}",
-            )
-            try:
-                await provider.cancel(row.provider_ref, selection)
-            except NotFound:
-                pass  # already gone on the platform: make our mirror agree
-            # Ownership and status are checked again in the writing transaction.
-            turn.writes.append(booking_store.cancel(booking_id, turn.event.user_id, turn.now))
+            await self.cancel_booking(turn, row)
             turn.show(turn.t("Your appointment is cancelled."))
         elif kind == "r":
             await self.begin_reschedule(turn, row.id)
@@ -389,6 +386,24 @@ class Engine:
             turn.show(turn.t("Your details were deleted."))
         else:
             await self._my_details(turn)
+
+    async def cancel_booking(self, turn: Turn, row: BookingView) -> None:
+        """Cancel the user's booking ``row`` on its platform, then here with its reminders (in
+        the turn's transaction). The one booking cancel: /mybookings and the reminders' Cancel.
+        Raises the platform's :class:`ProviderError` when it refuses."""
+        slug = {v: k for k, v in self.services.business_ids.items()}[row.business_id]
+        provider = self.services.providers[slug]
+        selection = Selection(
+            choices={k: tuple(v) for k, v in (row.selection or {}).items()},
+            language=turn.language,
+            user_key=f"tg:{turn.event.user_id}",
+        )
+        try:
+            await provider.cancel(row.provider_ref, selection)
+        except NotFound:
+            pass  # already gone on the platform: make our mirror agree
+        # Ownership and status are checked again in the writing transaction.
+        turn.writes.append(booking_store.cancel(row.id, turn.event.user_id, turn.now))
 
     async def begin_reschedule(self, turn: Turn, booking_id: int) -> None:
         """Walk the user to the date step to move their booking ``booking_id``."""

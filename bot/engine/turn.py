@@ -35,6 +35,8 @@ class Draft:
     rows: list[list[MenuButton]] = field(default_factory=list)
     request_contact: bool = False
     remove_keyboard: bool = False
+    #: see :attr:`bot.engine.types.Screen.entities`
+    entities: tuple[dict[str, object], ...] = ()
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Turn:
     drafts: list[Draft] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     alert: str | None = None
+    #: see :attr:`bot.engine.types.Reply.alert_dialog`
+    alert_dialog: bool = False
     delete_user_message: bool = False
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
@@ -55,6 +59,8 @@ class Turn:
     #: :class:`~storage.writes.Write` (both forms: it can run on SQLite's fast lane) or an
     #: SQLAlchemy-only callable (the whole turn then commits through a session)
     writes: list[Write | SessionWrite] = field(default_factory=list)
+    #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
+    tapped_keyboard: list[list[Button]] | None = None
 
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:
@@ -142,14 +148,17 @@ class Turn:
                     rows,
                     request_contact=draft.request_contact,
                     remove_keyboard=draft.remove_keyboard,
+                    entities=draft.entities,
                 )
             )
         reply = Reply(
             screens=screens,
             edit=self.edit,
             alert=self.alert,
+            alert_dialog=self.alert_dialog,
             delete_user_message=self.delete_user_message,
             language=self.language,
+            tapped_keyboard=self.tapped_keyboard,
         )
         return reply, actions
 

@@ -27,6 +27,9 @@ class Event:
     first_name: str = ""
     #: id of the message the event came from (a button's message, or the user's own message)
     message_id: int | None = None
+    #: the formatting of ``text`` (``kind == "text"``), as the Bot API's ``MessageEntity`` JSON;
+    #: kept by features that repeat a message as it was written (a broadcast)
+    entities: tuple[dict[str, object], ...] = ()
 
 
 class Button(NamedTuple):
@@ -48,6 +51,8 @@ class Screen:
     request_contact: bool = False
     #: remove a reply keyboard shown earlier
     remove_keyboard: bool = False
+    #: the formatting of ``text`` (Bot API ``MessageEntity`` JSON), for text the user wrote
+    entities: tuple[dict[str, object], ...] = ()
 
 
 @dataclass
@@ -57,7 +62,13 @@ class Reply:
     edit: bool = False
     #: a short notice shown by Telegram on the tapped button (answerCallbackQuery)
     alert: str | None = None
+    #: show :attr:`alert` as a dialog the user closes, not a passing notice (a refusal)
+    alert_dialog: bool = False
     #: delete the user's message (it held a password)
     delete_user_message: bool = False
     #: the language the texts are in
     language: str = "en"
+    #: replace only the keyboard of the tapped message, keeping its text (``[]`` removes it);
+    #: for messages sent outside the conversation (a reminder), whose buttons carry their own
+    #: callback data in :attr:`Button.token`
+    tapped_keyboard: list[list[Button]] | None = None

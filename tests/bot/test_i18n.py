@@ -321,7 +321,7 @@ async def test_language_choice_survives_the_sweep_of_an_idle_conversation(
             await chat.send("/language")
             await chat.press("Français")
             now[0] += services.idle_timeout + timedelta(minutes=1)
-            assert await chat.application.bot_data["engine"].sweep_expired() == 1
+            assert await chat.application.bot_data.engine.sweep_expired() == 1
 
             await chat.send("/help")
             assert chat.text.startswith("Je prends vos rendez-vous.")

@@ -243,7 +243,7 @@ async def test_idle_conversation_expires_and_starts_over(sample_config: AppConfi
             await chat.send("/book")
             assert "timed out" in chat.text or "Which service" in chat.text
             now[0] += timedelta(minutes=sample_config.conversation_idle_minutes + 1)
-            swept = await chat.application.bot_data["engine"].sweep_expired()
+            swept = await chat.application.bot_data.engine.sweep_expired()
             assert swept == 1
     finally:
         await services.aclose()
@@ -260,7 +260,7 @@ async def test_a_user_who_keeps_going_never_times_out(sample_config: AppConfig) 
     services = await build_services(sample_config, env={}, clock=lambda: now[0])
     try:
         async with running_bot(services) as chat:
-            engine = chat.application.bot_data["engine"]
+            engine = chat.application.bot_data.engine
             await chat.send("/book")
             await chat.press("Haircut · 30 min · €25.00")
             for _ in range(int(idle / timedelta(seconds=50)) + 5):

@@ -273,7 +273,7 @@ async def test_hold_survives_a_restart_and_the_new_process_sweep_releases_it(
     # The process dies: no clean-up runs; a new one starts on the same database file.
     services = await world.restart()
     async with running_bot(services) as chat:
-        engine: Engine = chat.application.bot_data["engine"]
+        engine: Engine = chat.application.bot_data.engine
         assert [h.id for h in world.live_holds()] == [reservation]
         world.clock.advance(minutes=IDLE_MINUTES + 1)
         assert await engine.sweep_expired() == 1

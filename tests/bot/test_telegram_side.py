@@ -111,8 +111,9 @@ async def test_a_tap_carrying_the_whole_message_as_telegram_sends_it(services: S
 async def test_the_engines_buttons_are_checked_first_and_no_feature_claims_them(
     services: Services,
 ) -> None:
-    """A tap on the engine's menus skips every feature's handler (bot.handlers.register_buttons);
-    that is only right while no feature's pattern could take the engine's callback data."""
+    """A tap on the engine's menus skips every feature's handler (it is first in
+    bot.handlers.handler_table); that is only right while no feature's pattern could take the
+    engine's callback data."""
     async with running_bot(services) as chat:
         group = chat.application.handlers[0]
         first = group[0]

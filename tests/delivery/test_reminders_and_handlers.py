@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
-from bot.delivery import handlers
+from bot.app import build_application
 from bot.delivery.broadcasts import start_broadcast
 from bot.delivery.preferences import set_preference
 from bot.delivery.reminders import cancel_for_booking, reschedule_for_booking, schedule_for_booking
@@ -102,9 +102,13 @@ async def test_opted_out_customer_gets_no_reminder(salon: Any) -> None:
 async def app(services: Services) -> AsyncIterator[tuple[Application, FakeBotApi]]:  # type: ignore[type-arg]
     # replies to an admin's own taps are not paced per chat here (Telegram tolerates short bursts)
     with FakeBotApi(limit=1000, per_chat_interval=0.0) as api:
-        application = ApplicationBuilder().token(TOKEN).base_url(api.base_url).build()
-        application.bot_data["services"] = services
-        handlers.register(application)
+        application = build_application(
+            services,
+            token=TOKEN,
+            base_url=api.base_url.removesuffix("/bot"),
+            rate_limit=False,
+            jobs=False,
+        )
         async with application:
             yield application, api
 
@@ -209,6 +213,46 @@ async def test_settings_button_toggles_only_the_tapping_users_switch(salon: Any,
         assert await get_preference(s, 41, business_id) == (True, True)
 
 
+def sent_texts(api: FakeBotApi) -> list[str]:
+    return [
+        str(p.get("text", ""))
+        for m, p in api.state.calls
+        if m in ("sendMessage", "editMessageText")
+    ]
+
+
+def button(api: FakeBotApi, label: str) -> str:
+    """The callback data of the newest button labelled ``label`` (an engine token)."""
+    for method, params in reversed(api.state.calls):
+        markup = params.get("reply_markup")
+        if method in ("sendMessage", "editMessageText") and isinstance(markup, dict):
+            for row in markup.get("inline_keyboard", []):
+                for b in row:
+                    if b["text"] == label:
+                        return str(b["callback_data"])
+    raise AssertionError(f"no button {label!r}")
+
+
+async def test_settings_switches_are_engine_buttons_and_old_ones_still_work(
+    salon: Any, app: Any
+) -> None:
+    _, db, business_id = salon
+    application, api = app
+    await application.process_update(say(application, 42, "/settings"))
+    assert sent_texts(api)[-1] == "Your notification settings. Tap to turn on or off."
+    news = button(api, "News from Salon Belle Rue: on")
+    assert news.startswith("c")  # a server-side token, not the business id
+    await application.process_update(tap(application, 42, news))
+    assert button(api, "News from Salon Belle Rue: off")
+    # a settings message sent before the switches were tokens: toggles, and is redrawn
+    await application.process_update(tap(application, 42, f"ds:n:{business_id}"))
+    assert button(api, "News from Salon Belle Rue: on").startswith("c")
+    from bot.delivery.preferences import get_preference
+
+    async with db.sessions() as s:
+        assert await get_preference(s, 42, business_id) == (True, True)
+
+
 async def test_business_admin_cannot_broadcast_to_another_business(salon: Any, app: Any) -> None:
     _, db, salon_id = salon
     application, api = app
@@ -217,27 +261,49 @@ async def test_business_admin_cannot_broadcast_to_another_business(salon: Any, a
     await db.customers(other_id, range(200, 210))
     async with db.sessions() as s, s.begin():
         s.add(Admin(user_id=50, business_id=salon_id, role="admin"))
-    # picking the other business by forging the button is refused
-    await application.process_update(tap(application, 50, f"db:b:{other_id}"))
-    assert alerts(api)[-1] == "Only a business admin can do this."
-    # the normal flow only ever targets the admin's own business's customers
+        s.add(Admin(user_id=50, business_id=other_id, role="admin"))
+    # an admin of both is asked which; the right is read again when the button is tapped
     await application.process_update(say(application, 50, "/broadcast"))
+    assert sent_texts(api)[-1] == "Which business is this broadcast for?"
+    other = button(api, "Other Shop")
+    async with db.sessions() as s, s.begin():
+        revoked = await s.scalar(
+            select(Admin).where(Admin.user_id == 50, Admin.business_id == other_id)
+        )
+        await s.delete(revoked)
+    await application.process_update(tap(application, 50, other))
+    assert alerts(api)[-1] == "Only a business admin can do this."
+    # a forged button (a token this conversation was never offered) changes nothing
+    await application.process_update(tap(application, 50, "c999.0"))
+    assert alerts(api)[-1] == "This menu has expired."
+    # the normal flow only ever targets the admin's own business's customers
+    await application.process_update(tap(application, 50, button(api, "Salon Belle Rue")))
+    assert sent_texts(api)[-1] == (
+        "Send me the message to broadcast to the customers of Salon Belle Rue."
+    )
     await application.process_update(say(application, 50, "Closed on Monday"))
-    async with db.sessions() as s:
-        draft = await s.scalar(select(Broadcast).where(Broadcast.created_by == 50))
-        assert draft is not None and draft.business_id == salon_id and draft.step == "audience"
-    await application.process_update(tap(application, 50, f"db:a:{draft.id}"))
+    assert sent_texts(api)[-1] == "Who should receive it?"
+    await application.process_update(tap(application, 50, button(api, "All customers")))
+    assert sent_texts(api)[-2:] == [
+        "Closed on Monday",
+        "Preview above. It will be sent to 5 customers of Salon Belle Rue.",
+    ]
+    send = button(api, "Send")
     # another admin (of the other business) cannot send this draft
     async with db.sessions() as s, s.begin():
         s.add(Admin(user_id=60, business_id=other_id, role="admin"))
-    await application.process_update(tap(application, 60, f"db:s:{draft.id}"))
-    assert alerts(api)[-1] == "This broadcast can no longer be changed."
-    await application.process_update(tap(application, 50, f"db:s:{draft.id}"))
+    await application.process_update(tap(application, 60, send))
+    assert alerts(api)[-1] == "This menu has expired."
+    await application.process_update(tap(application, 50, send))
     async with db.sessions() as s:
+        draft = await s.scalar(select(Broadcast).where(Broadcast.created_by == 50))
+        assert draft is not None and draft.business_id == salon_id
+        assert draft.status == "sending" and draft.text == "Closed on Monday"
         recipients = set(
             await s.scalars(select(Delivery.user_id).where(Delivery.broadcast_id == draft.id))
         )
     assert recipients == set(range(100, 105))
+    assert sent_texts(api)[-1] == "0 of 5 sent, 0 failed, 0 blocked the bot"
     # a non-admin is refused outright
     await application.process_update(say(application, 70, "/broadcast"))
     assert any(

@@ -1,0 +1,17 @@
+"""What business admins and owners do in the chat, as features of the conversation engine
+(:mod:`bot.engine.features`): their commands and menus reach the engine as events through
+``Engine.handle``, with its server-side button tokens and conversation state.
+
+- :mod:`.rights`: who may administer which business (the ``admins`` table, synchronised from
+  the configuration's ``owners`` and each business's ``admins``), checked on every action;
+- :mod:`.composer`: ``/broadcast`` (choose the business, write the message, choose the
+  audience, preview, send) and ``/broadcast_cancel``;
+- :mod:`.state`: the composer's keys in the conversation state;
+- :mod:`.texts`: their message ids.
+
+Sending is the delivery engine's (:mod:`bot.delivery.broadcasts`).
+"""
+
+from bot.admin.composer import BroadcastComposer
+
+__all__ = ["BroadcastComposer"]
