@@ -14,8 +14,8 @@ What is the same as ``bench/updates.py`` (its driver is imported, not copied):
   ``Update.de_json`` on it inside the timer before ``Application.process_update``;
 - the replies: the same in-process Bot API (``bot.local_api.LocalBotApi(record=False)``) answers
   them, with a Message for ``sendMessage`` / ``editMessageText`` and ``true`` for
-  ``answerCallbackQuery``; the floor makes the same 20 calls per booking (21 with the staff
-  step) with the same texts and keyboards (the month view, twelve times a page, the nav row);
+  ``answerCallbackQuery``; the floor makes the same 20 calls per booking (22 with the staff
+  step) with bookbot's texts and keyboards (the month view, twelve times a page, the nav row);
 - the Application: ``ApplicationBuilder`` with that request, no rate limiter, no JobQueue; the
   warm-up (20 bookings), ``gc.freeze()`` after it, the pinning to one CPU, the figures printed.
 
