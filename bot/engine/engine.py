@@ -13,30 +13,28 @@ changes nothing.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bot.engine.booking import abandon
+from bot.engine.buttons import button
+from bot.engine.commands import command
+from bot.engine.my_bookings import begin_reschedule
 from bot.engine.steps import HANDLERS
-from bot.engine.steps.base import go_back, show_current
-from bot.engine.steps.slot import release_hold
-from bot.engine.summary import when
+from bot.engine.steps.base import show_current
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.types import Event, Reply
-from bot.i18n import LANGUAGES, N_, gettext, pick_language
+from bot.i18n import gettext, pick_language
 from providers.base import (
     Hold,
     NotBookable,
     NotFound,
     ProviderError,
     ProviderUnavailable,
-    Selection,
 )
-from storage import bookings as booking_store
 from storage import conversations
-from storage import fiches as fiche_store
 from storage.conversations import ConversationRecord
 from storage.models import User
 from storage.writes import Write
@@ -46,10 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
 #: Longest text the engine reads; anything longer is refused before any parsing.
 MAX_TEXT = 4096
-COMMANDS = ("start", "book", "mybookings", "mydetails", "cancel", "help", "language")
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
@@ -88,7 +84,7 @@ class Engine:
         turn = Turn(services=services, event=event, record=record, now=now, language=language)
         turn.checkpoint = lambda: self._checkpoint(turn)
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
-            await self._abandon(turn)
+            await abandon(turn)
             turn.notice("Your previous booking timed out, so it was not kept.")
         try:
             await self._dispatch(turn)
@@ -104,7 +100,7 @@ class Engine:
             )
         except (NotBookable, NotFound) as refused:
             turn.drafts.clear()
-            await self._abandon(turn)
+            await abandon(turn)
             turn.notice(refused.message or "This cannot be booked online at the moment.")
             turn.show(turn.t("Send /book to start again."))
         except ProviderError as failure:
@@ -118,9 +114,9 @@ class Engine:
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
         if event.kind == "command":
-            await self._command(turn, event.command, event.text.strip())
+            await command(turn, event.command, event.text.strip())
         elif event.kind == "button":
-            await self._button(turn, event.text)
+            await button(turn, event.text)
         elif len(event.text) > MAX_TEXT:
             turn.notice("That message is too long.")
             await self._current_or_hint(turn)
@@ -137,294 +133,10 @@ class Engine:
         else:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
 
-    # -- commands ----------------------------------------------------------------------------
-    async def _command(self, turn: Turn, command: str, argument: str) -> None:
-        if command == "start":
-            turn.writes.append(self._remember_user(turn))
-            slug = argument if self.services.config.business(argument) else None
-            if turn.in_booking and not slug:
-                turn.notice("Welcome back! Here is where you were.")
-                await show_current(turn)
-                return
-            turn.notice("Hello! I can book you an appointment.")
-            await self._begin(turn, slug)
-        elif command == "book":
-            slug = argument if self.services.config.business(argument) else None
-            await self._begin(turn, slug)
-        elif command == "cancel":
-            if turn.in_booking:
-                await self._abandon(turn)
-                turn.show(turn.t("Booking cancelled. Send /book to start again."))
-            else:
-                turn.show(
-                    turn.t(
-                        "There is no booking in progress. "
-                        "To cancel an appointment, send /mybookings."
-                    )
-                )
-        elif command == "mybookings":
-            await self._my_bookings(turn)
-        elif command == "mydetails":
-            await self._my_details(turn)
-        elif command == "language":
-            rows = [[MenuButton(name, f"l:{code}")] for code, name in LANGUAGES.items()]
-            turn.show(turn.t("Which language would you like?"), rows)
-        else:  # help, and anything unknown
-            turn.show(turn.t(HELP))
-
-    def _remember_user(self, turn: Turn) -> Write:
-        event = turn.event
-        return fiche_store.remember_user(event.user_id, event.first_name, event.telegram_language)
-
-    async def _begin(self, turn: Turn, slug: str | None) -> None:
-        businesses = self.services.config.businesses
-        if slug is None and len(businesses) == 1:
-            slug = businesses[0].slug
-        if slug is None:
-            await self._abandon(turn)
-            rows = [[MenuButton(b.name, f"s:{b.slug}")] for b in businesses]
-            turn.show(turn.t("Where would you like to book?"), rows)
-            return
-        await self.start_booking(turn, slug)
-
-    async def start_booking(
-        self,
-        turn: Turn,
-        slug: str,
-        *,
-        prefilled: dict[str, Any] | None = None,
-        skip_kinds: tuple[str, ...] = (),
-        first_kind: str | None = None,
-    ) -> None:
-        """Start a booking with ``slug``'s provider (dropping one in progress).
-
-        A reschedule starts at the ``date`` step with the old choices, and without the steps
-        that collect who the appointment is for (``skip_kinds``).
-        """
-        await self._abandon(turn)
-        provider = self.services.providers[slug]
-        selection = Selection(language=turn.language, user_key=f"tg:{turn.event.user_id}")
-        steps = [s for s in await provider.flow(selection) if s.kind not in skip_kinds]
-        first = next((i for i, s in enumerate(steps) if s.kind == first_kind), 0)
-        turn.data["b"] = {"biz": slug, "flow": [s.to_json() for s in steps], "i": first, "ch": {}}
-        if prefilled:
-            turn.booking.update(prefilled)
-        await show_current(turn)
-
-    async def _abandon(self, turn: Turn) -> None:
-        """Drop the booking in progress, releasing any hold it owns."""
-        if turn.in_booking:
-            await release_hold(turn)
-            turn.data.pop("b", None)
-
-    # -- buttons -----------------------------------------------------------------------------
-    async def _button(self, turn: Turn, token: str) -> None:
-        match = TOKEN.match(token)
-        menu = turn.data.get("menu") or {}
-        actions = menu.get("a", [])
-        if (
-            match is None
-            or int(match.group(1)) != menu.get("v")
-            or int(match.group(2)) >= len(actions)
-        ):
-            turn.alert = turn.t("This menu has expired.")
-            if turn.in_booking:
-                turn.notice("This menu has expired. Here is where you are:")
-                await show_current(turn)
-            return
-        turn.edit = True
-        action: str = actions[int(match.group(2))]
-        prefix, _, rest = action.partition(":")
-        if prefix == "b" and turn.in_booking:
-            await self._booking_action(turn, rest)
-        elif prefix == "b" and rest == "retry":
-            # The platform failed before the booking started (its first screen): start again.
-            await self._begin(turn, None)
-        elif prefix == "s" and self.services.config.business(rest):
-            await self.start_booking(turn, rest)
-        elif prefix == "m":
-            await self._my_bookings_action(turn, rest)
-        elif prefix == "f":
-            await self._my_details_action(turn, rest)
-        elif prefix == "l" and rest in LANGUAGES:
-            await self._set_language(turn, rest)
-        else:
-            turn.alert = turn.t("This menu has expired.")
-
-    async def _booking_action(self, turn: Turn, action: str) -> None:
-        step = turn.step
-        handler = HANDLERS[step.kind]
-        if action == "cancel":
-            await self._abandon(turn)
-            turn.show(turn.t("Booking cancelled. Send /book to start again."))
-        elif action == "back":
-            on_back = getattr(handler, "on_back", None)
-            if on_back is None or not await on_back(turn, step):
-                await go_back(turn)
-        elif action == "retry":
-            await show_current(turn)
-        else:
-            await handler.on_action(turn, step, action)
-
-    async def _set_language(self, turn: Turn, language: str) -> None:
-        turn.data["lang"] = language
-        turn.language = language
-        event = turn.event
-        turn.writes.append(
-            fiche_store.choose_language(
-                event.user_id, event.first_name, event.telegram_language, language
-            )
-        )
-        turn.show(
-            turn.t("I will speak English with you.")
-            if language == "en"
-            else turn.t("I will speak French with you.")
-        )
-        if turn.in_booking:
-            await show_current(turn)
-
-    # -- my bookings -------------------------------------------------------------------------
-    async def _my_bookings(self, turn: Turn) -> None:
-        rows = await booking_store.upcoming(self.services, turn.event.user_id, turn.now)
-        if not rows:
-            turn.show(turn.t("You have no upcoming appointments. Send /book to make one."))
-            return
-        lines, buttons = [], []
-        slugs = {v: k for k, v in self.services.business_ids.items()}
-        for row in rows:
-            slug = slugs.get(row.business_id)
-            if slug is None:
-                continue
-            business = self.services.business(slug)
-            moment = when(row.start_at, business.zone, turn.language)
-            lines.append(f"• {moment} — {row.service_name}, {business.name}")
-            short = row.start_at.astimezone(business.zone).strftime("%d/%m %H:%M")
-            buttons.append([MenuButton(turn.t("✖ Cancel {when}", when=short), f"m:c:{row.id}")])
-            if self.services.providers[slug].supports_reschedule:
-                buttons.append([MenuButton(turn.t("↻ Change {when}", when=short), f"m:r:{row.id}")])
-        turn.show(turn.t("Your upcoming appointments:") + "\n\n" + "\n".join(lines), buttons)
-
-    async def _my_bookings_action(self, turn: Turn, action: str) -> None:
-        kind, _, raw_id = action.partition(":")
-        if not raw_id.isdigit():
-            turn.alert = turn.t("This menu has expired.")
-            return
-        booking_id = int(raw_id)
-        # Ownership is checked here, on every tap, not just when the list was made.
-        row = await booking_store.owned(self.services, booking_id, turn.event.user_id)
-        if row is None or row.status != "confirmed":
-            turn.notice("This appointment is not in your bookings any more.")
-            await self._my_bookings(turn)
-            return
-        slug = {v: k for k, v in self.services.business_ids.items()}[row.business_id]
-        business = self.services.business(slug)
-        if kind == "c":
-            turn.show(
-                turn.t(
-                    "Cancel {service} on {when}?",
-                    service=row.service_name,
-                    when=when(row.start_at, business.zone, turn.language),
-                ),
-                [
-                    [MenuButton(turn.t("Yes, cancel it"), f"m:cc:{row.id}")],
-                    [MenuButton(turn.t("No, keep it"), "m:list:0")],
-                ],
-            )
-        elif kind == "cc":
-            provider = self.services.providers[slug]
-            selection = Selection(
-                choices={k: tuple(v) for k, v in (row.selection or {}).items()},
-                language=turn.language,
-                user_key=f"tg:{turn.event.user_id}",
-            )
-            try:
-                await provider.cancel(row.provider_ref, selection)
-            except NotFound:
-                pass  # already gone on the platform: make our mirror agree
-            # Ownership and status are checked again in the writing transaction.
-            turn.writes.append(booking_store.cancel(booking_id, turn.event.user_id, turn.now))
-            turn.show(turn.t("Your appointment is cancelled."))
-        elif kind == "r":
-            await self.begin_reschedule(turn, row.id)
-        else:
-            await self._my_bookings(turn)
-
-    # -- stored details ------------------------------------------------------------------------
-    async def _my_details(self, turn: Turn) -> None:
-        """The people this user stored details for, each with a Delete button."""
-        fiches = await fiche_store.all_for_user(self.services, turn.event.user_id)
-        if not fiches:
-            turn.show(turn.t("You have no stored details."))
-            return
-        names = {v: k for k, v in self.services.business_ids.items()}
-        lines, rows = [], []
-        for fiche in fiches:
-            slug = names.get(fiche.business_id)
-            business = self.services.config.business(slug) if slug else None
-            who = f"{fiche.first_name} {fiche.last_name}".strip()
-            label = f"{who} ({fiche.label})" if fiche.label else who
-            lines.append(f"• {label} — {business.name if business else '?'}")
-            rows.append([MenuButton(turn.t("🗑 Delete {name}", name=label), f"f:d:{fiche.id}")])
-        turn.show(
-            turn.t("The details you stored for your bookings:") + "\n\n" + "\n".join(lines), rows
-        )
-
-    async def _my_details_action(self, turn: Turn, action: str) -> None:
-        kind, _, raw_id = action.partition(":")
-        if not raw_id.isdigit():
-            turn.alert = turn.t("This menu has expired.")
-            return
-        fiche_id = int(raw_id)
-        if kind == "d":
-            turn.show(
-                turn.t("Delete these details? Your appointments are kept."),
-                [
-                    [MenuButton(turn.t("Yes, delete them"), f"f:dd:{fiche_id}")],
-                    [MenuButton(turn.t("No, keep them"), "f:list:0")],
-                ],
-            )
-        elif kind == "dd":
-            # Ownership is checked in the deleting transaction itself.
-            turn.writes.append(fiche_store.forget(fiche_id, turn.event.user_id))
-            turn.show(turn.t("Your details were deleted."))
-        else:
-            await self._my_details(turn)
-
     async def begin_reschedule(self, turn: Turn, booking_id: int) -> None:
-        """Walk the user to the date step to move their booking ``booking_id``."""
-        row = await booking_store.owned(self.services, booking_id, turn.event.user_id)
-        if row is None or row.status != "confirmed":
-            turn.notice("This appointment is not in your bookings any more.")
-            await self._my_bookings(turn)
-            return
-        slug = {v: k for k, v in self.services.business_ids.items()}[row.business_id]
-        if not self.services.providers[slug].supports_reschedule:
-            turn.show(
-                turn.t(
-                    "This appointment cannot be changed online. You can cancel it and book again."
-                )
-            )
-            return
-        choices: dict[str, Any] = {}
-        for key, ids in (row.selection or {}).items():
-            label = row.service_name if key == "service" else (row.resource_name or "")
-            choices[key] = {"ids": list(ids), "labels": [label] * len(ids), "auto": True}
-        first, last = [*row.customer_name.split(" ", 1), ""][:2]
-        turn.notice("Pick the new day for your appointment.")
-        await self.start_booking(
-            turn,
-            slug,
-            prefilled={
-                "ch": choices,
-                "resched": row.id,
-                "resched_ref": row.provider_ref,
-                "cust": {"first_name": first, "last_name": last},
-                "fiche": row.fiche_id,
-                "label": "",
-            },
-            skip_kinds=("customer", "questions", "sign_in"),
-            first_kind="date",
-        )
+        """Walk the user to the date step to move their booking ``booking_id``
+        (:func:`bot.engine.my_bookings.begin_reschedule`; the reminder's Change button)."""
+        await begin_reschedule(turn, booking_id)
 
     # -- persistence -------------------------------------------------------------------------
     # Every update reads its conversation once and writes it once. On a SQLite file both go
@@ -515,18 +227,6 @@ class Engine:
                 if await conversations.delete_if_unchanged(session, record):
                     swept += 1
         return swept
-
-
-HELP = N_(
-    "I book appointments for you.\n\n"
-    "/book — make an appointment\n"
-    "/mybookings — see, change or cancel your appointments\n"
-    "/mydetails — see or delete the details you stored\n"
-    "/settings — reminders and news on or off\n"
-    "/cancel — stop the booking in progress\n"
-    "/language — choose the language\n"
-    "/help — this message"
-)
 
 
 __all__ = ["Engine"]

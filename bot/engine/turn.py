@@ -85,7 +85,7 @@ class Turn:
 
     @property
     def booking(self) -> dict[str, Any]:
-        """The booking in progress (created by :meth:`bot.engine.engine.Engine.start_booking`)."""
+        """The booking in progress (created by :func:`bot.engine.booking.start_booking`)."""
         booking: dict[str, Any] = self.data["b"]
         return booking
 
