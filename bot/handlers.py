@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 from bot.engine import Engine
+from bot.engine.state import ConversationState
 from bot.engine.turn import Turn
 from bot.i18n import gettext, pick_language
 from bot.services import Services
@@ -76,8 +77,11 @@ async def begin_reschedule(
     services: Services = context.application.bot_data["services"]
     now = services.clock()
     record = await engine.load(event.chat_id, event.user_id)
-    language = pick_language(record.data.get("lang"), event.telegram_language)
-    turn = Turn(services=services, event=event, record=record, now=now, language=language)
+    state = ConversationState.from_stored(record.data)
+    language = pick_language(state.language, event.telegram_language)
+    turn = Turn(
+        services=services, event=event, record=record, state=state, now=now, language=language
+    )
     turn.checkpoint = lambda: engine._checkpoint(turn)
     await engine.begin_reschedule(turn, booking_id)
     reply = await engine._save(turn)

@@ -1,9 +1,8 @@
-"""Starting and dropping the booking in progress (the ``b`` part of the state)."""
+"""Starting and dropping the booking in progress (:attr:`ConversationState.booking`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from bot.engine.state import BookingState
 from bot.engine.steps.base import show_current
 from bot.engine.steps.slot import release_hold
 from bot.engine.turn import MenuButton, Turn
@@ -23,32 +22,35 @@ async def begin(turn: Turn, slug: str | None) -> None:
     await start_booking(turn, slug)
 
 
-async def start_booking(
-    turn: Turn,
-    slug: str,
-    *,
-    prefilled: dict[str, Any] | None = None,
-    skip_kinds: tuple[str, ...] = (),
-    first_kind: str | None = None,
-) -> None:
-    """Start a booking with ``slug``'s provider (dropping one in progress).
+async def start_booking(turn: Turn, slug: str) -> None:
+    """Start a booking with ``slug``'s provider (dropping one in progress) and show its first
+    step."""
+    await new_booking(turn, slug)
+    await show_current(turn)
 
-    A reschedule starts at the ``date`` step with the old choices, and without the steps
-    that collect who the appointment is for (``skip_kinds``).
+
+async def new_booking(
+    turn: Turn, slug: str, *, skip_kinds: tuple[str, ...] = (), first_kind: str | None = None
+) -> BookingState:
+    """A booking with ``slug``'s provider in place of the one in progress (not shown yet).
+
+    A reschedule starts at the ``date`` step (``first_kind``), without the steps that collect
+    who the appointment is for (``skip_kinds``); the caller fills in the old choices.
     """
     await abandon(turn)
     provider = turn.services.providers[slug]
     selection = Selection(language=turn.language, user_key=f"tg:{turn.event.user_id}")
     steps = [s for s in await provider.flow(selection) if s.kind not in skip_kinds]
     first = next((i for i, s in enumerate(steps) if s.kind == first_kind), 0)
-    turn.data["b"] = {"biz": slug, "flow": [s.to_json() for s in steps], "i": first, "ch": {}}
-    if prefilled:
-        turn.booking.update(prefilled)
-    await show_current(turn)
+    booking = BookingState(
+        business=slug, flow=[s.to_json() for s in steps], index=first, choices={}
+    )
+    turn.state.booking = booking
+    return booking
 
 
 async def abandon(turn: Turn) -> None:
     """Drop the booking in progress, releasing any hold it owns."""
     if turn.in_booking:
         await release_hold(turn)
-        turn.data.pop("b", None)
+        turn.state.booking = None

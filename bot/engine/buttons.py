@@ -20,16 +20,21 @@ TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
 async def button(turn: Turn, token: str) -> None:
     """Answer a tap on the button behind ``token``, or say the menu expired."""
     match = TOKEN.match(token)
-    menu = turn.data.get("menu") or {}
-    actions = menu.get("a", [])
-    if match is None or int(match.group(1)) != menu.get("v") or int(match.group(2)) >= len(actions):
+    menu = turn.state.menu
+    actions = menu.actions if menu is not None else []
+    if (
+        match is None
+        or menu is None
+        or int(match.group(1)) != menu.version
+        or int(match.group(2)) >= len(actions)
+    ):
         turn.alert = turn.t("This menu has expired.")
         if turn.in_booking:
             turn.notice("This menu has expired. Here is where you are:")
             await show_current(turn)
         return
     turn.edit = True
-    action: str = actions[int(match.group(2))]
+    action = actions[int(match.group(2))]
     prefix, _, rest = action.partition(":")
     if prefix == "b" and turn.in_booking:
         await booking_action(turn, rest)

@@ -58,7 +58,7 @@ def remember_user(turn: Turn) -> Write:
 
 async def set_language(turn: Turn, language: str) -> None:
     """Speak ``language`` with this user from now on (kept in the state and the user row)."""
-    turn.data["lang"] = language
+    turn.state.language = language
     turn.language = language
     event = turn.event
     turn.writes.append(

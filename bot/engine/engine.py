@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -22,6 +22,7 @@ from bot.engine.booking import abandon
 from bot.engine.buttons import button
 from bot.engine.commands import command
 from bot.engine.my_bookings import begin_reschedule
+from bot.engine.state import ConversationState, Menu
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
 from bot.engine.turn import MenuButton, Turn
@@ -51,9 +52,9 @@ MAX_TEXT = 4096
 CONFIRMING_GRACE = timedelta(minutes=2)
 
 
-def confirming_elsewhere(data: dict[str, Any], now: datetime) -> bool:
+def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
     """Whether another update checkpointed this conversation and is booking right now."""
-    started = data.get("confirming")
+    started = state.confirming
     if not isinstance(started, str):
         return False
     try:
@@ -71,17 +72,18 @@ class Engine:
         services = self.services
         now = services.clock()
         record = await self.load(event.chat_id, event.user_id)
+        state = ConversationState.from_stored(record.data)
         language = pick_language(
-            record.data.get("lang"), event.telegram_language, services.config.default_language
+            state.language, event.telegram_language, services.config.default_language
         )
-        if confirming_elsewhere(record.data, now):
+        if confirming_elsewhere(state, now):
             # The same Confirm delivered twice (or a tap meanwhile): the update that holds the
             # checkpoint is calling the platform. Saving this one would bump the version under
             # it and lose its "Booked!" screen and state, so this update changes nothing.
             return Reply(
                 screens=[], alert=gettext(language, "This booking is already being confirmed.")
             )
-        turn = Turn(services=services, event=event, record=record, now=now, language=language)
+        turn = Turn(services, event, record, state, now=now, language=language)
         turn.checkpoint = lambda: self._checkpoint(turn)
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
             await abandon(turn)
@@ -151,14 +153,14 @@ class Engine:
             if record.is_new:
                 found = await lane.fetchone("SELECT language FROM users WHERE id = ?", (user_id,))
                 if found and found[0]:
-                    record.data["lang"] = found[0]
+                    record.data = ConversationState(language=found[0]).to_stored()
             return record
         async with self.services.sessions() as session:
             record = await conversations.load(session, chat_id, user_id)
             if record.is_new:
                 chosen = await session.scalar(select(User.language).where(User.id == user_id))
                 if chosen:
-                    record.data["lang"] = chosen
+                    record.data = ConversationState(language=chosen).to_stored()
         return record
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
@@ -168,6 +170,7 @@ class Engine:
         The writes commit even when the version check refuses the state (``False``): they
         record what already happened on the platform (a booking, a cancellation)."""
         record, now = turn.record, self.services.clock()
+        record.data = turn.state.to_stored()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
         lane = self.services.fastlane
@@ -190,16 +193,16 @@ class Engine:
     async def _checkpoint(self, turn: Turn) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used
         twice; ``False`` if another update got there first."""
-        turn.data["confirming"] = self.services.clock().isoformat()
+        turn.state.confirming = self.services.clock().isoformat()
         stored = await self._store(turn, with_writes=False)
-        turn.data.pop("confirming", None)
+        turn.state.confirming = None
         return stored
 
     async def _save(self, turn: Turn) -> Reply:
         record = turn.record
         reply, actions = turn.build_reply(record.version + 1)
         if actions:
-            record.data["menu"] = {"v": record.version + 1, "a": actions}
+            turn.state.menu = Menu(version=record.version + 1, actions=actions)
         stored = await self._store(turn)
         if not stored:
             # Someone else changed this conversation meanwhile (a double tap handled by another
@@ -215,11 +218,11 @@ class Engine:
             expired = await conversations.expired(session, now)
         swept = 0
         for record in expired:
-            booking = record.data.get("b") or {}
-            if booking.get("hold") and booking.get("biz") in self.services.providers:
+            booking = ConversationState.from_stored(record.data).booking
+            if booking and booking.hold and booking.business in self.services.providers:
                 try:
-                    await self.services.providers[booking["biz"]].release(
-                        Hold.from_json(booking["hold"])
+                    await self.services.providers[booking.business].release(
+                        Hold.from_json(booking.hold)
                     )
                 except ProviderError:
                     log.warning("could not release an expired hold; the platform will expire it")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.engine.booking import start_booking
+from bot.engine.booking import new_booking
+from bot.engine.state import Choice
+from bot.engine.steps.base import show_current
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
 from providers.base import NotFound, Selection
@@ -93,23 +93,15 @@ async def begin_reschedule(turn: Turn, booking_id: int) -> None:
             turn.t("This appointment cannot be changed online. You can cancel it and book again.")
         )
         return
-    choices: dict[str, Any] = {}
+    turn.notice("Pick the new day for your appointment.")
+    booking = await new_booking(
+        turn, slug, skip_kinds=("customer", "questions", "sign_in"), first_kind="date"
+    )
     for key, ids in (row.selection or {}).items():
         label = row.service_name if key == "service" else (row.resource_name or "")
-        choices[key] = {"ids": list(ids), "labels": [label] * len(ids), "auto": True}
+        booking.choices[key] = Choice(ids=list(ids), labels=[label] * len(ids), auto=True)
     first, last = [*row.customer_name.split(" ", 1), ""][:2]
-    turn.notice("Pick the new day for your appointment.")
-    await start_booking(
-        turn,
-        slug,
-        prefilled={
-            "ch": choices,
-            "resched": row.id,
-            "resched_ref": row.provider_ref,
-            "cust": {"first_name": first, "last_name": last},
-            "fiche": row.fiche_id,
-            "label": "",
-        },
-        skip_kinds=("customer", "questions", "sign_in"),
-        first_kind="date",
-    )
+    booking.rescheduling, booking.rescheduling_ref = row.id, row.provider_ref
+    booking.customer = {"first_name": first, "last_name": last}
+    booking.fiche, booking.label = row.fiche_id, ""
+    await show_current(turn)

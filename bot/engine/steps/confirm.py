@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from bot.engine.state import BookingState, Choice
 from bot.engine.steps.base import StepHandler, go_to, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
@@ -56,8 +57,8 @@ REFUSAL_TEXT = {
 }
 
 
-def customer_details(booking: dict[str, Any]) -> CustomerDetails:
-    cust = booking.get("cust", {})
+def customer_details(booking: BookingState) -> CustomerDetails:
+    cust = booking.customer or {}
     birth = cust.get("birth_date")
     return CustomerDetails(
         first_name=cust.get("first_name", ""),
@@ -67,23 +68,22 @@ def customer_details(booking: dict[str, Any]) -> CustomerDetails:
         birth_date=date.fromisoformat(birth) if birth else None,
         personal_id=cust.get("personal_id"),
         address=cust.get("address"),
-        provider_ref=booking.get("fiche_ref"),
+        provider_ref=booking.fiche_reference,
     )
 
 
-def _service_choice(booking: dict[str, Any]) -> dict[str, Any]:
+def _service_choice(booking: BookingState) -> Choice:
     for key in ("service", "services"):
-        if key in booking["ch"]:
-            choice: dict[str, Any] = booking["ch"][key]
-            return choice
-    return {"labels": []}
+        if key in booking.choices:
+            return booking.choices[key]
+    return Choice(ids=[], labels=[])
 
 
-def _staff_name(booking: dict[str, Any], slot: Slot) -> str | None:
+def _staff_name(booking: BookingState, slot: Slot) -> str | None:
     for key in ("staff", "resource", "calendar"):
-        choice = booking["ch"].get(key)
-        if choice and choice["ids"] and choice["ids"][0] != "*":
-            return str(choice["labels"][0])
+        choice = booking.choices.get(key)
+        if choice and choice.ids and choice.ids[0] != "*":
+            return str(choice.labels[0])
     return slot.resource_name
 
 
@@ -92,15 +92,15 @@ class ConfirmStep(StepHandler):
 
     def summary(self, turn: Turn) -> list[str]:
         booking = turn.booking
-        slot = Slot.from_json(booking["slot"])
+        slot = Slot.from_json(booking.slot or {})
         service = _service_choice(booking)
         price = stored_price(service)
-        cust = booking.get("cust", {})
+        cust = booking.customer or {}
         name = f"{cust.get('first_name', '')} {cust.get('last_name', '')}".strip()
         return booking_lines(
             language=turn.language,
             business=turn.business.name,
-            service=", ".join(service["labels"]) or "-",
+            service=", ".join(service.labels) or "-",
             staff=_staff_name(booking, slot),
             start=slot.start,
             zone=turn.business.zone,
@@ -109,7 +109,8 @@ class ConfirmStep(StepHandler):
         )
 
     async def show(self, turn: Turn, step: Step) -> None:
-        if turn.data.pop("confirming", None):
+        confirming, turn.state.confirming = turn.state.confirming, None
+        if confirming:
             # A confirmation was under way when the process stopped: the platform may or may not
             # have booked it, and retrying blindly could book twice.
             turn.notice(
@@ -119,7 +120,7 @@ class ConfirmStep(StepHandler):
         lines = self.summary(turn)
         title = (
             turn.t("Please check the new time:")
-            if turn.booking.get("resched")
+            if turn.booking.rescheduling
             else turn.t("Please check your booking:")
         )
         turn.show(
@@ -135,26 +136,26 @@ class ConfirmStep(StepHandler):
             turn.alert = turn.t("This booking is already being confirmed.")
             return
         booking = turn.booking
-        slot = Slot.from_json(booking["slot"])
-        hold = Hold.from_json(booking["hold"]) if booking.get("hold") else None
+        slot = Slot.from_json(booking.slot or {})
+        hold = Hold.from_json(booking.hold) if booking.hold else None
         try:
-            if booking.get("resched"):
+            if booking.rescheduling:
                 result = await turn.provider.reschedule(
-                    booking["resched_ref"], turn.selection(), slot
+                    booking.rescheduling_ref or "", turn.selection(), slot
                 )
             else:
                 result = await turn.provider.book(
                     turn.selection(),
                     slot,
                     customer_details(booking),
-                    answers=booking.get("ans") or None,
+                    answers=booking.answers or None,
                     hold=hold,
                 )
         except (SlotTaken, HoldExpired):
             await release_hold(turn)
-            booking["after"] = slot.start.isoformat()
-            booking["page"] = 0
-            if booking.get("unanswered") == slot.id:
+            booking.not_before = slot.start.isoformat()
+            booking.page = 0
+            if booking.unanswered == slot.id:
                 # The platform never answered the last Confirm of this very time: it may well
                 # have booked it then, so "taken" may mean taken by this user.
                 turn.notice(
@@ -168,8 +169,8 @@ class ConfirmStep(StepHandler):
             return
         except InvalidCustomerData as invalid:
             field = str(getattr(invalid.field, "value", invalid.field))
-            booking.get("cust", {}).pop(field, None)
-            booking["cs"] = "ask"
+            (booking.customer or {}).pop(field, None)
+            booking.customer_stage = "ask"
             turn.notice(
                 invalid.message
                 or "The booking system did not accept this detail. Please type it again."
@@ -180,7 +181,7 @@ class ConfirmStep(StepHandler):
             if not any(s.key == "sign_in" for s in turn.steps):
                 # The business's own credentials were refused: nothing the user can fix.
                 raise ProviderUnavailable(refused_account.message) from None
-            booking.pop("acct", None)
+            booking.account = None
             turn.notice(REFUSAL_TEXT.get(refused_account.reason or "") or "Please sign in again.")
             await go_to(turn, "sign_in")
             return
@@ -196,7 +197,7 @@ class ConfirmStep(StepHandler):
             return
         except ProviderUnavailable:
             # Unanswered is not refused: the platform may have booked it (see SlotTaken above).
-            booking["unanswered"] = slot.id
+            booking.unanswered = slot.id
             turn.notice(
                 "The booking system did not answer. "
                 "If your booking does not appear in /mybookings, try again: your choices are kept."
@@ -213,20 +214,20 @@ class ConfirmStep(StepHandler):
         await self._finish(turn, result)
 
     async def _finish(self, turn: Turn, result: Booking) -> None:
-        booking = dict(turn.booking)
+        booking = turn.booking
         lines = self.summary(turn)
         key = f"{turn.record.id}:{turn.record.version}"
         user_id, chat_id = turn.event.user_id, turn.event.chat_id
         business = turn.business
-        business_id = turn.services.business_ids[booking["biz"]]
-        selection = {k: v["ids"] for k, v in booking["ch"].items()}
+        business_id = turn.services.business_ids[booking.business]
+        selection = {key: choice.ids for key, choice in booking.choices.items()}
         service = _service_choice(booking)
-        slot = Slot.from_json(booking["slot"])
+        slot = Slot.from_json(booking.slot or {})
         now = turn.now
 
-        if booking.get("resched"):
+        if booking.rescheduling:
             turn.writes.append(
-                booking_store.move(booking["resched"], result.start, result.end, business, now)
+                booking_store.move(booking.rescheduling, result.start, result.end, business, now)
             )
         else:
             price = result.price or stored_price(service)
@@ -240,22 +241,22 @@ class ConfirmStep(StepHandler):
                         business=business,
                         business_id=business_id,
                         result=result,
-                        service_name=", ".join(service["labels"]) or result.service_name,
+                        service_name=", ".join(service.labels) or result.service_name,
                         resource_name=_staff_name(booking, slot) or result.resource_name,
                         price=(Decimal(price.amount), price.currency) if price else None,
                         selection=selection,
                         idempotency_key=key,
-                        fiche_id=booking.get("fiche"),
-                        label=booking.get("label", ""),
-                        details=booking.get("cust", {}),
+                        fiche_id=booking.fiche_id,
+                        label=booking.label or "",
+                        details=booking.customer or {},
                         now=now,
                     )
                 )
             )
-        turn.data.pop("b", None)
+        turn.state.booking = None
         title = (
             turn.t("✅ Your new time is confirmed.")
-            if booking.get("resched")
+            if booking.rescheduling
             else turn.t("✅ Booked! See you soon.")
         )
         turn.show(

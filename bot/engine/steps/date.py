@@ -63,11 +63,11 @@ class DateStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         today = self._today(turn)
-        shown = date.fromisoformat(turn.booking.get("month") or today.isoformat())
+        shown = date.fromisoformat(turn.booking.month or today.isoformat())
         first = max(_month_start(shown), _month_start(today))
         last_allowed = _add_months(_month_start(today), MONTHS_AHEAD)
         first = min(first, last_allowed)
-        turn.booking["month"] = first.isoformat()
+        turn.booking.month = first.isoformat()
         days = await turn.provider.available_days(
             turn.selection(), max(first, today), _month_end(first)
         )
@@ -107,12 +107,13 @@ class DateStep(StepHandler):
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         today = self._today(turn)
+        booking = turn.booking
         if action.startswith("m:"):
-            turn.booking["month"] = action[2:]
+            booking.month = action[2:]
             await self.show(turn, step)
         elif action.startswith("d:"):
-            turn.booking["day"] = action[2:]
-            turn.booking["page"] = 0
+            booking.day = action[2:]
+            booking.page = 0
             await advance(turn)
         elif action == "first":
             found = await self._earliest(turn, today)
@@ -123,9 +124,9 @@ class DateStep(StepHandler):
                 )
                 await self.show(turn, step)
                 return
-            turn.booking["day"] = found.isoformat()
-            turn.booking["month"] = _month_start(found).isoformat()
-            turn.booking["page"] = 0
+            booking.day = found.isoformat()
+            booking.month = _month_start(found).isoformat()
+            booking.page = 0
             await advance(turn)
         else:  # a calendar header or an empty day: nothing to do, keep the calendar
             turn.alert = turn.t("Pick a day with a number.")
@@ -142,4 +143,4 @@ class DateStep(StepHandler):
         return None
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking.pop("day", None)
+        turn.booking.day = None
