@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from bot.engine.booking import abandon, begin, start_booking
+from bot.engine.booking import begin, start_booking
 from bot.engine.commands import set_language
+from bot.engine.flow import CANCELLED, RETRIED, STALE_BUTTON, WENT_BACK, follow
 from bot.engine.my_bookings import my_bookings_action
 from bot.engine.my_details import my_details_action
 from bot.engine.steps import HANDLERS
-from bot.engine.steps.base import go_back, show_current
 from bot.engine.turn import Turn
 from bot.i18n import LANGUAGES
 
@@ -31,7 +31,7 @@ async def button(turn: Turn, token: str) -> None:
         turn.alert = turn.t("This menu has expired.")
         if turn.in_booking:
             turn.notice("This menu has expired. Here is where you are:")
-            await show_current(turn)
+            await follow(turn, STALE_BUTTON)
         return
     turn.edit = True
     action = actions[int(match.group(2))]
@@ -58,13 +58,13 @@ async def booking_action(turn: Turn, action: str) -> None:
     step = turn.step
     handler = HANDLERS[step.kind]
     if action == "cancel":
-        await abandon(turn)
+        await follow(turn, CANCELLED)
         turn.show(turn.t("Booking cancelled. Send /book to start again."))
     elif action == "back":
         on_back = getattr(handler, "on_back", None)
         if on_back is None or not await on_back(turn, step):
-            await go_back(turn)
+            await follow(turn, WENT_BACK)
     elif action == "retry":
-        await show_current(turn)
+        await follow(turn, RETRIED)
     else:
         await handler.on_action(turn, step, action)

@@ -3,7 +3,8 @@ language a user picks."""
 
 from __future__ import annotations
 
-from bot.engine.booking import abandon, begin
+from bot.engine.booking import begin
+from bot.engine.flow import CANCELLED, follow
 from bot.engine.my_bookings import my_bookings
 from bot.engine.my_details import my_details
 from bot.engine.steps.base import show_current
@@ -31,7 +32,7 @@ async def command(turn: Turn, command: str, argument: str) -> None:
         await begin(turn, slug)
     elif command == "cancel":
         if turn.in_booking:
-            await abandon(turn)
+            await follow(turn, CANCELLED)
             turn.show(turn.t("Booking cancelled. Send /book to start again."))
         else:
             turn.show(

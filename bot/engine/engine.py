@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot.engine.booking import abandon
 from bot.engine.buttons import button
 from bot.engine.commands import command
+from bot.engine.flow import NOT_BOOKABLE, TIMED_OUT, follow
 from bot.engine.my_bookings import begin_reschedule
 from bot.engine.state import ConversationState, Menu
 from bot.engine.steps import HANDLERS
@@ -86,7 +86,7 @@ class Engine:
         turn = Turn(services, event, record, state, now=now, language=language)
         turn.checkpoint = lambda: self._checkpoint(turn)
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
-            await abandon(turn)
+            await follow(turn, TIMED_OUT)
             turn.notice("Your previous booking timed out, so it was not kept.")
         try:
             await self._dispatch(turn)
@@ -102,7 +102,7 @@ class Engine:
             )
         except (NotBookable, NotFound) as refused:
             turn.drafts.clear()
-            await abandon(turn)
+            await follow(turn, NOT_BOOKABLE)
             turn.notice(refused.message or "This cannot be booked online at the moment.")
             turn.show(turn.t("Send /book to start again."))
         except ProviderError as failure:

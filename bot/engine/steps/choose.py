@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
+from bot.engine.flow import CHOSEN, PICKS_DONE, follow
 from bot.engine.state import Choice, OfferedOption
-from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import N_, format_price
 from providers.base import ANY_OPTION, Money, Option, Step
@@ -82,7 +83,7 @@ class ChooseStep(StepHandler):
             choice = _chosen(_stored(only[0]))
             choice.auto = True
             turn.booking.choices[step.key] = choice
-            await advance(turn)
+            await follow(turn, CHOSEN)
             return
         if not concrete:
             turn.notice("Nothing can be booked here at the moment. Please try again later.")
@@ -116,7 +117,7 @@ class ChooseStep(StepHandler):
                 await self.show(turn, step)
                 return
             booking.choices[step.key] = _picked(picked)
-            await advance(turn)  # which drops the options and picks (steps.base.drop_scratch)
+            await follow(turn, PICKS_DONE)  # which drops the options and picks (drop_scratch)
             return
         if (
             not action.startswith("o:")
@@ -139,11 +140,11 @@ class ChooseStep(StepHandler):
             await self.show(turn, step)
             return
         booking.choices[step.key] = _chosen(chosen)
-        await advance(turn)
+        await follow(turn, CHOSEN)
 
     async def reset(self, turn: Turn, step: Step) -> None:
         turn.booking.choices.pop(step.key, None)
         turn.booking.picks = None
 
 
-__all__ = ["ChooseStep", "go_back"]
+__all__ = ["ChooseStep"]

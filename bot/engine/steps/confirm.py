@@ -12,8 +12,17 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
+from bot.engine.flow import (
+    ACCOUNT_REFUSED,
+    FIELD_REFUSED,
+    GONE,
+    REFUSED,
+    RULE_REFUSED,
+    SLOT_TAKEN,
+    follow,
+)
 from bot.engine.state import BookingState, Choice
-from bot.engine.steps.base import StepHandler, go_to, nav_row
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import booking_lines
@@ -165,7 +174,7 @@ class ConfirmStep(StepHandler):
                 )
             else:
                 turn.notice("Sorry, that time was just taken. Here are the next free times.")
-            await go_to(turn, "slot")
+            await follow(turn, SLOT_TAKEN)
             return
         except InvalidCustomerData as invalid:
             field = str(getattr(invalid.field, "value", invalid.field))
@@ -175,7 +184,7 @@ class ConfirmStep(StepHandler):
                 invalid.message
                 or "The booking system did not accept this detail. Please type it again."
             )
-            await go_to(turn, "customer")
+            await follow(turn, FIELD_REFUSED)
             return
         except AuthFailed as refused_account:
             if not any(s.key == "sign_in" for s in turn.steps):
@@ -183,17 +192,19 @@ class ConfirmStep(StepHandler):
                 raise ProviderUnavailable(refused_account.message) from None
             booking.account = None
             turn.notice(REFUSAL_TEXT.get(refused_account.reason or "") or "Please sign in again.")
-            await go_to(turn, "sign_in")
+            await follow(turn, ACCOUNT_REFUSED)
             return
         except BookingRefused as refused:
             turn.notice(
                 REFUSAL_TEXT.get(refused.reason) or refused.message or "The booking was refused."
             )
             target = REFUSAL_NEXT_STEP.get(refused.reason)
-            if target and any(s.key == target for s in turn.steps):
-                await go_to(turn, target)
+            if not any(s.key == target for s in turn.steps):
+                await follow(turn, REFUSED)
+            elif target == "sign_in":
+                await follow(turn, ACCOUNT_REFUSED)
             else:
-                await self.show(turn, step)
+                await follow(turn, RULE_REFUSED)
             return
         except ProviderUnavailable:
             # Unanswered is not refused: the platform may have booked it (see SlotTaken above).
@@ -209,7 +220,7 @@ class ConfirmStep(StepHandler):
             return
         except NotFound as gone:
             turn.notice(gone.message or "This is no longer available.")
-            await go_to(turn, turn.steps[0].key)
+            await follow(turn, GONE)
             return
         await self._finish(turn, result)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.engine.flow import CUSTOMER_KNOWN, INVALID_FIELD, follow
 from bot.engine.state import Person
-from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import Draft, MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
 from bot.i18n import N_
@@ -116,7 +117,7 @@ class CustomerStep(StepHandler):
                     [[MenuButton(turn.t("Me"), "b:me")], nav_row(turn)],
                 )
                 return
-        await advance(turn)
+        await follow(turn, CUSTOMER_KNOWN)
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         booking = turn.booking
@@ -153,6 +154,8 @@ class CustomerStep(StepHandler):
                 turn.notice("Please use the buttons below.")
         except InvalidInput as invalid:
             turn.notice(invalid.message_id, **invalid.kwargs)
+            await follow(turn, INVALID_FIELD)
+            return
         await self.show(turn, step)
 
     async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.flow import DAY_CHOSEN, MONTH_PAGED, follow
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_month, weekday_initials
 from providers.base import Step
@@ -110,11 +111,11 @@ class DateStep(StepHandler):
         booking = turn.booking
         if action.startswith("m:"):
             booking.month = action[2:]
-            await self.show(turn, step)
+            await follow(turn, MONTH_PAGED)
         elif action.startswith("d:"):
             booking.day = action[2:]
             booking.page = 0
-            await advance(turn)
+            await follow(turn, DAY_CHOSEN)
         elif action == "first":
             found = await self._earliest(turn, today)
             if found is None:
@@ -127,7 +128,7 @@ class DateStep(StepHandler):
             booking.day = found.isoformat()
             booking.month = _month_start(found).isoformat()
             booking.page = 0
-            await advance(turn)
+            await follow(turn, DAY_CHOSEN)
         else:  # a calendar header or an empty day: nothing to do, keep the calendar
             turn.alert = turn.t("Pick a day with a number.")
             await self.show(turn, step)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.engine.flow import ANSWERED, SCREENED_OUT, follow
 from bot.engine.state import StoredQuestion
-from bot.engine.steps.base import StepHandler, advance, nav_row
-from bot.engine.steps.slot import release_hold
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_answer
 from providers.base import Question, Step
@@ -39,7 +39,7 @@ class QuestionsStep(StepHandler):
         answers = booking.answers or {}
         pending = [q for q in booking.questions if q["id"] not in answers]
         if not pending:
-            await advance(turn)
+            await follow(turn, ANSWERED)
             return
         question = pending[0]
         text = question["text"] + (f"\n({question['hint']})" if question["hint"] else "")
@@ -64,11 +64,10 @@ class QuestionsStep(StepHandler):
         if question["kind"] == "screening" and action in ("yes", "no"):
             answer = action == "yes"
             if question["want"] is not None and answer != question["want"]:
-                await release_hold(turn)
                 message = question["denied"] or turn.t(
                     "Sorry, this appointment cannot be booked online."
                 )
-                turn.state.booking = None
+                await follow(turn, SCREENED_OUT)
                 turn.show(message + "\n\n" + turn.t("Send /book to start again."))
                 return
             self._answer(turn, question, action)

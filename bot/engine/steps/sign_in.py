@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.engine.flow import SIGNED_IN, WRONG_PASSWORD, follow
 from bot.engine.state import Account as StoredAccount
-from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_email
 from providers.base import Account, AuthFailed, Step
@@ -28,7 +29,7 @@ class SignInStep(StepHandler):
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
         if booking.account:
-            await advance(turn)
+            await follow(turn, SIGNED_IN)
             return
         stage = booking.sign_in_stage or "start"
         if stage == "start":
@@ -83,7 +84,7 @@ class SignInStep(StepHandler):
                     return
                 booking.account = _stored(account)
                 turn.notice("Your account was created. Check your inbox to choose a password.")
-                await advance(turn)
+                await follow(turn, SIGNED_IN)
                 return
             booking.sign_in_stage = "password"
             await self.show(turn, step)
@@ -102,14 +103,14 @@ class SignInStep(StepHandler):
                 )
             except AuthFailed:
                 turn.notice("The email or password was not accepted. Please try again.")
-                await self.show(turn, step)
+                await follow(turn, WRONG_PASSWORD)
                 return
             finally:
                 del password
             booking.account = _stored(account)
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
-            await advance(turn)
+            await follow(turn, SIGNED_IN)
             return
         await super().on_text(turn, step, text)
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from bot.engine.flow import DAY_FULL, TIME_CHOSEN, follow
 from bot.engine.state import OfferedSlot
-from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_clock, format_day
 from providers.base import Hold, ProviderError, Slot, SlotTaken, Step, slot_resources
@@ -89,7 +90,7 @@ class SlotStep(StepHandler):
                 "No free time is left on {day}. Please pick another day.",
                 day=format_day(day, turn.language),
             )
-            await go_back(turn)
+            await follow(turn, DAY_FULL)
             return
         pages = (len(slots) + PAGE_SIZE - 1) // PAGE_SIZE
         page = min(booking.page or 0, pages - 1)
@@ -142,7 +143,7 @@ class SlotStep(StepHandler):
             minutes = max(1, int((hold.expires_at - turn.now).total_seconds() // 60))
             turn.notice("This time is held for you for {minutes} minutes.", minutes=minutes)
         booking.slot = slot.to_json()
-        await advance(turn)
+        await follow(turn, TIME_CHOSEN)
 
     async def reset(self, turn: Turn, step: Step) -> None:
         await release_hold(turn)
