@@ -146,35 +146,10 @@ class ConfirmStep(StepHandler):
             return
         booking = turn.booking
         slot = Slot.from_json(booking.slot or {})
-        hold = Hold.from_json(booking.hold) if booking.hold else None
         try:
-            if booking.rescheduling:
-                result = await turn.provider.reschedule(
-                    booking.rescheduling_ref or "", turn.selection(), slot
-                )
-            else:
-                result = await turn.provider.book(
-                    turn.selection(),
-                    slot,
-                    customer_details(booking),
-                    answers=booking.answers or None,
-                    hold=hold,
-                )
+            result = await self._request(turn, slot)
         except (SlotTaken, HoldExpired):
-            await release_hold(turn)
-            booking.not_before = slot.start.isoformat()
-            booking.page = 0
-            if booking.unanswered == slot.id:
-                # The platform never answered the last Confirm of this very time: it may well
-                # have booked it then, so "taken" may mean taken by this user.
-                turn.notice(
-                    "That time is no longer free. Your earlier confirmation may have gone "
-                    "through after all: please check with the business before you book "
-                    "another time."
-                )
-            else:
-                turn.notice("Sorry, that time was just taken. Here are the next free times.")
-            await follow(turn, SLOT_TAKEN)
+            await self._taken(turn, slot)
             return
         except InvalidCustomerData as invalid:
             field = str(getattr(invalid.field, "value", invalid.field))
@@ -207,15 +182,14 @@ class ConfirmStep(StepHandler):
                 await follow(turn, RULE_REFUSED)
             return
         except ProviderUnavailable:
-            # Unanswered is not refused: the platform may have booked it (see SlotTaken above).
+            # Unanswered is not refused: the platform may have booked it (see _taken).
             booking.unanswered = slot.id
             turn.notice(
                 "The booking system did not answer. "
                 "If your booking does not appear in /mybookings, try again: your choices are kept."
             )
             turn.show(
-                turn.t("Try again?"),
-                [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)],
+                turn.t("Try again?"), [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)]
             )
             return
         except NotFound as gone:
@@ -223,6 +197,41 @@ class ConfirmStep(StepHandler):
             await follow(turn, GONE)
             return
         await self._finish(turn, result)
+
+    @staticmethod
+    async def _request(turn: Turn, slot: Slot) -> Booking:
+        """The one booking (or reschedule) request of a Confirm."""
+        booking = turn.booking
+        if booking.rescheduling:
+            return await turn.provider.reschedule(
+                booking.rescheduling_ref or "", turn.selection(), slot
+            )
+        return await turn.provider.book(
+            turn.selection(),
+            slot,
+            customer_details(booking),
+            answers=booking.answers or None,
+            hold=Hold.from_json(booking.hold) if booking.hold else None,
+        )
+
+    @staticmethod
+    async def _taken(turn: Turn, slot: Slot) -> None:
+        """The time went (or its hold expired): the free times from it onwards."""
+        booking = turn.booking
+        await release_hold(turn)
+        booking.not_before = slot.start.isoformat()
+        booking.page = 0
+        if booking.unanswered == slot.id:
+            # The platform never answered the last Confirm of this very time: it may well
+            # have booked it then, so "taken" may mean taken by this user.
+            turn.notice(
+                "That time is no longer free. Your earlier confirmation may have gone "
+                "through after all: please check with the business before you book "
+                "another time."
+            )
+        else:
+            turn.notice("Sorry, that time was just taken. Here are the next free times.")
+        await follow(turn, SLOT_TAKEN)
 
     async def _finish(self, turn: Turn, result: Booking) -> None:
         booking = turn.booking
