@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.admin import texts
 from bot.admin.rights import administered, may_administer
-from bot.admin.state import KEY, ComposerState
+from bot.admin.state import ComposerState, draft, keep_draft
 from bot.delivery import broadcasts
 from bot.engine.features import Feature
 from bot.engine.turn import MenuButton, Turn
@@ -44,7 +44,7 @@ class BroadcastComposer(Feature):
         if not businesses:
             turn.show(turn.t(texts.NOT_ADMIN))
             return
-        turn.data.pop(KEY, None)
+        keep_draft(turn, None)
         if len(businesses) > 1:
             rows = [[MenuButton(b.name, f"a:b:{b.id}")] for b in businesses]
             turn.show(turn.t(texts.BROADCAST_PICK_BUSINESS), rows)
@@ -53,7 +53,8 @@ class BroadcastComposer(Feature):
 
     async def _cancel(self, turn: Turn) -> None:
         replies = []
-        if turn.data.pop(KEY, None):
+        if draft(turn) is not None:
+            keep_draft(turn, None)
             replies.append(turn.t(texts.BROADCAST_DISCARDED))
         user_id = turn.event.user_id
         async with turn.services.sessions() as session, session.begin():
@@ -82,15 +83,15 @@ class BroadcastComposer(Feature):
         if kind == "b" and argument.isdigit():
             await self._pick_business(turn, int(argument))
             return
-        state: ComposerState | None = turn.data.get(KEY)
+        state = draft(turn)
         if not state or not await self._still_admin(turn, state):
-            turn.data.pop(KEY, None)
+            keep_draft(turn, None)
             turn.alert = turn.t(texts.BROADCAST_STALE)
             turn.alert_dialog = True
             return
         step = state.get("step")
         if kind == "x":
-            turn.data.pop(KEY, None)
+            keep_draft(turn, None)
             turn.show(turn.t(texts.BROADCAST_DISCARDED))
         elif kind == "all" and step == "audience":
             state["aud"] = {"kind": "all"}
@@ -116,13 +117,14 @@ class BroadcastComposer(Feature):
 
     # -- text ------------------------------------------------------------------------------
     def takes_text(self, turn: Turn) -> bool:
-        state: ComposerState | None = turn.data.get(KEY)
+        state = draft(turn)
         return state is not None and state.get("step") in ("text", "range")
 
     async def on_text(self, engine: Engine, turn: Turn, text: str) -> None:
-        state: ComposerState = turn.data[KEY]
+        state = draft(turn)
+        assert state is not None  # takes_text said so
         if not await self._still_admin(turn, state):
-            turn.data.pop(KEY, None)
+            keep_draft(turn, None)
             turn.show(turn.t(texts.NOT_ADMIN))
             return
         if state.get("step") == "text":
@@ -160,7 +162,7 @@ class BroadcastComposer(Feature):
             turn.show("")  # notices first: the preview must be the admin's text alone
         turn.show(state["text"]).entities = tuple(state.get("ent", ()))
         if count == 0:
-            turn.data.pop(KEY, None)
+            keep_draft(turn, None)
             turn.show(turn.t(texts.BROADCAST_EMPTY))
             return
         state["step"] = "confirm"
@@ -173,7 +175,7 @@ class BroadcastComposer(Feature):
         )
 
     async def _send(self, turn: Turn, state: ComposerState) -> None:
-        turn.data.pop(KEY, None)
+        keep_draft(turn, None)
         # Stored without the draft before anything is sent: a second Send finds none.
         if not await turn.checkpoint():
             turn.alert = turn.t("This menu has expired.")
@@ -203,7 +205,7 @@ class BroadcastComposer(Feature):
 
 def _ask_text(turn: Turn, business: Business) -> None:
     state: ComposerState = {"step": "text", "biz": business.id}
-    turn.data[KEY] = state
+    keep_draft(turn, state)
     turn.show(turn.t(texts.BROADCAST_ASK_TEXT, business=business.name))
 
 

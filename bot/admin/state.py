@@ -1,14 +1,16 @@
-"""The broadcast composer's part of the conversation state: one key, :data:`KEY`, holding a
+"""The broadcast composer's part of the conversation state: ``"adm"``
+(:attr:`bot.engine.state.ConversationState.composer`), holding a
 :class:`ComposerState` while an admin composes a broadcast (absent otherwise). It lives beside the
 booking's ``"b"``, so composing a broadcast does not drop a booking in progress, and it goes
 when the conversation does (idle timeout)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
-#: the conversation data key of the composer
-KEY = "adm"
+if TYPE_CHECKING:
+    from bot.engine.turn import Turn
+
 
 Step = Literal["text", "audience", "range", "confirm"]
 
@@ -23,3 +25,13 @@ class ComposerState(TypedDict, total=False):
     ent: list[dict[str, Any]]
     #: who receives it: ``{"kind": "all"}`` or ``{"kind": "range", "from": ISO, "to": ISO}``
     aud: dict[str, str]
+
+
+def draft(turn: Turn) -> ComposerState | None:
+    """The broadcast this admin is composing in the turn's conversation, if any."""
+    return cast("ComposerState | None", turn.state.composer)
+
+
+def keep_draft(turn: Turn, state: ComposerState | None) -> None:
+    """Keep ``state`` as the conversation's draft (``None``: drop it)."""
+    turn.state.composer = cast("dict[str, Any] | None", state)

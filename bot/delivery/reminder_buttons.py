@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery import texts
 from bot.delivery.render import REMINDER_PREFIX, KeyboardRows, cancel_confirm_rows, reminder_rows
 from bot.engine.features import Feature
+from bot.engine.my_bookings import begin_reschedule, cancel_booking
 from bot.engine.turn import Turn
 from bot.engine.types import Button
 from providers.base import ProviderError
@@ -60,14 +61,14 @@ class ReminderButtons(Feature):
             turn.alert = turn.t(texts.ATTEND_DONE)
             turn.tapped_keyboard = _buttons(reminder_rows(turn.language, booking_id, attended=True))
         elif action == "r":
-            await engine.begin_reschedule(turn, booking_id)
+            await begin_reschedule(turn, booking_id)
         elif action == "c":
             turn.tapped_keyboard = _buttons(cancel_confirm_rows(turn.language, booking_id))
         elif action == "k":
             turn.tapped_keyboard = _buttons(reminder_rows(turn.language, booking_id))
         else:  # "C": Yes, cancel it
             try:
-                await engine.cancel_booking(turn, row)
+                await cancel_booking(turn, row)
             except ProviderError as failure:
                 log.warning(
                     "cancelling a booking failed at the platform: %s", type(failure).__name__

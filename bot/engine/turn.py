@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.config import BusinessConfig
+from bot.engine.state import BookingState, ConversationState
 from bot.engine.types import Button, Event, Reply, Screen
 from bot.i18n import gettext
 from providers.base import BookingProvider, Selection, Step
@@ -44,6 +45,8 @@ class Turn:
     services: Services
     event: Event
     record: ConversationRecord
+    #: the conversation's state, decoded from ``record`` (encoded back when the turn is stored)
+    state: ConversationState
     now: datetime
     language: str
     drafts: list[Draft] = field(default_factory=list)
@@ -86,38 +89,37 @@ class Turn:
 
     # -- state -----------------------------------------------------------------------------
     @property
-    def data(self) -> dict[str, Any]:
-        return self.record.data
-
-    @property
-    def booking(self) -> dict[str, Any]:
-        """The booking in progress (created by :meth:`bot.engine.engine.Engine.start_booking`)."""
-        booking: dict[str, Any] = self.data["b"]
+    def booking(self) -> BookingState:
+        """The booking in progress (created by :func:`bot.engine.booking.start_booking`)."""
+        booking = self.state.booking
+        if booking is None:  # callers check in_booking first
+            raise LookupError("no booking in progress")
         return booking
 
     @property
     def in_booking(self) -> bool:
-        return bool(self.data.get("b"))
+        return self.state.booking is not None
 
     @property
     def business(self) -> BusinessConfig:
-        return self.services.business(self.booking["biz"])
+        return self.services.business(self.booking.business)
 
     @property
     def provider(self) -> BookingProvider:
-        return self.services.providers[self.booking["biz"]]
+        return self.services.providers[self.booking.business]
 
     @property
     def steps(self) -> list[Step]:
-        return [Step.from_json(s) for s in self.booking["flow"]]
+        return [Step.from_json(s) for s in self.booking.flow]
 
     @property
     def step(self) -> Step:
         # Only the current step is parsed: this is read several times on every update.
-        return Step.from_json(self.booking["flow"][int(self.booking["i"])])
+        booking = self.booking
+        return Step.from_json(booking.flow[booking.index])
 
     def selection(self) -> Selection:
-        choices = {key: tuple(value["ids"]) for key, value in self.booking["ch"].items()}
+        choices = {key: tuple(choice.ids) for key, choice in self.booking.choices.items()}
         return Selection(
             choices=choices, language=self.language, user_key=f"tg:{self.event.user_id}"
         )

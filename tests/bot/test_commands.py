@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import _post_init
 from bot.commands import COMMANDS, menu
-from bot.engine.engine import HELP
+from bot.engine.commands import HELP
 from bot.services import Services
 from tests.bot.harness import running_bot
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.config import load_config
 from bot.engine.engine import Engine
+from bot.engine.state import ConversationState
 from bot.engine.turn import Turn
 from bot.engine.types import Event
 from bot.services import Services, build_services
@@ -322,13 +323,14 @@ async def test_someone_elses_fiche_is_never_written_on_either_path(
 
 def _turn(services: Services, record: ConversationRecord, *writes: Any) -> Turn:
     event = Event(user_id=41, chat_id=4100, kind="command", command="book", first_name="Anna")
-    turn = Turn(services=services, event=event, record=record, now=NOW, language="en")
+    state = ConversationState.from_stored(record.data)
+    turn = Turn(services, event, record, state, now=NOW, language="en")
     turn.writes.extend(writes)
     return turn
 
 
 async def _stored_record(services: Services) -> ConversationRecord:
-    record = ConversationRecord(chat_id=4100, user_id=41, data={"step": 1})
+    record = ConversationRecord(chat_id=4100, user_id=41, data={"lang": 1})
     assert await Engine(services)._store(_turn(services, record))
     return record
 
@@ -338,14 +340,14 @@ async def test_a_turns_writes_and_state_commit_in_one_lane_transaction(
 ) -> None:
     for services in apart:
         record = await _stored_record(services)
-        record.data["step"] = 2
+        record.data["lang"] = 2
         assert await Engine(services)._store(
             _turn(services, record, bookings.record(confirmed(services)))
         )
         assert record.version == 2
     lane, orm = apart
     assert dump(lane) == dump(orm)
-    assert (await load_fast(lane.fastlane, 4100, 41)).data == {"step": 2}  # type: ignore[arg-type]
+    assert (await load_fast(lane.fastlane, 4100, 41)).data == {"lang": 2}  # type: ignore[arg-type]
     assert len(dump(lane)["deliveries"]) == 2
 
 
@@ -356,7 +358,7 @@ async def test_a_failing_write_rolls_back_the_others_and_the_state_on_both_paths
         record = await _stored_record(services)
         await run(services, bookings.record(confirmed(services)))
         before = dump(services)
-        record.data["step"] = 2
+        record.data["lang"] = 2
         # A second user's booking, then one reusing the first's idempotency key: refused.
         turn = _turn(
             services,
@@ -372,7 +374,7 @@ async def test_a_failing_write_rolls_back_the_others_and_the_state_on_both_paths
         assert dump(services) == before
         if services.fastlane is not None:
             stored = await load_fast(services.fastlane, 4100, 41)
-            assert (stored.version, stored.data) == (1, {"step": 1})
+            assert (stored.version, stored.data) == (1, {"lang": 1})
 
 
 async def test_a_refused_version_is_handled_alike_on_both_paths(
@@ -384,8 +386,8 @@ async def test_a_refused_version_is_handled_alike_on_both_paths(
     outcomes = []
     for services in apart:
         record = await _stored_record(services)
-        stale = ConversationRecord(**{**record.__dict__, "data": {"step": "stale"}})
-        record.data["step"] = "newer"
+        stale = ConversationRecord(**{**record.__dict__, "data": {"lang": "stale"}})
+        record.data["lang"] = "newer"
         assert await Engine(services)._store(_turn(services, record))
         assert not await Engine(services)._store(
             _turn(services, stale, bookings.record(confirmed(services)))
@@ -395,7 +397,7 @@ async def test_a_refused_version_is_handled_alike_on_both_paths(
 
             kept = await load(session, 4100, 41)
         outcomes.append((kept.version, kept.data, len(dump(services)["bookings"])))
-    assert outcomes[0] == outcomes[1] == (2, {"step": "newer"}, 1)
+    assert outcomes[0] == outcomes[1] == (2, {"lang": "newer"}, 1)
 
 
 async def test_a_session_only_write_sends_the_whole_turn_through_a_session(
@@ -408,7 +410,7 @@ async def test_a_session_only_write_sends_the_whole_turn_through_a_session(
     async def session_only(session: Any) -> None:
         seen.append(type(session).__name__)
 
-    record.data["step"] = 2
+    record.data["lang"] = 2
     assert await Engine(lane)._store(
         _turn(lane, record, fiches.remember_user(63, "Carl", None), session_only)
     )

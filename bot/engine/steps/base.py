@@ -34,7 +34,7 @@ class StepHandler(ABC):
         await self.on_text(turn, step, phone)
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking["ch"].pop(step.key, None)
+        turn.booking.choices.pop(step.key, None)
 
 
 def nav_row(turn: Turn) -> list[MenuButton]:
@@ -45,16 +45,13 @@ def nav_row(turn: Turn) -> list[MenuButton]:
     return row
 
 
-#: What a step keeps in the booking only while it is on screen: the options or slots it offered,
-#: the picks of a multi-choice, the stored people (with their details) it offered. The state is
-#: written on every update, so these go as soon as the user moves on; a step shown again (Back)
-#: offers them afresh.
-STEP_SCRATCH = ("opts", "slots", "pick", "people")
-
-
 def drop_scratch(turn: Turn) -> None:
-    for key in STEP_SCRATCH:
-        turn.booking.pop(key, None)
+    """Forget what a step keeps in the booking only while it is on screen: the options or slots
+    it offered, the picks of a multi-choice, the stored people (with their details) it offered.
+    The state is written on every update, so these go as soon as the user moves on; a step
+    shown again (Back) offers them afresh."""
+    booking = turn.booking
+    booking.options = booking.offered_slots = booking.picks = booking.people = None
 
 
 async def advance(turn: Turn) -> None:
@@ -63,7 +60,7 @@ async def advance(turn: Turn) -> None:
 
     booking = turn.booking
     drop_scratch(turn)
-    booking["i"] = min(booking["i"] + 1, len(booking["flow"]) - 1)
+    booking.index = min(booking.index + 1, len(booking.flow) - 1)
     step = turn.step
     await HANDLERS[step.kind].show(turn, step)
 
@@ -72,10 +69,10 @@ def previous_answered(turn: Turn) -> int | None:
     """Index of the nearest earlier step the user answered themselves, or ``None``: steps
     settled automatically (one option only, or a reschedule's service and staff) don't count."""
     booking = turn.booking
-    choices = booking["ch"]
-    for index in range(int(booking["i"]) - 1, -1, -1):
-        step = Step.from_json(booking["flow"][index])
-        if not choices.get(step.key, {}).get("auto"):
+    choices = booking.choices
+    for index in range(booking.index - 1, -1, -1):
+        choice = choices.get(Step.from_json(booking.flow[index]).key)
+        if choice is None or not choice.auto:
             return index
     return None
 
@@ -94,9 +91,9 @@ async def go_back(turn: Turn) -> None:
         return
     await HANDLERS[current.kind].reset(turn, current)
     drop_scratch(turn)
-    for skipped in turn.steps[target : booking["i"]]:
+    for skipped in turn.steps[target : booking.index]:
         await HANDLERS[skipped.kind].reset(turn, skipped)
-    booking["i"] = target
+    booking.index = target
     await HANDLERS[turn.step.kind].show(turn, turn.step)
 
 
@@ -107,9 +104,9 @@ async def go_to(turn: Turn, key: str) -> None:
     steps = turn.steps
     target = next(i for i, s in enumerate(steps) if s.key == key)
     drop_scratch(turn)
-    for later in steps[target + 1 : turn.booking["i"] + 1]:
+    for later in steps[target + 1 : turn.booking.index + 1]:
         await HANDLERS[later.kind].reset(turn, later)
-    turn.booking["i"] = target
+    turn.booking.index = target
     await HANDLERS[steps[target].kind].show(turn, steps[target])
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.engine.flow import CHOSEN, PICKS_DONE, follow
+from bot.engine.state import Choice, OfferedOption
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_price
 from providers.base import ANY_OPTION, Money, Option, Step
@@ -30,8 +33,8 @@ def describe(turn: Turn, option: Option) -> str:
     return " · ".join(parts)
 
 
-def _stored(option: Option) -> dict[str, Any]:
-    stored: dict[str, Any] = {"id": option.id, "label": option.label}
+def _stored(option: Option) -> OfferedOption:
+    stored: OfferedOption = {"id": option.id, "label": option.label}
     if option.duration_minutes:
         stored["dur"] = option.duration_minutes
     if option.price is not None:
@@ -39,11 +42,28 @@ def _stored(option: Option) -> dict[str, Any]:
     return stored
 
 
-def stored_price(choice: dict[str, Any]) -> Money | None:
-    from decimal import Decimal
-
-    price = choice.get("price")
+def stored_price(choice: Choice) -> Money | None:
+    price = choice.price
     return Money(Decimal(price[0]), price[1]) if price else None
+
+
+def _chosen(option: OfferedOption) -> Choice:
+    """The choice of one option, with its duration and price."""
+    return Choice(
+        ids=[option["id"]],
+        labels=[option["label"]],
+        duration=option.get("dur"),
+        price=option.get("price"),
+    )
+
+
+def _picked(options: list[OfferedOption]) -> Choice:
+    """The choice of a multi-pick's options: their durations added up, no price."""
+    return Choice(
+        ids=[o["id"] for o in options],
+        labels=[o["label"] for o in options],
+        duration=sum(int(o.get("dur", 0)) for o in options) or None,
+    )
 
 
 class ChooseStep(StepHandler):
@@ -56,15 +76,17 @@ class ChooseStep(StepHandler):
         if len(only) == 1 and step.max_picks == 1:
             # Nothing to ask (one option, or only "no preference"): take it, and remember it
             # was not the user's choice so that Back skips this step too.
-            turn.booking["ch"][step.key] = {**self._choice([only[0]]), "auto": True}
-            await advance(turn)
+            choice = _chosen(_stored(only[0]))
+            choice.auto = True
+            turn.booking.choices[step.key] = choice
+            await follow(turn, CHOSEN)
             return
         if not concrete:
             turn.notice("Nothing can be booked here at the moment. Please try again later.")
             turn.show(turn.t("Booking stopped."), [nav_row(turn)])
             return
-        turn.booking["opts"] = [_stored(o) for o in options]
-        picked = set(turn.booking.get("pick", []))
+        turn.booking.options = [_stored(o) for o in options]
+        picked = set(turn.booking.picks or [])
         rows = []
         for index, option in enumerate(options):
             label = describe(turn, option)
@@ -82,30 +104,16 @@ class ChooseStep(StepHandler):
         rows.append(nav_row(turn))
         turn.show(text, rows)
 
-    @staticmethod
-    def _choice(options: list[Option]) -> dict[str, Any]:
-        stored = [_stored(o) for o in options]
-        choice: dict[str, Any] = {
-            "ids": [o["id"] for o in stored],
-            "labels": [o["label"] for o in stored],
-        }
-        if len(stored) == 1:
-            choice.update({k: v for k, v in stored[0].items() if k in ("dur", "price")})
-        return choice
-
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
-        offered = turn.booking.get("opts", [])
+        booking = turn.booking
+        offered = booking.options or []
         if action == "done" and step.max_picks > 1:
-            picked = [o for o in offered if o["id"] in turn.booking.get("pick", [])]
+            picked = [o for o in offered if o["id"] in (booking.picks or [])]
             if not picked:
                 await self.show(turn, step)
                 return
-            turn.booking["ch"][step.key] = {
-                "ids": [o["id"] for o in picked],
-                "labels": [o["label"] for o in picked],
-                "dur": sum(int(o.get("dur", 0)) for o in picked) or None,
-            }
-            await advance(turn)  # which drops "opts" and "pick" (steps.base.STEP_SCRATCH)
+            booking.choices[step.key] = _picked(picked)
+            await follow(turn, PICKS_DONE)  # which drops the options and picks (drop_scratch)
             return
         if (
             not action.startswith("o:")
@@ -116,7 +124,9 @@ class ChooseStep(StepHandler):
             return
         chosen = offered[int(action[2:])]
         if step.max_picks > 1:
-            picks: list[str] = turn.booking.setdefault("pick", [])
+            if booking.picks is None:
+                booking.picks = []
+            picks = booking.picks
             if chosen["id"] in picks:
                 picks.remove(chosen["id"])
             elif len(picks) < step.max_picks:
@@ -125,14 +135,12 @@ class ChooseStep(StepHandler):
                 turn.notice("You can pick up to {count}.", count=step.max_picks)
             await self.show(turn, step)
             return
-        choice: dict[str, Any] = {"ids": [chosen["id"]], "labels": [chosen["label"]]}
-        choice.update({k: v for k, v in chosen.items() if k in ("dur", "price")})
-        turn.booking["ch"][step.key] = choice
-        await advance(turn)
+        booking.choices[step.key] = _chosen(chosen)
+        await follow(turn, CHOSEN)
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking["ch"].pop(step.key, None)
-        turn.booking.pop("pick", None)
+        turn.booking.choices.pop(step.key, None)
+        turn.booking.picks = None
 
 
-__all__ = ["ChooseStep", "go_back"]
+__all__ = ["ChooseStep"]

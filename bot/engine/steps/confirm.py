@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, go_to, nav_row
+from bot.engine.flow import (
+    ACCOUNT_REFUSED,
+    FIELD_REFUSED,
+    GONE,
+    REFUSED,
+    RULE_REFUSED,
+    SLOT_TAKEN,
+    follow,
+)
+from bot.engine.state import BookingState, Choice
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import booking_lines
@@ -61,8 +71,8 @@ REFUSAL_TEXT = {
 }
 
 
-def customer_details(booking: dict[str, Any]) -> CustomerDetails:
-    cust = booking.get("cust", {})
+def customer_details(booking: BookingState) -> CustomerDetails:
+    cust = booking.customer or {}
     birth = cust.get("birth_date")
     return CustomerDetails(
         first_name=cust.get("first_name", ""),
@@ -72,16 +82,15 @@ def customer_details(booking: dict[str, Any]) -> CustomerDetails:
         birth_date=date.fromisoformat(birth) if birth else None,
         personal_id=cust.get("personal_id"),
         address=cust.get("address"),
-        provider_ref=booking.get("fiche_ref"),
+        provider_ref=booking.fiche_reference,
     )
 
 
-def _service_choice(booking: dict[str, Any]) -> dict[str, Any]:
+def _service_choice(booking: BookingState) -> Choice:
     for key in ("service", "services"):
-        if key in booking["ch"]:
-            choice: dict[str, Any] = booking["ch"][key]
-            return choice
-    return {"labels": []}
+        if key in booking.choices:
+            return booking.choices[key]
+    return Choice(ids=[], labels=[])
 
 
 class ConfirmStep(StepHandler):
@@ -89,15 +98,15 @@ class ConfirmStep(StepHandler):
 
     def summary(self, turn: Turn) -> list[str]:
         booking = turn.booking
-        slot = Slot.from_json(booking["slot"])
+        slot = Slot.from_json(booking.slot or {})
         service = _service_choice(booking)
         price = stored_price(service)
-        cust = booking.get("cust", {})
+        cust = booking.customer or {}
         name = f"{cust.get('first_name', '')} {cust.get('last_name', '')}".strip()
         return booking_lines(
             language=turn.language,
             business=turn.business.name,
-            service=", ".join(service["labels"]) or "-",
+            service=", ".join(service.labels) or "-",
             # Every adapter names the chosen (or, for "no preference", the given) resource on
             # the slot, so the engine needs no step key for it.
             staff=slot.resource_name,
@@ -108,7 +117,8 @@ class ConfirmStep(StepHandler):
         )
 
     async def show(self, turn: Turn, step: Step) -> None:
-        if turn.data.pop("confirming", None):
+        confirming, turn.state.confirming = turn.state.confirming, None
+        if confirming:
             # A confirmation was under way when the process stopped: the platform may or may not
             # have booked it, and retrying blindly could book twice.
             turn.notice(
@@ -118,7 +128,7 @@ class ConfirmStep(StepHandler):
         lines = self.summary(turn)
         title = (
             turn.t("Please check the new time:")
-            if turn.booking.get("resched")
+            if turn.booking.rescheduling
             else turn.t("Please check your booking:")
         )
         turn.show(
@@ -134,98 +144,109 @@ class ConfirmStep(StepHandler):
             turn.alert = turn.t("This booking is already being confirmed.")
             return
         booking = turn.booking
-        slot = Slot.from_json(booking["slot"])
-        hold = Hold.from_json(booking["hold"]) if booking.get("hold") else None
+        slot = Slot.from_json(booking.slot or {})
         try:
-            if booking.get("resched"):
-                result = await turn.provider.reschedule(
-                    booking["resched_ref"], turn.selection(), slot
-                )
-            else:
-                result = await turn.provider.book(
-                    turn.selection(),
-                    slot,
-                    customer_details(booking),
-                    answers=booking.get("ans") or None,
-                    hold=hold,
-                )
+            result = await self._request(turn, slot)
         except (SlotTaken, HoldExpired):
-            await release_hold(turn)
-            booking["after"] = slot.start.isoformat()
-            booking["page"] = 0
-            if booking.get("unanswered") == slot.id:
-                # The platform never answered the last Confirm of this very time: it may well
-                # have booked it then, so "taken" may mean taken by this user.
-                turn.notice(
-                    "That time is no longer free. Your earlier confirmation may have gone "
-                    "through after all: please check with the business before you book "
-                    "another time."
-                )
-            else:
-                turn.notice("Sorry, that time was just taken. Here are the next free times.")
-            await go_to(turn, "slot")
+            await self._taken(turn, slot)
             return
         except InvalidCustomerData as invalid:
             field = str(getattr(invalid.field, "value", invalid.field))
-            booking.get("cust", {}).pop(field, None)
-            booking["cs"] = "ask"
+            (booking.customer or {}).pop(field, None)
+            booking.customer_stage = "ask"
             turn.notice(
                 invalid.message
                 or "The booking system did not accept this detail. Please type it again."
             )
-            await go_to(turn, "customer")
+            await follow(turn, FIELD_REFUSED)
             return
         except AuthFailed as refused_account:
             if not any(s.key == "sign_in" for s in turn.steps):
                 # The business's own credentials were refused: nothing the user can fix.
                 raise ProviderUnavailable(refused_account.message) from None
-            booking.pop("acct", None)
+            booking.account = None
             turn.notice(REFUSAL_TEXT.get(refused_account.kind) or "Please sign in again.")
-            await go_to(turn, "sign_in")
+            await follow(turn, ACCOUNT_REFUSED)
             return
         except BookingRefused as refused:
             turn.notice(
                 REFUSAL_TEXT.get(refused.kind) or refused.message or "The booking was refused."
             )
             target = REFUSAL_NEXT_STEP.get(refused.kind)
-            if target and any(s.key == target for s in turn.steps):
-                await go_to(turn, target)
+            if not any(s.key == target for s in turn.steps):
+                await follow(turn, REFUSED)
+            elif target == "sign_in":
+                await follow(turn, ACCOUNT_REFUSED)
             else:
-                await self.show(turn, step)
+                await follow(turn, RULE_REFUSED)
             return
         except ProviderUnavailable:
-            # Unanswered is not refused: the platform may have booked it (see SlotTaken above).
-            booking["unanswered"] = slot.id
+            # Unanswered is not refused: the platform may have booked it (see _taken).
+            booking.unanswered = slot.id
             turn.notice(
                 "The booking system did not answer. "
                 "If your booking does not appear in /mybookings, try again: your choices are kept."
             )
             turn.show(
-                turn.t("Try again?"),
-                [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)],
+                turn.t("Try again?"), [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)]
             )
             return
         except NotFound as gone:
             turn.notice(gone.message or "This is no longer available.")
-            await go_to(turn, turn.steps[0].key)
+            await follow(turn, GONE)
             return
         await self._finish(turn, result)
 
+    @staticmethod
+    async def _request(turn: Turn, slot: Slot) -> Booking:
+        """The one booking (or reschedule) request of a Confirm."""
+        booking = turn.booking
+        if booking.rescheduling:
+            return await turn.provider.reschedule(
+                booking.rescheduling_ref or "", turn.selection(), slot
+            )
+        return await turn.provider.book(
+            turn.selection(),
+            slot,
+            customer_details(booking),
+            answers=booking.answers or None,
+            hold=Hold.from_json(booking.hold) if booking.hold else None,
+        )
+
+    @staticmethod
+    async def _taken(turn: Turn, slot: Slot) -> None:
+        """The time went (or its hold expired): the free times from it onwards."""
+        booking = turn.booking
+        await release_hold(turn)
+        booking.not_before = slot.start.isoformat()
+        booking.page = 0
+        if booking.unanswered == slot.id:
+            # The platform never answered the last Confirm of this very time: it may well
+            # have booked it then, so "taken" may mean taken by this user.
+            turn.notice(
+                "That time is no longer free. Your earlier confirmation may have gone "
+                "through after all: please check with the business before you book "
+                "another time."
+            )
+        else:
+            turn.notice("Sorry, that time was just taken. Here are the next free times.")
+        await follow(turn, SLOT_TAKEN)
+
     async def _finish(self, turn: Turn, result: Booking) -> None:
-        booking = dict(turn.booking)
+        booking = turn.booking
         lines = self.summary(turn)
         key = f"{turn.record.id}:{turn.record.version}"
         user_id, chat_id = turn.event.user_id, turn.event.chat_id
         business = turn.business
-        business_id = turn.services.business_ids[booking["biz"]]
-        selection = {k: v["ids"] for k, v in booking["ch"].items()}
+        business_id = turn.services.business_ids[booking.business]
+        selection = {key: choice.ids for key, choice in booking.choices.items()}
         service = _service_choice(booking)
-        slot = Slot.from_json(booking["slot"])
+        slot = Slot.from_json(booking.slot or {})
         now = turn.now
 
-        if booking.get("resched"):
+        if booking.rescheduling:
             turn.writes.append(
-                booking_store.move(booking["resched"], result.start, result.end, business, now)
+                booking_store.move(booking.rescheduling, result.start, result.end, business, now)
             )
         else:
             price = result.price or stored_price(service)
@@ -239,22 +260,22 @@ class ConfirmStep(StepHandler):
                         business=business,
                         business_id=business_id,
                         result=result,
-                        service_name=", ".join(service["labels"]) or result.service_name,
+                        service_name=", ".join(service.labels) or result.service_name,
                         resource_name=slot.resource_name or result.resource_name,
                         price=(Decimal(price.amount), price.currency) if price else None,
                         selection=selection,
                         idempotency_key=key,
-                        fiche_id=booking.get("fiche"),
-                        label=booking.get("label", ""),
-                        details=booking.get("cust", {}),
+                        fiche_id=booking.fiche_id,
+                        label=booking.label or "",
+                        details=booking.customer or {},
                         now=now,
                     )
                 )
             )
-        turn.data.pop("b", None)
+        turn.state.booking = None
         title = (
             turn.t("✅ Your new time is confirmed.")
-            if booking.get("resched")
+            if booking.rescheduling
             else turn.t("✅ Booked! See you soon.")
         )
         turn.show(

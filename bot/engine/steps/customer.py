@@ -5,10 +5,12 @@ customer form asks."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, nav_row
-from bot.engine.turn import MenuButton, Turn
+from bot.engine.flow import CUSTOMER_KNOWN, INVALID_FIELD, follow
+from bot.engine.state import Person
+from bot.engine.steps.base import StepHandler, nav_row
+from bot.engine.turn import Draft, MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
 from bot.i18n import N_
 from providers.base import CustomerField, FieldRule, ProviderError, Step
@@ -37,16 +39,16 @@ class CustomerStep(StepHandler):
         rules = {f.value: rule for f, rule in form.rules.items()}
         return [f.value for f in form.fields()], {f.value for f in form.required}, rules
 
-    async def _known_people(self, turn: Turn) -> list[dict[str, Any]]:
+    async def _known_people(self, turn: Turn) -> list[Person]:
         """Our stored fiches for this business, plus the platform's own for a signed-in account
         (matched by the platform reference so nobody appears twice)."""
-        business_id = turn.services.business_ids[turn.booking["biz"]]
+        business_id = turn.services.business_ids[turn.booking.business]
         stored = await for_user(turn.services, turn.event.user_id, business_id)
-        people: list[dict[str, Any]] = [
+        people: list[Person] = [
             {"id": f.id, "ref": f.provider_ref, "label": f.label, "details": fiche_details(f)}
             for f in stored
         ]
-        if turn.provider.supports_sign_in and turn.booking.get("acct"):
+        if turn.provider.supports_sign_in and turn.booking.account:
             known_refs = {p["ref"] for p in people if p["ref"]}
             try:
                 remote = await turn.provider.fiches(turn.selection())
@@ -71,15 +73,15 @@ class CustomerStep(StepHandler):
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
         fields, required, rules = await self._form(turn)
-        if "cs" not in booking:
+        if booking.customer_stage is None:
             people = await self._known_people(turn)
-            booking["people"] = people
-            booking["cs"] = "who" if people else "ask"
+            booking.people = people
+            booking.customer_stage = "who" if people else "ask"
             if not people:
-                booking["fiche"] = None
-        if booking["cs"] == "who":
+                booking.fiche = None
+        if booking.customer_stage == "who":
             rows = []
-            for index, person in enumerate(booking["people"]):
+            for index, person in enumerate(booking.people or []):
                 details = person["details"]
                 name = f"{details.get('first_name', '')} {details.get('last_name', '')}".strip()
                 # A platform fiche's label is often just the name: do not say it twice.
@@ -90,11 +92,11 @@ class CustomerStep(StepHandler):
             rows.append(nav_row(turn))
             turn.show(turn.t("Who is this appointment for?"), rows)
             return
-        cust: dict[str, str] = booking.setdefault("cust", {})
-        missing = [f for f in fields if f not in cust and f not in booking.get("skipped", [])]
+        cust, skipped = _details(turn), booking.skipped or []
+        missing = [f for f in fields if f not in cust and f not in skipped]
         if missing:
             field = CustomerField(missing[0])
-            booking["field"] = field.value
+            booking.asking = field.value
             rows = []
             if field.value not in required:
                 rows.append([MenuButton(turn.t("Skip"), "b:skip")])
@@ -103,12 +105,12 @@ class CustomerStep(StepHandler):
             prompt = rule.prompt if rule is not None else PROMPTS[field]
             turn.show(turn.t(prompt), rows, request_contact=field is CustomerField.PHONE)
             return
-        booking.pop("field", None)
-        if booking.get("fiche") is None and "label" not in booking:
-            if not booking.get("people"):
-                booking["label"] = turn.t("me")
+        booking.asking = None
+        if booking.fiche_id is None and booking.label is None:
+            if not booking.people:
+                booking.label = turn.t("me")
             else:
-                booking["cs"] = "label"
+                booking.customer_stage = "label"
                 turn.show(
                     turn.t(
                         "Who is this person to you? Tap “Me” or type a label such as “my daughter”."
@@ -116,57 +118,53 @@ class CustomerStep(StepHandler):
                     [[MenuButton(turn.t("Me"), "b:me")], nav_row(turn)],
                 )
                 return
-        await advance(turn)
+        await follow(turn, CUSTOMER_KNOWN)
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         booking = turn.booking
-        if (
-            action.startswith("f:")
-            and action[2:].isdigit()
-            and int(action[2:]) < len(booking.get("people", []))
-        ):
-            person = booking["people"][int(action[2:])]
-            booking.update(
-                cs="ask",
-                fiche=person["id"],
-                fiche_ref=person["ref"],
-                label=person["label"],
-                cust=dict(person["details"]),
-            )
+        people = booking.people or []
+        if action.startswith("f:") and action[2:].isdigit() and int(action[2:]) < len(people):
+            person = people[int(action[2:])]
+            booking.customer_stage = "ask"
+            booking.fiche, booking.fiche_ref = person["id"], person["ref"]
+            booking.label = person["label"]
+            booking.customer = dict(person["details"])
         elif action == "new":
-            booking.update(cs="ask", fiche=None, fiche_ref=None, cust={})
-            booking.pop("label", None)
-        elif action == "skip" and booking.get("field"):
-            booking.setdefault("skipped", []).append(booking["field"])
-        elif action == "me" and booking.get("cs") == "label":
-            booking["label"] = turn.t("me")
+            booking.customer_stage = "ask"
+            booking.fiche = booking.fiche_ref = None
+            booking.customer = {}
+            booking.label = None
+        elif action == "skip" and booking.asking:
+            booking.skipped = [*(booking.skipped or []), booking.asking]
+        elif action == "me" and booking.customer_stage == "label":
+            booking.label = turn.t("me")
         await self.show(turn, step)
 
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
         booking = turn.booking
-        stage = booking.get("cs")
+        stage = booking.customer_stage
         try:
-            if stage == "ask" and booking.get("field"):
-                field = CustomerField(booking["field"])
+            if stage == "ask" and booking.asking:
+                field = CustomerField(booking.asking)
                 rule = (await self._form(turn))[2].get(field.value)
-                booking.setdefault("cust", {})[field.value] = clean_field(
-                    field, text, turn.now.date(), rule
-                )
+                _details(turn)[field.value] = clean_field(field, text, turn.now.date(), rule)
                 if field is CustomerField.PHONE:
                     turn.drafts.append(_remove_keyboard(turn))
             elif stage == "label":
-                booking["label"] = clean_label(text)
+                booking.label = clean_label(text)
             else:
                 turn.notice("Please use the buttons below.")
         except InvalidInput as invalid:
             turn.notice(invalid.message_id, **invalid.kwargs)
+            await follow(turn, INVALID_FIELD)
+            return
         await self.show(turn, step)
 
     async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:
         booking = turn.booking
-        if booking.get("cs") == "ask" and booking.get("field") == CustomerField.PHONE.value:
+        if booking.customer_stage == "ask" and booking.asking == CustomerField.PHONE.value:
             try:
-                booking.setdefault("cust", {})["phone"] = clean_shared_phone(phone)
+                _details(turn)["phone"] = clean_shared_phone(phone)
             except InvalidInput as invalid:
                 turn.notice(invalid.message_id, **invalid.kwargs)
             turn.drafts.append(_remove_keyboard(turn))
@@ -177,9 +175,9 @@ class CustomerStep(StepHandler):
     async def on_back(self, turn: Turn, step: Step) -> bool:
         """Back inside the form: from a field to the list of people, if there is one."""
         booking = turn.booking
-        if booking.get("cs") in ("ask", "label") and booking.get("people"):
-            booking["cs"] = "who"
-            booking.pop("field", None)
+        if booking.customer_stage in ("ask", "label") and booking.people:
+            booking.customer_stage = "who"
+            booking.asking = None
             await self.show(turn, step)
             return True
         return False
@@ -187,13 +185,19 @@ class CustomerStep(StepHandler):
     async def reset(self, turn: Turn, step: Step) -> None:
         # The details typed so far are kept (coming forward again does not ask them twice);
         # only the position inside the form is forgotten.
-        for key in ("cs", "field", "people", "skipped"):
-            turn.booking.pop(key, None)
+        booking = turn.booking
+        booking.customer_stage = booking.asking = booking.people = booking.skipped = None
 
 
-def _remove_keyboard(turn: Turn) -> Any:
-    from bot.engine.turn import Draft
+def _details(turn: Turn) -> dict[str, str]:
+    """The details typed so far for the person the booking is for."""
+    booking = turn.booking
+    if booking.customer is None:
+        booking.customer = {}
+    return booking.customer
 
+
+def _remove_keyboard(turn: Turn) -> Draft:
     draft = Draft(turn.t("Thank you."))
     draft.remove_keyboard = True
     return draft

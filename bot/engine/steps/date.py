@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.flow import DAY_CHOSEN, MONTH_PAGED, follow
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_month, weekday_initials
 from providers.base import Step
@@ -63,11 +64,11 @@ class DateStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         today = self._today(turn)
-        shown = date.fromisoformat(turn.booking.get("month") or today.isoformat())
+        shown = date.fromisoformat(turn.booking.month or today.isoformat())
         first = max(_month_start(shown), _month_start(today))
         last_allowed = _add_months(_month_start(today), MONTHS_AHEAD)
         first = min(first, last_allowed)
-        turn.booking["month"] = first.isoformat()
+        turn.booking.month = first.isoformat()
         days = await turn.provider.available_days(
             turn.selection(), max(first, today), _month_end(first)
         )
@@ -107,13 +108,14 @@ class DateStep(StepHandler):
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         today = self._today(turn)
+        booking = turn.booking
         if action.startswith("m:"):
-            turn.booking["month"] = action[2:]
-            await self.show(turn, step)
+            booking.month = action[2:]
+            await follow(turn, MONTH_PAGED)
         elif action.startswith("d:"):
-            turn.booking["day"] = action[2:]
-            turn.booking["page"] = 0
-            await advance(turn)
+            booking.day = action[2:]
+            booking.page = 0
+            await follow(turn, DAY_CHOSEN)
         elif action == "first":
             found = await self._earliest(turn, today)
             if found is None:
@@ -123,10 +125,10 @@ class DateStep(StepHandler):
                 )
                 await self.show(turn, step)
                 return
-            turn.booking["day"] = found.isoformat()
-            turn.booking["month"] = _month_start(found).isoformat()
-            turn.booking["page"] = 0
-            await advance(turn)
+            booking.day = found.isoformat()
+            booking.month = _month_start(found).isoformat()
+            booking.page = 0
+            await follow(turn, DAY_CHOSEN)
         else:  # a calendar header or an empty day: nothing to do, keep the calendar
             turn.alert = turn.t("Pick a day with a number.")
             await self.show(turn, step)
@@ -142,4 +144,4 @@ class DateStep(StepHandler):
         return None
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking.pop("day", None)
+        turn.booking.day = None

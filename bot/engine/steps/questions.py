@@ -4,16 +4,17 @@ releases any hold."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, nav_row
-from bot.engine.steps.slot import release_hold
+from bot.engine.flow import ANSWERED, SCREENED_OUT, follow
+from bot.engine.state import StoredQuestion
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_answer
 from providers.base import Question, Step
 
 
-def _stored(question: Question) -> dict[str, Any]:
+def _stored(question: Question) -> StoredQuestion:
     return {
         "id": question.id,
         "text": question.text,
@@ -31,15 +32,17 @@ class QuestionsStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        if "qs" not in booking:
-            booking["qs"] = [_stored(q) for q in await turn.provider.questions(turn.selection())]
-            booking["ans"] = {}
-        pending = [q for q in booking["qs"] if q["id"] not in booking["ans"]]
+        if booking.questions is None:
+            questions = await turn.provider.questions(turn.selection())
+            booking.questions = [_stored(q) for q in questions]
+            booking.answers = {}
+        answers = booking.answers or {}
+        pending = [q for q in booking.questions if q["id"] not in answers]
         if not pending:
-            await advance(turn)
+            await follow(turn, ANSWERED)
             return
         question = pending[0]
-        text = question["text"] + (f"\n({question['hint']})" if question.get("hint") else "")
+        text = question["text"] + (f"\n({question['hint']})" if question["hint"] else "")
         rows: list[list[MenuButton]] = []
         if question["kind"] == "screening":
             rows.append([MenuButton(turn.t("Yes"), "b:yes"), MenuButton(turn.t("No"), "b:no")])
@@ -48,9 +51,10 @@ class QuestionsStep(StepHandler):
         rows.append(nav_row(turn))
         turn.show(text, rows)
 
-    def _current(self, turn: Turn) -> dict[str, Any] | None:
+    def _current(self, turn: Turn) -> StoredQuestion | None:
         booking = turn.booking
-        return next((q for q in booking.get("qs", []) if q["id"] not in booking["ans"]), None)
+        answers = booking.answers or {}
+        return next((q for q in booking.questions or [] if q["id"] not in answers), None)
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         question = self._current(turn)
@@ -60,16 +64,15 @@ class QuestionsStep(StepHandler):
         if question["kind"] == "screening" and action in ("yes", "no"):
             answer = action == "yes"
             if question["want"] is not None and answer != question["want"]:
-                await release_hold(turn)
                 message = question["denied"] or turn.t(
                     "Sorry, this appointment cannot be booked online."
                 )
-                turn.data.pop("b", None)
+                await follow(turn, SCREENED_OUT)
                 turn.show(message + "\n\n" + turn.t("Send /book to start again."))
                 return
-            turn.booking["ans"][question["id"]] = action
+            self._answer(turn, question, action)
         elif action == "skip" and not question["required"]:
-            turn.booking["ans"][question["id"]] = ""
+            self._answer(turn, question, "")
         await self.show(turn, step)
 
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
@@ -78,13 +81,13 @@ class QuestionsStep(StepHandler):
             await super().on_text(turn, step, text)
             return
         try:
-            turn.booking["ans"][question["id"]] = clean_answer(text, question["max"])
+            self._answer(turn, question, clean_answer(text, question["max"]))
         except InvalidInput as invalid:
             turn.notice(invalid.message_id, **invalid.kwargs)
         await self.show(turn, step)
 
     async def on_back(self, turn: Turn, step: Step) -> bool:
-        answers = turn.booking.get("ans", {})
+        answers = turn.booking.answers
         if answers:
             answers.pop(list(answers)[-1])
             await self.show(turn, step)
@@ -92,5 +95,11 @@ class QuestionsStep(StepHandler):
         return False
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking.pop("qs", None)
-        turn.booking.pop("ans", None)
+        turn.booking.questions = turn.booking.answers = None
+
+    @staticmethod
+    def _answer(turn: Turn, question: StoredQuestion, answer: str) -> None:
+        booking = turn.booking
+        if booking.answers is None:
+            booking.answers = {}
+        booking.answers[question["id"]] = answer

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, nav_row
+from bot.engine.flow import SIGNED_IN, WRONG_PASSWORD, follow
+from bot.engine.state import Account as StoredAccount
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_email
-from providers.base import AuthFailed, Step
+from providers.base import Account, AuthFailed, Step
 
 MAX_PASSWORD = 256
+
+
+def _stored(account: Account) -> StoredAccount:
+    return {"ref": account.ref, "email": account.email, "name": account.display_name}
 
 
 class SignInStep(StepHandler):
@@ -22,10 +28,10 @@ class SignInStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        if booking.get("acct"):
-            await advance(turn)
+        if booking.account:
+            await follow(turn, SIGNED_IN)
             return
-        stage = booking.get("si", "start")
+        stage = booking.sign_in_stage or "start"
         if stage == "start":
             turn.show(
                 turn.t(
@@ -45,21 +51,21 @@ class SignInStep(StepHandler):
                 turn.t(
                     "Please type your password for {email}. "
                     "The message will be deleted from this chat at once.",
-                    email=booking.get("email", ""),
+                    email=booking.email or "",
                 ),
                 [nav_row(turn)],
             )
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
         if action == "si":
-            turn.booking["si"] = "email"
+            turn.booking.sign_in_stage = "email"
         elif action == "su":
-            turn.booking["si"] = "signup"
+            turn.booking.sign_in_stage = "signup"
         await self.show(turn, step)
 
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
         booking = turn.booking
-        stage = booking.get("si", "start")
+        stage = booking.sign_in_stage or "start"
         if stage in ("email", "signup"):
             try:
                 email = clean_email(text)
@@ -67,24 +73,20 @@ class SignInStep(StepHandler):
                 turn.notice(invalid.message_id, **invalid.kwargs)
                 await self.show(turn, step)
                 return
-            booking["email"] = email
+            booking.email = email
             if stage == "signup":
                 try:
                     account = await turn.provider.sign_up(turn.selection(), email)
                 except AuthFailed as refused:
                     turn.notice(refused.message or "This account could not be created.")
-                    booking["si"] = "start"
+                    booking.sign_in_stage = "start"
                     await self.show(turn, step)
                     return
-                booking["acct"] = {
-                    "ref": account.ref,
-                    "email": account.email,
-                    "name": account.display_name,
-                }
+                booking.account = _stored(account)
                 turn.notice("Your account was created. Check your inbox to choose a password.")
-                await advance(turn)
+                await follow(turn, SIGNED_IN)
                 return
-            booking["si"] = "password"
+            booking.sign_in_stage = "password"
             await self.show(turn, step)
             return
         if stage == "password":
@@ -96,31 +98,29 @@ class SignInStep(StepHandler):
                 await self.show(turn, step)
                 return
             try:
-                account = await turn.provider.sign_in(turn.selection(), booking["email"], password)
+                account = await turn.provider.sign_in(
+                    turn.selection(), booking.email or "", password
+                )
             except AuthFailed:
                 turn.notice("The email or password was not accepted. Please try again.")
-                await self.show(turn, step)
+                await follow(turn, WRONG_PASSWORD)
                 return
             finally:
                 del password
-            booking["acct"] = {
-                "ref": account.ref,
-                "email": account.email,
-                "name": account.display_name,
-            }
-            booking.pop("si", None)
+            booking.account = _stored(account)
+            booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
-            await advance(turn)
+            await follow(turn, SIGNED_IN)
             return
         await super().on_text(turn, step, text)
 
     async def on_back(self, turn: Turn, step: Step) -> bool:
-        if turn.booking.get("si", "start") != "start":
-            turn.booking["si"] = "email" if turn.booking.get("si") == "password" else "start"
+        booking = turn.booking
+        if (booking.sign_in_stage or "start") != "start":
+            booking.sign_in_stage = "email" if booking.sign_in_stage == "password" else "start"
             await self.show(turn, step)
             return True
         return False
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        for key in ("si", "email"):
-            turn.booking.pop(key, None)
+        turn.booking.sign_in_stage = turn.booking.email = None

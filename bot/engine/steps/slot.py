@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from bot.engine.steps.base import StepHandler, advance, go_back, nav_row
+from bot.engine.flow import DAY_FULL, TIME_CHOSEN, follow
+from bot.engine.state import OfferedSlot
+from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_clock, format_day
 from providers.base import Hold, ProviderError, Slot, SlotTaken, Step, slot_resources
@@ -18,7 +20,8 @@ PER_ROW = 4
 
 async def release_hold(turn: Turn) -> None:
     """Give a held slot back to the platform (going back, cancelling, refusal, expiry)."""
-    raw = turn.booking.pop("hold", None)
+    booking = turn.booking
+    raw, booking.hold = booking.hold, None
     if raw:
         try:
             await turn.provider.release(Hold.from_json(raw))
@@ -35,7 +38,7 @@ _OFFERED: dict[int, tuple[Slot, tuple[Any, ...]]] = {}
 _OFFERED_MAX = 4096
 
 
-def _offered(slot: Slot) -> list[Any]:
+def _offered(slot: Slot) -> OfferedSlot:
     """A shown slot as the state keeps it until one is tapped: a list, not
     :meth:`Slot.to_json`'s dict, since the state is JSON-encoded on every update and the keys
     would be most of it."""
@@ -74,11 +77,11 @@ class SlotStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        day = date.fromisoformat(booking["day"])
+        day = date.fromisoformat(booking.day or "")
         zone = turn.business.zone
         # A provider may build its slots as they are read (LazySlots): only the page shown is.
         slots: Sequence[Slot] = await turn.provider.slots(turn.selection(), day)
-        after = booking.pop("after", None)
+        after, booking.not_before = booking.not_before, None
         if after:  # after a refusal, show what is free from the lost time onwards
             later = [s for s in slots if s.start.isoformat() >= after]
             slots = later or slots
@@ -87,12 +90,12 @@ class SlotStep(StepHandler):
                 "No free time is left on {day}. Please pick another day.",
                 day=format_day(day, turn.language),
             )
-            await go_back(turn)
+            await follow(turn, DAY_FULL)
             return
         pages = (len(slots) + PAGE_SIZE - 1) // PAGE_SIZE
-        page = min(int(booking.get("page", 0)), pages - 1)
+        page = min(booking.page or 0, pages - 1)
         shown = slots[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        booking["slots"] = [_offered(s) for s in shown]
+        booking.offered_slots = [_offered(s) for s in shown]
         several_people = len(slot_resources(slots)) > 1
         language = turn.language
         buttons = [
@@ -116,11 +119,12 @@ class SlotStep(StepHandler):
         turn.show(turn.t("Free times on {day}:", day=format_day(day, language)), rows)
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        booking = turn.booking
         if action.startswith("p:") and action[2:].isdigit():
-            turn.booking["page"] = int(action[2:])
+            booking.page = int(action[2:])
             await self.show(turn, step)
             return
-        offered = turn.booking.get("slots", [])
+        offered = booking.offered_slots or []
         if not (
             action.startswith("s:") and action[2:].isdigit() and int(action[2:]) < len(offered)
         ):
@@ -135,13 +139,12 @@ class SlotStep(StepHandler):
                 turn.notice("Sorry, that time was just taken. Here are the free times now.")
                 await self.show(turn, step)
                 return
-            turn.booking["hold"] = hold.to_json()
+            booking.hold = hold.to_json()
             minutes = max(1, int((hold.expires_at - turn.now).total_seconds() // 60))
             turn.notice("This time is held for you for {minutes} minutes.", minutes=minutes)
-        turn.booking["slot"] = slot.to_json()
-        await advance(turn)
+        booking.slot = slot.to_json()
+        await follow(turn, TIME_CHOSEN)
 
     async def reset(self, turn: Turn, step: Step) -> None:
         await release_hold(turn)
-        turn.booking.pop("slot", None)
-        turn.booking.pop("slots", None)
+        turn.booking.slot = turn.booking.offered_slots = None

@@ -1,0 +1,86 @@
+"""The commands (``/start``, ``/book``, ``/cancel``, ``/language``, ``/help``...) and the
+language a user picks."""
+
+from __future__ import annotations
+
+from bot.engine.booking import begin
+from bot.engine.flow import CANCELLED, follow
+from bot.engine.my_bookings import my_bookings
+from bot.engine.my_details import my_details
+from bot.engine.steps.base import show_current
+from bot.engine.turn import MenuButton, Turn
+from bot.i18n import LANGUAGES, N_
+from storage import fiches as fiche_store
+from storage.writes import Write
+
+
+async def command(turn: Turn, command: str, argument: str) -> None:
+    """Answer ``/command argument`` (anything unknown gets the help text)."""
+    if command == "start":
+        turn.writes.append(remember_user(turn))
+        slug = argument if turn.services.config.business(argument) else None
+        if turn.in_booking and not slug:
+            turn.notice("Welcome back! Here is where you were.")
+            await show_current(turn)
+            return
+        turn.notice("Hello! I can book you an appointment.")
+        await begin(turn, slug)
+    elif command == "book":
+        slug = argument if turn.services.config.business(argument) else None
+        await begin(turn, slug)
+    elif command == "cancel":
+        if turn.in_booking:
+            await follow(turn, CANCELLED)
+            turn.show(turn.t("Booking cancelled. Send /book to start again."))
+        else:
+            turn.show(
+                turn.t(
+                    "There is no booking in progress. To cancel an appointment, send /mybookings."
+                )
+            )
+    elif command == "mybookings":
+        await my_bookings(turn)
+    elif command == "mydetails":
+        await my_details(turn)
+    elif command == "language":
+        rows = [[MenuButton(name, f"l:{code}")] for code, name in LANGUAGES.items()]
+        turn.show(turn.t("Which language would you like?"), rows)
+    else:  # help, and anything unknown
+        turn.show(turn.t(HELP))
+
+
+def remember_user(turn: Turn) -> Write:
+    """The write that records the user (their name and Telegram language) on /start."""
+    event = turn.event
+    return fiche_store.remember_user(event.user_id, event.first_name, event.telegram_language)
+
+
+async def set_language(turn: Turn, language: str) -> None:
+    """Speak ``language`` with this user from now on (kept in the state and the user row)."""
+    turn.state.language = language
+    turn.language = language
+    event = turn.event
+    turn.writes.append(
+        fiche_store.choose_language(
+            event.user_id, event.first_name, event.telegram_language, language
+        )
+    )
+    turn.show(
+        turn.t("I will speak English with you.")
+        if language == "en"
+        else turn.t("I will speak French with you.")
+    )
+    if turn.in_booking:
+        await show_current(turn)
+
+
+HELP = N_(
+    "I book appointments for you.\n\n"
+    "/book — make an appointment\n"
+    "/mybookings — see, change or cancel your appointments\n"
+    "/mydetails — see or delete the details you stored\n"
+    "/settings — reminders and news on or off\n"
+    "/cancel — stop the booking in progress\n"
+    "/language — choose the language\n"
+    "/help — this message"
+)

@@ -1,0 +1,116 @@
+"""``/mybookings``: the user's upcoming appointments, with Cancel and Change (reschedule)."""
+
+from __future__ import annotations
+
+from bot.engine.booking import new_booking
+from bot.engine.state import Choice
+from bot.engine.steps.base import show_current
+from bot.engine.summary import when
+from bot.engine.turn import MenuButton, Turn
+from providers.base import NotFound, Selection
+from storage import bookings as booking_store
+from storage.bookings import BookingView
+
+
+async def my_bookings(turn: Turn) -> None:
+    """The upcoming appointments, each with Cancel (and Change where the platform can)."""
+    rows = await booking_store.upcoming(turn.services, turn.event.user_id, turn.now)
+    if not rows:
+        turn.show(turn.t("You have no upcoming appointments. Send /book to make one."))
+        return
+    lines, buttons = [], []
+    slugs = {v: k for k, v in turn.services.business_ids.items()}
+    for row in rows:
+        slug = slugs.get(row.business_id)
+        if slug is None:
+            continue
+        business = turn.services.business(slug)
+        moment = when(row.start_at, business.zone, turn.language)
+        lines.append(f"• {moment} — {row.service_name}, {business.name}")
+        short = row.start_at.astimezone(business.zone).strftime("%d/%m %H:%M")
+        buttons.append([MenuButton(turn.t("✖ Cancel {when}", when=short), f"m:c:{row.id}")])
+        if turn.services.providers[slug].supports_reschedule:
+            buttons.append([MenuButton(turn.t("↻ Change {when}", when=short), f"m:r:{row.id}")])
+    turn.show(turn.t("Your upcoming appointments:") + "\n\n" + "\n".join(lines), buttons)
+
+
+async def my_bookings_action(turn: Turn, action: str) -> None:
+    """A /mybookings button: cancel (asked, then done) or change an appointment."""
+    kind, _, raw_id = action.partition(":")
+    if not raw_id.isdigit():
+        turn.alert = turn.t("This menu has expired.")
+        return
+    booking_id = int(raw_id)
+    # Ownership is checked here, on every tap, not just when the list was made.
+    row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
+    if row is None or row.status != "confirmed":
+        turn.notice("This appointment is not in your bookings any more.")
+        await my_bookings(turn)
+        return
+    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
+    business = turn.services.business(slug)
+    if kind == "c":
+        turn.show(
+            turn.t(
+                "Cancel {service} on {when}?",
+                service=row.service_name,
+                when=when(row.start_at, business.zone, turn.language),
+            ),
+            [
+                [MenuButton(turn.t("Yes, cancel it"), f"m:cc:{row.id}")],
+                [MenuButton(turn.t("No, keep it"), "m:list:0")],
+            ],
+        )
+    elif kind == "cc":
+        await cancel_booking(turn, row)
+        turn.show(turn.t("Your appointment is cancelled."))
+    elif kind == "r":
+        await begin_reschedule(turn, row.id)
+    else:
+        await my_bookings(turn)
+
+
+async def cancel_booking(turn: Turn, row: BookingView) -> None:
+    """Cancel the user's booking ``row`` on its platform, then here with its reminders (in the
+    turn's transaction). The one booking cancel: /mybookings and the reminders' Cancel.
+    Raises the platform's :class:`ProviderError` when it refuses."""
+    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
+    provider = turn.services.providers[slug]
+    selection = Selection(
+        choices={k: tuple(v) for k, v in (row.selection or {}).items()},
+        language=turn.language,
+        user_key=f"tg:{turn.event.user_id}",
+    )
+    try:
+        await provider.cancel(row.provider_ref, selection)
+    except NotFound:
+        pass  # already gone on the platform: make our mirror agree
+    # Ownership and status are checked again in the writing transaction.
+    turn.writes.append(booking_store.cancel(row.id, turn.event.user_id, turn.now))
+
+
+async def begin_reschedule(turn: Turn, booking_id: int) -> None:
+    """Walk the user to the date step to move their booking ``booking_id``."""
+    row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
+    if row is None or row.status != "confirmed":
+        turn.notice("This appointment is not in your bookings any more.")
+        await my_bookings(turn)
+        return
+    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
+    if not turn.services.providers[slug].supports_reschedule:
+        turn.show(
+            turn.t("This appointment cannot be changed online. You can cancel it and book again.")
+        )
+        return
+    turn.notice("Pick the new day for your appointment.")
+    booking = await new_booking(
+        turn, slug, skip_kinds=("customer", "questions", "sign_in"), first_kind="date"
+    )
+    for key, ids in (row.selection or {}).items():
+        label = row.service_name if key == "service" else (row.resource_name or "")
+        booking.choices[key] = Choice(ids=list(ids), labels=[label] * len(ids), auto=True)
+    first, last = [*row.customer_name.split(" ", 1), ""][:2]
+    booking.rescheduling, booking.rescheduling_ref = row.id, row.provider_ref
+    booking.customer = {"first_name": first, "last_name": last}
+    booking.fiche, booking.label = row.fiche_id, ""
+    await show_current(turn)
