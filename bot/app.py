@@ -11,7 +11,7 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
-from bot import handlers, update_parsing
+from bot import handlers
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, N_, gettext
 from bot.local_api import LOCAL_TOKEN
@@ -41,8 +41,6 @@ def build_application(
     jobs: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The Application; ``request`` replaces the network (console, tests, benchmarks)."""
-    # python-telegram-bot's parser was a fifth of an update's cost (bot/update_parsing.py)
-    update_parsing.install()
     builder = ApplicationBuilder().token(token or LOCAL_TOKEN).post_init(_post_init)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
