@@ -4,26 +4,23 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from functools import partial
-from typing import Any
 
-from telegram import Bot, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest, TelegramError
-from telegram.warnings import PTBUserWarning
 
 from bot.engine.types import Event, Reply, Screen
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
-
-# Replies go out through ``Bot.do_api_request`` (see :func:`_call`), which warns that a named
-# method exists for these endpoints. Using it is deliberate, so that one warning is silenced.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText)' instead",
-    category=PTBUserWarning,
-)
 
 
 def event_from_update(update: Update) -> Event | None:
@@ -58,27 +55,25 @@ def event_from_update(update: Update) -> Event | None:
     return who(kind="text", text=text, message_id=message.message_id)
 
 
-def _inline_markup(screen: Screen) -> dict[str, Any] | None:
-    """The Bot API's ``InlineKeyboardMarkup`` as JSON, built directly: a month calendar has
-    about 55 buttons, and going through python-telegram-bot's objects (construct, freeze,
-    ``to_dict``) cost more than the rest of the update."""
+def _inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    """The screen's buttons as an inline keyboard (``None`` when it has none)."""
     if not screen.buttons:
         return None
-    return {
-        "inline_keyboard": [
-            [{"text": b.label, "callback_data": b.token} for b in row] for row in screen.buttons
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.token) for b in row]
+            for row in screen.buttons
         ]
-    }
+    )
 
 
-async def _call(bot: Bot, method: str, params: dict[str, Any]) -> None:
-    """Call ``method`` without turning Telegram's answer into objects.
-
-    Telegram answers ``sendMessage`` and ``editMessageText`` with the whole message, keyboard
-    included; nothing here reads it, and parsing it back into python-telegram-bot objects was
-    the largest single cost of a reply. ``do_api_request`` still goes through the Bot's request
-    object, its rate limiter and its error mapping (``BadRequest``, ``RetryAfter``...)."""
-    await bot.do_api_request(method, api_kwargs=params)
+def _contact_keyboard(language: str) -> ReplyKeyboardMarkup:
+    share = gettext(language, "📱 Share my phone number")
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(share, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
@@ -87,7 +82,6 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     query = update.callback_query
     if query is not None:
         try:
-            # The named method: Telegram answers True, so there is nothing to parse.
             await bot.answer_callback_query(query.id, text=reply.alert or None)
         except TelegramError:
             log.debug("callback query could not be answered (too old)")
@@ -104,34 +98,18 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         if not screen.text:
             continue
         if screen.request_contact:
-            share = gettext(language, "📱 Share my phone number")
-            await _call(
-                bot,
-                "sendMessage",
-                {
-                    "chat_id": event.chat_id,
-                    "text": gettext(
-                        language, "Tap the button below to share your phone number, or type it."
-                    ),
-                    "reply_markup": {
-                        "keyboard": [[{"text": share, "request_contact": True}]],
-                        "resize_keyboard": True,
-                        "one_time_keyboard": True,
-                    },
-                },
+            await bot.send_message(
+                event.chat_id,
+                gettext(language, "Tap the button below to share your phone number, or type it."),
+                reply_markup=_contact_keyboard(language),
             )
             editable = None  # the menu goes below the keyboard prompt
         markup = _inline_markup(screen)
         if editable is not None:
-            params: dict[str, Any] = {
-                "chat_id": event.chat_id,
-                "message_id": editable,
-                "text": screen.text,
-            }
-            if markup is not None:
-                params["reply_markup"] = markup
             try:
-                await _call(bot, "editMessageText", params)
+                await bot.edit_message_text(
+                    screen.text, chat_id=event.chat_id, message_id=editable, reply_markup=markup
+                )
                 editable = None
                 continue
             except BadRequest as exc:
@@ -139,9 +117,7 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
                     editable = None
                     continue
                 editable = None  # the message is gone or too old: send a new one instead
-        params = {"chat_id": event.chat_id, "text": screen.text}
-        if markup is not None:
-            params["reply_markup"] = markup
-        elif screen.remove_keyboard:
-            params["reply_markup"] = {"remove_keyboard": True}
-        await _call(bot, "sendMessage", params)
+        if markup is None and screen.remove_keyboard:
+            await bot.send_message(event.chat_id, screen.text, reply_markup=ReplyKeyboardRemove())
+        else:
+            await bot.send_message(event.chat_id, screen.text, reply_markup=markup)
