@@ -98,12 +98,7 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(
-    recipients: int, limit: float, concurrency: int | None, use_httpx: bool, verbose: bool
-) -> None:
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
-
+async def run(recipients: int, limit: float, concurrency: int | None, verbose: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
@@ -150,20 +145,14 @@ async def run(
             dispatcher_kwargs: dict[str, Any] = {}
             if concurrency:
                 dispatcher_kwargs["concurrency"] = concurrency
-            if use_httpx:  # the request backend used before LeanRequest, for comparison
-                bot = Bot(
-                    TOKEN,
-                    base_url=f"http://127.0.0.1:{port}/bot",
-                    request=HTTPXRequest(
-                        connection_pool_size=260, read_timeout=30, connect_timeout=10
-                    ),
-                )
-            else:  # what `bookbot dispatch` and `bookbot run` use
-                bot = build_bot(TOKEN, f"http://127.0.0.1:{port}", (concurrency or 256) + 4)
-            async with bot, httpx.AsyncClient() as control:
-                dispatcher = Dispatcher(
-                    sessions, bot, rate=limit, poll_interval=0.1, **dispatcher_kwargs
-                )
+            # what `bookbot dispatch` uses: AiohttpRequest and the token's TelegramRateLimiter
+            pool = (concurrency or 256) + 4
+            bot = build_bot(TOKEN, f"http://127.0.0.1:{port}", rate=limit, pool=pool)
+            # A new connection per poll: a kept-alive one could be closed by the server (idle
+            # for its 5 s) just as the next poll goes out while the loop is busy sending.
+            no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+            async with bot, httpx.AsyncClient(limits=no_keep_alive) as control:
+                dispatcher = Dispatcher(sessions, bot, poll_interval=0.1, **dispatcher_kwargs)
                 cpu_before = _cpu_seconds()
                 started = time.monotonic()
                 task = asyncio.create_task(dispatcher.run(until_idle=True))
@@ -222,12 +211,9 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=300)
     parser.add_argument("--limit", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, help="senders (default: the dispatcher's)")
-    parser.add_argument(
-        "--httpx", action="store_true", help="send through HTTPXRequest (the old backend)"
-    )
     parser.add_argument("--verbose", action="store_true", help="print progress every second")
     args = parser.parse_args()
-    asyncio.run(run(args.recipients, args.limit, args.concurrency, args.httpx, args.verbose))
+    asyncio.run(run(args.recipients, args.limit, args.concurrency, args.verbose))
 
 
 if __name__ == "__main__":
