@@ -233,8 +233,10 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
             # (infinite while a message to the chat awaits its answer: look again later)
             await self._sleep(min(ready - now, interval))
         try:
-            if not self._waiting and self._take(self._clock(), backlog=False):
-                return  # a slot is free right now and nobody is ahead
+            if (priority is Priority.REPLY or not self._waiting) and self._take(
+                self._clock(), priority, backlog=False
+            ):
+                return  # a slot is free right now and nobody is ahead (a reply goes first)
             while True:
                 await self._wait_for_release(priority)
                 # A 429 seen by another sender since we were released invalidates our slot.
@@ -269,10 +271,12 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
                 self._in_flight -= 1  # released, but it will not send
             raise
 
-    def next_release(self, now: float) -> float:
-        """The earliest time the next message may leave (``now`` if it may leave now; a
-        guess while every slot of the window is in flight)."""
-        at = max(self._next_slot, self._paused_until, now)
+    def next_release(self, now: float, priority: Priority = Priority.BROADCAST) -> float:
+        """The earliest time the next message at ``priority`` may leave (``now`` if it may
+        leave now; a guess while every slot of the window is in flight)."""
+        at = max(self._paused_until, now)
+        if priority is not Priority.REPLY:
+            at = max(at, self._next_slot)  # deliveries keep to the pace
         allowed = self.cap - self._in_flight
         if allowed <= 0:
             return max(at, now + TICK)  # an answer must come first
@@ -281,15 +285,19 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
             at = max(at, self._answers[-allowed] + WINDOW)
         return at
 
-    def _take(self, now: float, *, backlog: bool) -> bool:
-        """Use the slot free at ``now``, if there is one. With a ``backlog`` (senders were
-        already waiting), slots a stall of the loop left unused are made up, at most
-        CATCH_UP seconds of them; otherwise the limiter was idle and pacing restarts from now
-        (a burst after idle time would only meet the previous burst's window)."""
-        if self.next_release(now) > now:
+    def _take(self, now: float, priority: Priority, *, backlog: bool) -> bool:
+        """Use the slot free at ``now`` for a message at ``priority``, if there is one.
+        A reply leaves as soon as the window has room (the pace is for deliveries: a reply
+        waits for the next answer to leave the window at most, not for the next paced slot).
+        For a delivery, with a ``backlog`` (senders were
+        already waiting), slots a stall of the loop left unused are made up, at most CATCH_UP
+        seconds of them; otherwise the limiter was idle and pacing restarts from now (a burst
+        after idle time would only meet the previous burst's window)."""
+        if self.next_release(now, priority) > now:
             return False
-        start = now - CATCH_UP if backlog else now
-        self._next_slot = max(self._next_slot, start) + self._interval
+        if priority is not Priority.REPLY:
+            start = now - CATCH_UP if backlog else now
+            self._next_slot = max(self._next_slot, start) + self._interval
         self._in_flight += 1
         self.released += 1
         return True
@@ -300,16 +308,17 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         while waiting:
             now = self._clock()
             while waiting:
-                waiter = waiting[0][2]
+                priority, _, waiter = waiting[0]
                 if waiter.done():  # its sender was cancelled
                     heapq.heappop(waiting)
                     continue
-                if not self._take(now, backlog=True):
+                if not self._take(now, Priority(priority), backlog=True):
                     break
                 heapq.heappop(waiting)
                 waiter.set_result(None)
             if waiting:
-                await self._sleep(max(TICK, self.next_release(now) - now))
+                wake = self.next_release(now, Priority(waiting[0][0]))
+                await self._sleep(max(TICK, wake - now))
 
     def _prune(self, now: float) -> None:
         stale = [chat for chat, at in self._chat_next.items() if at <= now]

@@ -382,3 +382,25 @@ async def test_a_tap_is_answered_and_its_menu_edited_without_waiting_for_the_cha
     # the reply counts for the chat: a broadcast to it waits a second after the edit's answer
     await run(through(limiter, 7, request_for("broadcast")))
     assert sent[-1][0] == "broadcast" and sent[-1][1] >= answered["edit"] + 1.0
+
+
+async def test_a_reply_does_not_wait_for_the_next_paced_slot() -> None:
+    time = VirtualTime()
+    limiter = TelegramRateLimiter(10, clock=time.clock, sleep=time.sleep)  # a slot per 0.102 s
+    sent: dict[str, float] = {}
+
+    def request_for(name: str) -> Callable[[], Awaitable[None]]:
+        async def request() -> None:
+            sent[name] = time.now
+
+        return request
+
+    first = asyncio.create_task(through(limiter, 1, request_for("broadcast 1")))
+    await time.run(until=0.02)
+    waiting = asyncio.create_task(through(limiter, 2, request_for("broadcast 2")))
+    reply = asyncio.create_task(through(limiter, 3, request_for("reply"), None))
+    await time.run(until=1.0)
+    assert first.done() and waiting.done() and reply.done()
+    # the window has room: the reply goes now, the broadcast keeps to the pace
+    assert sent["reply"] == pytest.approx(0.02)
+    assert sent["broadcast 2"] >= sent["broadcast 1"] + 0.1
