@@ -18,9 +18,11 @@ import pytest
 from telegram import Bot, MessageEntity
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
+from bot.app import build_application
 from bot.bot_api_request import AiohttpRequest
 from bot.delivery.__main__ import build_bot
 from bot.rate_limiter import TelegramRateLimiter, retry_after_seconds
+from bot.services import Services
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -382,3 +384,12 @@ async def test_an_unusable_url_is_refused_without_echoing_the_token() -> None:
             assert TOKEN.split(":")[1] not in str(refused.value)
     finally:
         await request.shutdown()
+
+
+def test_the_applications_bot_has_the_same_request_class_and_one_rate_limiter(
+    services: Services,
+) -> None:
+    application = build_application(services, token=TOKEN, send_rate=25, jobs=False)
+    assert isinstance(application.bot.request, AiohttpRequest)
+    limiter = application.bot.rate_limiter
+    assert isinstance(limiter, TelegramRateLimiter) and limiter.rate == 25
