@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import ExtBot
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bot.delivery.__main__ import build_bot  # noqa: E402
 from bot.delivery.broadcasts import start_broadcast  # noqa: E402
 from bot.delivery.dispatcher import Dispatcher  # noqa: E402
+from bot.rate_limiter import Priority  # noqa: E402
 from storage.db import create_engine, create_session_factory  # noqa: E402
 from storage.delivery_models import Broadcast, Delivery  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
@@ -93,17 +95,41 @@ async def count_open(sessions: async_sessionmaker[AsyncSession], broadcast_id: i
         )
 
 
+#: the chat of the user who taps buttons during the broadcast (--taps), not a recipient
+TAPPING_CHAT = 7
+
+
+async def tap_while_sending(bot: ExtBot[Priority], every: float, latencies: list[float]) -> None:
+    """A user taps a menu button every ``every`` seconds: the bot answers the callback query
+    and edits the tapped message, through the same bot and rate limiter as the broadcast (as a
+    reply does). Appends each tap's time until the edit's answer, in seconds."""
+    while True:
+        await asyncio.sleep(every)
+        started = time.monotonic()
+        await bot.answer_callback_query(f"tap{len(latencies)}")
+        await bot.edit_message_text(f"menu {len(latencies)}", chat_id=TAPPING_CHAT, message_id=1)
+        latencies.append(time.monotonic() - started)
+
+
+def tap_summary(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    if not ordered:
+        return "taps=0"
+    p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, len(ordered) * 95 // 100)]
+    return (
+        f"taps={len(ordered)} tap_ms p50={1e3 * p50:.0f} p95={1e3 * p95:.0f} "
+        f"max={1e3 * ordered[-1]:.0f}"
+    )
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 async def run(
-    recipients: int, limit: float, concurrency: int | None, use_httpx: bool, verbose: bool
+    recipients: int, limit: float, concurrency: int | None, taps: float | None, verbose: bool
 ) -> None:
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
-
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
@@ -150,23 +176,22 @@ async def run(
             dispatcher_kwargs: dict[str, Any] = {}
             if concurrency:
                 dispatcher_kwargs["concurrency"] = concurrency
-            if use_httpx:  # the request backend used before LeanRequest, for comparison
-                bot = Bot(
-                    TOKEN,
-                    base_url=f"http://127.0.0.1:{port}/bot",
-                    request=HTTPXRequest(
-                        connection_pool_size=260, read_timeout=30, connect_timeout=10
-                    ),
-                )
-            else:  # what `bookbot dispatch` and `bookbot run` use
-                bot = build_bot(TOKEN, f"http://127.0.0.1:{port}", (concurrency or 256) + 4)
-            async with bot, httpx.AsyncClient() as control:
-                dispatcher = Dispatcher(
-                    sessions, bot, rate=limit, poll_interval=0.1, **dispatcher_kwargs
-                )
+            # what `bookbot dispatch` uses: AiohttpRequest and the token's TelegramRateLimiter
+            pool = (concurrency or 256) + 4
+            bot = build_bot(TOKEN, f"http://127.0.0.1:{port}", rate=limit, pool=pool)
+            # A new connection per poll: a kept-alive one could be closed by the server (idle
+            # for its 5 s) just as the next poll goes out while the loop is busy sending; and
+            # patience: on a loaded machine the busy server may take seconds to accept.
+            no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+            control_client = httpx.AsyncClient(limits=no_keep_alive, timeout=60)
+            async with bot, control_client as control:
+                dispatcher = Dispatcher(sessions, bot, poll_interval=0.1, **dispatcher_kwargs)
                 cpu_before = _cpu_seconds()
                 started = time.monotonic()
                 task = asyncio.create_task(dispatcher.run(until_idle=True))
+                latencies: list[float] = []
+                if taps:
+                    tapping = asyncio.create_task(tap_while_sending(bot, taps, latencies))
                 # The server's counters are polled every second; the database (a count over
                 # N rows, on the dispatcher's own event loop) only once the server has seen
                 # every recipient, or every 10 s, so the watching does not slow the sending.
@@ -197,6 +222,8 @@ async def run(
                         break
                 # measured before the final report goes to the admin
                 stats = (await control.get(f"http://127.0.0.1:{port}/control/stats")).json()
+                if taps:
+                    tapping.cancel()
                 await task
                 elapsed = time.monotonic() - started
                 cpu = _cpu_seconds() - cpu_before
@@ -213,6 +240,8 @@ async def run(
         f"dispatcher_retry_after={dispatcher.stats.retry_after} "
         f"dispatcher_cpu={cpu:.1f}s ({1e6 * cpu / max(1, recipients):.0f} us/message)"
     )
+    if taps:
+        print(tap_summary(latencies))
     duplicates = stats["duplicates"]
     print(f"share_of_limit={share:.3f} duplicates={duplicates} lost={lost} peak_mb={peak_mb:.0f}")
 
@@ -223,11 +252,14 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, help="senders (default: the dispatcher's)")
     parser.add_argument(
-        "--httpx", action="store_true", help="send through HTTPXRequest (the old backend)"
+        "--taps",
+        type=float,
+        metavar="SECONDS",
+        help="a user taps a button this often during the broadcast: print the reply latency",
     )
     parser.add_argument("--verbose", action="store_true", help="print progress every second")
     args = parser.parse_args()
-    asyncio.run(run(args.recipients, args.limit, args.concurrency, args.httpx, args.verbose))
+    asyncio.run(run(args.recipients, args.limit, args.concurrency, args.taps, args.verbose))
 
 
 if __name__ == "__main__":

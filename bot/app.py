@@ -8,11 +8,12 @@ import logging
 from datetime import timedelta
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
-from bot import handlers, update_parsing
+from bot import handlers
 from bot.admin import BroadcastComposer
+from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
 from bot.context import CONTEXT_TYPES, BookbotContext
 from bot.delivery.reminder_buttons import ReminderButtons
@@ -20,11 +21,14 @@ from bot.delivery.settings import NotificationSettings
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
+from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = timedelta(minutes=1)
+#: connections to the Bot API: replies, and the dispatcher's senders when it runs in-process
+CONNECTION_POOL_SIZE = 256
 
 
 def build_application(
@@ -34,25 +38,32 @@ def build_application(
     request: BaseRequest | None = None,
     base_url: str | None = None,
     rate_limit: bool = True,
+    send_rate: float = TELEGRAM_RATE,
     jobs: bool = True,
 ) -> Application:  # type: ignore[type-arg]
-    """The Application; ``request`` replaces the network (console, tests, benchmarks)."""
-    # python-telegram-bot's parser was a fifth of an update's cost (bot/update_parsing.py)
-    update_parsing.install()
+    """The Application; ``request`` replaces the network (console, tests, benchmarks).
+
+    Its bot's requests go through :class:`~bot.bot_api_request.AiohttpRequest` and, with
+    ``rate_limit``, the token's one :class:`~bot.rate_limiter.TelegramRateLimiter` at
+    ``send_rate`` messages a second (which an in-process dispatcher shares)."""
     builder = (
         ApplicationBuilder()
         .token(token or LOCAL_TOKEN)
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
     )
-    if request is not None:
+    if request is None:
+        builder = builder.request(AiohttpRequest(CONNECTION_POOL_SIZE)).get_updates_request(
+            AiohttpRequest(1)
+        )
+    else:
         builder = builder.request(request).get_updates_request(request)
     if base_url:
         # A self-hosted Bot API server: https://host/bot and https://host/file/bot
         root = base_url.rstrip("/")
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(TelegramRateLimiter(send_rate))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()

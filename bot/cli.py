@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
 
 if TYPE_CHECKING:
+    from telegram.ext import Application
+
     from bot.services import Services
 
 
@@ -87,7 +89,9 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
     from bot.services import build_services
 
     services = await build_services(config)
-    application = build_application(services, token=telegram.token, base_url=telegram.api_base_url)
+    application = build_application(
+        services, token=telegram.token, base_url=telegram.api_base_url, send_rate=_send_rate()
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -107,7 +111,7 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
                 )
             else:
                 await application.updater.start_polling()
-            dispatching = _start_dispatcher(services, telegram, stop)
+            dispatching = _start_dispatcher(services, application, stop)
             logging.getLogger(__name__).info("bookbot is running")
             await stop.wait()
             if dispatching is not None:
@@ -118,26 +122,28 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
         await services.aclose()
 
 
+def _send_rate() -> float:
+    """The token's budget, messages a second (``BOOKBOT_SEND_RATE``, default Telegram's 30)."""
+    from bot.rate_limiter import TELEGRAM_RATE
+
+    return float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE))
+
+
 def _start_dispatcher(
-    services: Services, telegram: TelegramSettings, stop: asyncio.Event
+    services: Services,
+    application: Application,  # type: ignore[type-arg]
+    stop: asyncio.Event,
 ) -> asyncio.Task[None] | None:
     """Reminders and broadcasts are sent from this process too, unless
     ``BOOKBOT_DISPATCHER=off`` (run ``bookbot dispatch`` processes instead). The dispatcher
-    gets its own Bot without python-telegram-bot's rate limiter: it paces itself."""
+    sends through the Application's own bot, so replies and deliveries share the token's one
+    rate limiter (and its connection pool)."""
     if os.environ.get("BOOKBOT_DISPATCHER", "on").lower() in ("off", "0", "false", "no"):
         return None
-    from bot.delivery.__main__ import build_bot
-    from bot.delivery.dispatcher import DEFAULT_RATE, Dispatcher
+    from bot.delivery.dispatcher import Dispatcher
 
-    assert telegram.token is not None
-    rate = float(os.environ.get("BOOKBOT_SEND_RATE", DEFAULT_RATE))
-
-    async def run() -> None:
-        bot = build_bot(telegram.token or "", telegram.api_base_url, 64)
-        async with bot:
-            await Dispatcher(services.sessions, bot, rate=rate).run(stop)
-
-    return asyncio.create_task(run(), name="dispatcher")
+    dispatcher = Dispatcher(services.sessions, application.bot)
+    return asyncio.create_task(dispatcher.run(stop), name="dispatcher")
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:

@@ -4,26 +4,26 @@
 from __future__ import annotations
 
 import logging
-import warnings
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest, TelegramError
-from telegram.warnings import PTBUserWarning
 
-from bot.engine.types import Event, Reply, Screen
+from bot.engine.types import Button, Event, Reply
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
-
-# Replies go out through ``Bot.do_api_request`` (see :func:`_call`), which warns that a named
-# method exists for these endpoints. Using it is deliberate, so that one warning is silenced.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Please use 'Bot\.(sendMessage|editMessageText)' instead",
-    category=PTBUserWarning,
-)
 
 
 def event_from_update(update: Update) -> Event | None:
@@ -59,27 +59,22 @@ def event_from_update(update: Update) -> Event | None:
     return who(kind="text", text=text, message_id=message.message_id, entities=entities)
 
 
-def _inline_markup(screen: Screen) -> dict[str, Any] | None:
-    """The Bot API's ``InlineKeyboardMarkup`` as JSON, built directly: a month calendar has
-    about 55 buttons, and going through python-telegram-bot's objects (construct, freeze,
-    ``to_dict``) cost more than the rest of the update."""
-    if not screen.buttons:
+def _keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """``rows`` of buttons as an inline keyboard (``None`` when there are none)."""
+    if not rows:
         return None
-    return {
-        "inline_keyboard": [
-            [{"text": b.label, "callback_data": b.token} for b in row] for row in screen.buttons
-        ]
-    }
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in rows]
+    )
 
 
-async def _call(bot: Bot, method: str, params: dict[str, Any]) -> None:
-    """Call ``method`` without turning Telegram's answer into objects.
-
-    Telegram answers ``sendMessage`` and ``editMessageText`` with the whole message, keyboard
-    included; nothing here reads it, and parsing it back into python-telegram-bot objects was
-    the largest single cost of a reply. ``do_api_request`` still goes through the Bot's request
-    object, its rate limiter and its error mapping (``BadRequest``, ``RetryAfter``...)."""
-    await bot.do_api_request(method, api_kwargs=params)
+def _contact_keyboard(language: str) -> ReplyKeyboardMarkup:
+    share = gettext(language, "📱 Share my phone number")
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(share, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
@@ -101,34 +96,18 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         if not screen.text:
             continue
         if screen.request_contact:
-            share = gettext(language, "📱 Share my phone number")
-            await _call(
-                bot,
-                "sendMessage",
-                {
-                    "chat_id": event.chat_id,
-                    "text": gettext(
-                        language, "Tap the button below to share your phone number, or type it."
-                    ),
-                    "reply_markup": {
-                        "keyboard": [[{"text": share, "request_contact": True}]],
-                        "resize_keyboard": True,
-                        "one_time_keyboard": True,
-                    },
-                },
+            await bot.send_message(
+                event.chat_id,
+                gettext(language, "Tap the button below to share your phone number, or type it."),
+                reply_markup=_contact_keyboard(language),
             )
             editable = None  # the menu goes below the keyboard prompt
-        markup = _inline_markup(screen)
+        markup = _keyboard(screen.buttons)
         if editable is not None:
-            params: dict[str, Any] = {
-                "chat_id": event.chat_id,
-                "message_id": editable,
-                "text": screen.text,
-            }
-            if markup is not None:
-                params["reply_markup"] = markup
             try:
-                await _call(bot, "editMessageText", params)
+                await bot.edit_message_text(
+                    screen.text, chat_id=event.chat_id, message_id=editable, reply_markup=markup
+                )
                 editable = None
                 continue
             except BadRequest as exc:
@@ -136,21 +115,22 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
                     editable = None
                     continue
                 editable = None  # the message is gone or too old: send a new one instead
-        params = {"chat_id": event.chat_id, "text": screen.text}
-        if screen.entities:
-            params["entities"] = list(screen.entities)
-        if markup is not None:
-            params["reply_markup"] = markup
-        elif screen.remove_keyboard:
-            params["reply_markup"] = {"remove_keyboard": True}
-        await _call(bot, "sendMessage", params)
+        # a broadcast's preview keeps the admin's formatting (Bot API MessageEntity JSON)
+        entities = [MessageEntity.de_json(e, bot) for e in screen.entities] or None
+        await bot.send_message(
+            event.chat_id,
+            screen.text,
+            entities=entities,
+            reply_markup=ReplyKeyboardRemove()
+            if markup is None and screen.remove_keyboard
+            else markup,
+        )
 
 
 async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
     """Answer the tapped button (with the reply's alert), and swap the tapped message's keyboard
     when the reply says so (:attr:`Reply.tapped_keyboard`, its buttons' own callback data)."""
     try:
-        # The named method: Telegram answers True, so there is nothing to parse.
         await bot.answer_callback_query(
             query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
         )
@@ -159,14 +139,11 @@ async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
     rows = reply.tapped_keyboard
     if rows is None or query.message is None:
         return
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.token) for b in row] for row in rows]
-    )
     try:
         await bot.edit_message_reply_markup(
             chat_id=query.message.chat.id,
             message_id=query.message.message_id,
-            reply_markup=markup if rows else None,
+            reply_markup=_keyboard(rows),
         )
     except TelegramError as exc:  # "message is not modified", or too old to edit
         log.debug("reply markup not edited: %s", exc)

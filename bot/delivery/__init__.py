@@ -2,10 +2,8 @@
 
 - :mod:`.outbox`: the ``deliveries`` table as a queue (enqueue, atomic claim with a lease,
   results written back conditionally on still holding the lease).
-- :mod:`.ratelimit`: Telegram's limits (global rate, 1 msg/s per chat, 20/min per group, 429
-  pauses).
-- :mod:`.dispatcher`: claims due rows, renders them, sends them through a ``telegram.Bot``.
-- :mod:`.transport`: ``LeanRequest``, the lean HTTP/1.1 request backend of the dispatcher's Bot.
+- :mod:`.dispatcher`: claims due rows, renders them, sends them through the bot's named methods,
+  within the token's one budget (:mod:`bot.rate_limiter`).
 - :mod:`.reminders`, :mod:`.broadcasts`, :mod:`.preferences`: what writes rows and who may
   receive them.
 - :mod:`.reminder_buttons`, :mod:`.settings`: the reminder's buttons and ``/settings``, run on

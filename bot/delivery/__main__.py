@@ -3,7 +3,8 @@
 The token and the Bot API base URL come from the environment (``TELEGRAM_BOT_TOKEN``,
 ``TELEGRAM_API_BASE_URL``), the database from ``--database-url`` or ``BOOKBOT_DATABASE_URL``
 or the configuration file. Several processes may run against one database; give each
-``--rate`` = the bot's limit divided by their number. SIGTERM or SIGINT stops it cleanly
+``--rate`` = the bot's limit divided by their number (``bookbot run`` sends reminders and
+broadcasts itself too, unless ``BOOKBOT_DISPATCHER=off``). SIGTERM or SIGINT stops it cleanly
 (messages in flight finish, queued ones are released for the next dispatcher).
 """
 
@@ -14,15 +15,14 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Mapping
 from datetime import timedelta
 
-from telegram import Bot
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.ext import ExtBot
 
+from bot.bot_api_request import AiohttpRequest
 from bot.config import TelegramSettings
-from bot.delivery.dispatcher import DEFAULT_RATE, Dispatcher
-from bot.delivery.transport import LeanRequest
+from bot.delivery.dispatcher import Dispatcher
+from bot.rate_limiter import TELEGRAM_RATE, Priority, TelegramRateLimiter
 from storage.db import create_engine, create_session_factory
 
 
@@ -36,29 +36,21 @@ def _database_url(explicit: str | None) -> str:
     return load_config(check_secrets=False).database_url
 
 
-#: environment variables through which httpx (and so HTTPXRequest) would use a proxy
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
-
-
-def proxy_configured(environ: Mapping[str, str] = os.environ) -> bool:
-    """True when the environment asks for a proxy (in either case, as httpx reads it)."""
-    return any(environ.get(name) or environ.get(name.lower()) for name in PROXY_VARIABLES)
-
-
-def build_bot(token: str, base_url: str | None, pool: int) -> Bot:
-    """A Bot without any rate limiter of its own: the dispatcher paces and retries itself.
-
-    Its requests go through :class:`~bot.delivery.transport.LeanRequest` (a fraction of
-    ``HTTPXRequest``'s CPU cost per message, which matters at 1,000 messages/s), except when a
-    proxy is configured: only ``HTTPXRequest`` knows how to use one."""
-    request: BaseRequest
-    if proxy_configured():
-        request = HTTPXRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10)
-    else:
-        request = LeanRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10)
+def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> ExtBot[Priority]:
+    """A dispatcher process's bot: the same request class and rate limiter as the
+    Application's (``bot.app``), with ``rate`` messages a second of the token's budget."""
+    request = AiohttpRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10)
+    limiter = TelegramRateLimiter(rate)
     if base_url:
-        return Bot(token, base_url=base_url.rstrip("/") + "/bot", request=request)
-    return Bot(token, request=request)
+        root = base_url.rstrip("/")
+        return ExtBot(
+            token,
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=request,
+            rate_limiter=limiter,
+        )
+    return ExtBot(token, request=request, rate_limiter=limiter)
 
 
 async def amain(args: argparse.Namespace) -> None:
@@ -70,7 +62,9 @@ async def amain(args: argparse.Namespace) -> None:
     dispatcher_kwargs: dict[str, object] = {}
     if args.concurrency:
         dispatcher_kwargs["concurrency"] = args.concurrency
-    bot = build_bot(settings.token, settings.api_base_url, (args.concurrency or 256) + 4)
+    bot = build_bot(
+        settings.token, settings.api_base_url, rate=args.rate, pool=(args.concurrency or 256) + 4
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -80,7 +74,6 @@ async def amain(args: argparse.Namespace) -> None:
             dispatcher = Dispatcher(
                 sessions,
                 bot,
-                rate=args.rate,
                 lease=timedelta(seconds=args.lease_seconds),
                 poll_interval=args.poll_seconds,
                 **dispatcher_kwargs,  # type: ignore[arg-type]
@@ -95,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.delivery", description=__doc__)
     parser.add_argument("--database-url")
     parser.add_argument(
-        "--rate", type=float, default=float(os.environ.get("BOOKBOT_SEND_RATE", DEFAULT_RATE))
+        "--rate", type=float, default=float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE))
     )
     parser.add_argument("--lease-seconds", type=float, default=120.0)
     parser.add_argument("--poll-seconds", type=float, default=0.5)
@@ -103,7 +96,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(amain(args))
 
 

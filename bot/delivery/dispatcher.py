@@ -5,19 +5,21 @@ Tasks of one :class:`Dispatcher` (all in one event loop):
 
 - the *claimer* keeps a local priority queue about half a second deep (reminders and notices
   first), claiming rows with a lease and rendering them;
-- *senders* (``concurrency`` of them) take messages from the queue, wait for a slot of the
-  :class:`~bot.delivery.ratelimit.RateLimiter` and post ``sendMessage`` through the Bot's own
-  request object (see :meth:`Dispatcher._send_message`);
+- *senders* (``concurrency`` of them) take messages from the queue and send them with
+  ``Bot.send_message``; the bot's :class:`~bot.rate_limiter.TelegramRateLimiter` (the one its
+  replies go through too) lets each go when the token's budget allows, reminders before
+  broadcasts and replies to users before both;
 - the *writer* commits outcomes in small batches (every 0.1 s or 100 results);
 - the *lease keeper* extends the lease of every row still held locally, so a long 429 pause
   never lets another dispatcher take a row this one is about to send;
 - the *progress* task edits each running broadcast's progress message and, once nothing is
   left open, marks it done and queues the final report.
 
-Error handling per row: ``RetryAfter`` pauses every sender for ``retry_after`` and the same
-message is retried (never dropped); ``Forbidden`` marks the chat blocked; ``BadRequest`` records
-the error and gives up on that row; network errors retry later with exponential backoff (up to
-``max_attempts`` claims, then the row ends ``failed`` with the error).
+Error handling per row: ``RetryAfter`` (which has paused every request of the bot for
+``retry_after``) retries the same message (never dropped); ``Forbidden`` marks the chat
+blocked; ``BadRequest`` records the error and gives up on that row; network errors retry later
+with exponential backoff (up to ``max_attempts`` claims, then the row ends ``failed`` with the
+error).
 """
 
 from __future__ import annotations
@@ -30,31 +32,24 @@ import os
 import random
 import socket
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.request import RequestData
-
-# Not re-exported by telegram.request, but it is how Bot builds every request's parameters
-# (python-telegram-bot is pinned to 22.x in pyproject.toml).
-from telegram.request._requestparameter import RequestParameter
+from telegram.ext import ExtBot
 
 from bot.delivery import broadcasts
 from bot.delivery.outbox import Result, claim_due, mark_blocked, record_results, renew_leases
-from bot.delivery.ratelimit import DEFAULT_HEADROOM, RateLimiter
 from bot.delivery.render import Outgoing, render
+from bot.rate_limiter import Priority, TelegramRateLimiter
 from providers.base import utc_now
-from storage.delivery_models import Broadcast
+from storage.delivery_models import PRIORITY_BROADCAST, Broadcast
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATE = 30.0
 DEFAULT_LEASE = timedelta(seconds=120)
 MAX_BACKOFF = timedelta(minutes=15)
 
@@ -71,16 +66,6 @@ class DispatchStats:
     claimed: int = 0
 
 
-def _retry_after(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # PTB 22 warns that the attribute becomes a timedelta; both forms are handled.
-        warnings.simplefilter("ignore")
-        value: object = exc.retry_after
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]
-
-
 def backoff(attempts: int) -> timedelta:
     """Delay before retrying after a network error, growing with the attempts (with jitter)."""
     base = min(MAX_BACKOFF.total_seconds(), 5.0 * 2 ** max(attempts - 1, 0))
@@ -88,15 +73,14 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Dispatcher:
-    """Deliver the outbox through ``bot``. Several dispatchers may share one database."""
+    """Deliver the outbox through ``bot``, within its rate limiter's budget (which sets the
+    pace: ``rate`` messages a second). Several dispatchers may share one database."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        bot: Bot,
+        bot: ExtBot[Priority],
         *,
-        rate: float = DEFAULT_RATE,
-        headroom: float = DEFAULT_HEADROOM,
         lease: timedelta = DEFAULT_LEASE,
         concurrency: int | None = None,
         batch_size: int | None = None,
@@ -106,9 +90,11 @@ class Dispatcher:
         clock: Callable[[], datetime] = utc_now,
         owner: str | None = None,
     ) -> None:
+        if not isinstance(bot.rate_limiter, TelegramRateLimiter):
+            raise TypeError("the dispatcher's bot needs a TelegramRateLimiter (its token's budget)")
         self.sessions = sessions
         self.bot = bot
-        self.limiter = RateLimiter(rate, headroom=headroom)
+        rate = bot.rate_limiter.rate
         self.lease = lease
         # Enough senders to keep the pipe full at Telegram's ~0.1-0.5 s latency.
         self.concurrency = concurrency or max(4, min(256, int(rate / 2) + 1))
@@ -129,7 +115,6 @@ class Dispatcher:
         self._flush_now = asyncio.Event()
         self._in_flight = 0
         self._stopping = False
-        self._send_url = f"{bot.base_url}/sendMessage"
 
     # -- public ---------------------------------------------------------------------------------
     @property
@@ -233,12 +218,11 @@ class Dispatcher:
         row = item.row
         while True:
             try:
-                async with self.limiter.slot(row.chat_id):
-                    message_id = await self._send_message(item)
-            except RetryAfter as exc:
-                # Telegram asked everyone to wait; the same message goes again afterwards.
+                message_id = await self._send_message(item)
+            except RetryAfter:
+                # Telegram asked everyone to wait (the rate limiter pauses every request of the
+                # token); the same message goes again afterwards.
                 self.stats.retry_after += 1
-                self.limiter.pause(_retry_after(exc))
                 continue
             except Forbidden as exc:
                 self.stats.blocked += 1
@@ -256,25 +240,19 @@ class Dispatcher:
             self.stats.sent += 1
             return Result(row.id, "sent", message_id=message_id)
 
-    async def _send_message(self, item: Outgoing) -> int | None:
-        """``sendMessage`` through the Bot's own request object; return the message id.
-
-        This is what ``Bot.send_message`` does (same parameters, same ``BaseRequest.post``, so
-        the same mapping of answers to ``RetryAfter``, ``Forbidden``, ``BadRequest``,
-        ``NetworkError``...), minus building a ``telegram.Message`` from the answer: only its
-        ``message_id`` is needed, and the object costs more CPU than the request itself.
-        """
-        params = [
-            RequestParameter.from_input("chat_id", item.row.chat_id),
-            RequestParameter.from_input("text", item.text),
-        ]
-        if item.entities:
-            params.append(RequestParameter.from_input("entities", item.entities))
-        if item.reply_markup is not None:
-            params.append(RequestParameter.from_input("reply_markup", item.reply_markup))
-        result = await self.bot.request.post(self._send_url, RequestData(params))
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        return message_id if isinstance(message_id, int) else None
+    async def _send_message(self, item: Outgoing) -> int:
+        """``sendMessage`` for ``item``, at its priority in the token's budget; the new
+        message's id."""
+        row = item.row
+        priority = Priority.BROADCAST if row.priority >= PRIORITY_BROADCAST else Priority.REMINDER
+        message = await self.bot.send_message(
+            row.chat_id,
+            item.text,
+            entities=item.entities or None,
+            reply_markup=item.reply_markup,
+            rate_limit_args=priority,
+        )
+        return message.message_id
 
     def _release_queued(self) -> None:
         while not self._queue.empty():
@@ -357,10 +335,9 @@ class Dispatcher:
                     edits.append((broadcast.admin_chat_id, broadcast.progress_message_id, text))
         for chat_id, message_id, text in edits:
             try:
-                async with self.limiter.slot(chat_id):
-                    await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-            except RetryAfter as exc:
-                self.limiter.pause(_retry_after(exc))
-            except TelegramError as exc:
+                await self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, rate_limit_args=Priority.BROADCAST
+                )
+            except TelegramError as exc:  # a RetryAfter has paused the bot's requests already
                 log.info("progress message %s not edited: %s", message_id, exc.message)
         return finished

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Bot
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.ext import ExtBot
 
-from bot.delivery.transport import LeanRequest
+from bot.delivery.__main__ import build_bot
+from bot.rate_limiter import Priority
 from storage.db import create_engine, create_session_factory
 from storage.migrate import alembic_config, upgrade_async
 from storage.models import Booking, Business, Fiche, User
@@ -156,16 +156,10 @@ def fake_api() -> Iterator[FakeBotApi]:
         yield api
 
 
-#: the dispatcher's request backends: LeanRequest, and HTTPXRequest when a proxy is configured
-BACKENDS = ("lean", "httpx")
-
-
-def make_bot(api: FakeBotApi, pool: int = 32, backend: str = "lean") -> Bot:
-    """A Bot on the fake, with the request backend the dispatcher uses (``lean``) or the one
-    it falls back to behind a proxy (``httpx``)."""
-    request: BaseRequest
-    if backend == "lean":
-        request = LeanRequest(connection_pool_size=pool, read_timeout=10, connect_timeout=5)
-    else:
-        request = HTTPXRequest(connection_pool_size=pool, read_timeout=10, connect_timeout=5)
-    return Bot(TOKEN, base_url=api.base_url, request=request)
+def make_bot(api: FakeBotApi, pool: int = 128, rate: float = 30.0) -> ExtBot[Priority]:
+    """A dispatcher's bot on the fake (``bookbot dispatch``'s request class and rate limiter),
+    with ``rate`` messages a second of the token's budget. The pool has a connection for each
+    of the dispatcher's senders (up to ``rate`` 250), as ``bookbot dispatch`` gives it: a
+    sender released by the limiter then never waits for a connection (and so never sends
+    after a 429 has paused the others)."""
+    return build_bot(TOKEN, api.base_url.removesuffix("/bot"), rate=rate, pool=pool)

@@ -6,7 +6,6 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 from telegram import MessageEntity
 
@@ -15,7 +14,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.outbox import Claimed, claim_due, enqueue_notice
 from bot.delivery.render import Outgoing, reminder_keyboard
 from storage.delivery_models import BlockedChat, Broadcast, Delivery
-from tests.delivery.conftest import BACKENDS, Db, make_bot
+from tests.delivery.conftest import Db, make_bot
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -48,8 +47,8 @@ async def statuses(db: Db) -> dict[str, int]:
         return {k: int(v) for k, v in rows.all()}
 
 
-async def dispatch(db: Db, api: FakeBotApi, backend: str = "lean", **kwargs: object) -> Dispatcher:
-    bot = make_bot(api, backend=backend)
+async def dispatch(db: Db, api: FakeBotApi, rate: float = 30.0, **kwargs: object) -> Dispatcher:
+    bot = make_bot(api, rate=rate)
     async with bot:
         dispatcher = Dispatcher(
             db.sessions, bot, poll_interval=0.05, progress_interval=0.2, **kwargs
@@ -82,17 +81,14 @@ async def test_broadcast_reaches_every_customer_exactly_once_and_reports(sqlite_
     assert any(chat == 1 and "300 of 300 sent" in text for chat, text in api.state.deliveries)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_retry_after_pauses_every_sender_and_loses_nothing(
-    sqlite_db: Db, backend: str
-) -> None:
+async def test_retry_after_pauses_every_sender_and_loses_nothing(sqlite_db: Db) -> None:
     salon = await sqlite_db.business("salon")
     await sqlite_db.customers(salon, range(1, 61))
     await new_broadcast(sqlite_db, salon)
     with FakeBotApi(limit=1000) as api:
         api.state.force_429(3, retry_after=2)
         started = time.monotonic()
-        dispatcher = await dispatch(sqlite_db, api, backend, rate=100)
+        dispatcher = await dispatch(sqlite_db, api, rate=100)
         elapsed = time.monotonic() - started
     assert set(range(1, 61)) <= api.state.delivered_chats()
     assert api.state.duplicates == 0
@@ -119,13 +115,12 @@ async def test_global_rate_is_respected_without_429(sqlite_db: Db) -> None:
     assert stats["rate"] <= 30
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_blocked_user_is_marked_and_skipped_next_time(sqlite_db: Db, backend: str) -> None:
+async def test_blocked_user_is_marked_and_skipped_next_time(sqlite_db: Db) -> None:
     salon = await sqlite_db.business("salon")
     await sqlite_db.customers(salon, range(1, 11))
     await new_broadcast(sqlite_db, salon)
     with FakeBotApi(limit=1000, blocked={3}) as api:
-        await dispatch(sqlite_db, api, backend, rate=100)
+        await dispatch(sqlite_db, api, rate=100)
         assert api.state.forbidden == 1
         async with sqlite_db.sessions() as s:
             assert await s.get(BlockedChat, 3) is not None
@@ -133,7 +128,7 @@ async def test_blocked_user_is_marked_and_skipped_next_time(sqlite_db: Db, backe
         await new_broadcast(sqlite_db, salon, text="New service")
         async with sqlite_db.sessions() as s, s.begin():
             enqueue_notice(s, business_id=salon, user_id=3, chat_id=3, text="moved", now=now())
-        await dispatch(sqlite_db, api, backend, rate=100)
+        await dispatch(sqlite_db, api, rate=100)
         assert api.state.forbidden == 1
     assert (3, "New service") not in api.state.deliveries
     async with sqlite_db.sessions() as s:
@@ -141,26 +136,24 @@ async def test_blocked_user_is_marked_and_skipped_next_time(sqlite_db: Db, backe
         assert 3 not in set(second)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_bad_request_records_the_error_and_gives_up(sqlite_db: Db, backend: str) -> None:
+async def test_bad_request_records_the_error_and_gives_up(sqlite_db: Db) -> None:
     salon = await sqlite_db.business("salon")
     async with sqlite_db.sessions() as s, s.begin():
         enqueue_notice(s, business_id=salon, user_id=5, chat_id=5, text="hello", now=now())
     with FakeBotApi(limit=100, missing={5}) as api:
-        await dispatch(sqlite_db, api, backend)
+        await dispatch(sqlite_db, api)
     async with sqlite_db.sessions() as s:
         row = await s.scalar(select(Delivery))
         assert row is not None and row.status == "failed"
         assert row.last_error and "chat not found" in row.last_error.lower()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_network_error_is_retried_later_not_dropped(sqlite_db: Db, backend: str) -> None:
+async def test_network_error_is_retried_later_not_dropped(sqlite_db: Db) -> None:
     salon = await sqlite_db.business("salon")
     async with sqlite_db.sessions() as s, s.begin():
         enqueue_notice(s, business_id=salon, user_id=5, chat_id=5, text="hello", now=now())
     with FakeBotApi(limit=100) as api:
-        bot = make_bot(api, backend=backend)
+        bot = make_bot(api)
         await bot.initialize()
     # the server is gone: every send is a network error
     dispatcher = Dispatcher(sqlite_db.sessions, bot, poll_interval=0.05)

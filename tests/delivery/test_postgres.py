@@ -23,12 +23,10 @@ async def test_two_dispatchers_on_one_postgres_database_send_nothing_twice(pg_db
     search_path = (await pg_db.execute("SHOW search_path"))[0][0]
     other = create_engine(pg_db.url, connect_args={"server_settings": {"search_path": search_path}})
     with FakeBotApi(limit=1000) as api:
-        bot_a, bot_b = make_bot(api), make_bot(api)
+        bot_a, bot_b = make_bot(api, rate=300), make_bot(api, rate=300)
         async with bot_a, bot_b:
-            a = Dispatcher(pg_db.sessions, bot_a, rate=300, batch_size=20, poll_interval=0.05)
-            b = Dispatcher(
-                create_session_factory(other), bot_b, rate=300, batch_size=20, poll_interval=0.05
-            )
+            a = Dispatcher(pg_db.sessions, bot_a, batch_size=20, poll_interval=0.05)
+            b = Dispatcher(create_session_factory(other), bot_b, batch_size=20, poll_interval=0.05)
             await asyncio.gather(a.run(until_idle=True), b.run(until_idle=True))
     await other.dispose()
     assert set(range(1, 601)) <= api.state.delivered_chats()

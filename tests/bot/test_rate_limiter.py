@@ -1,6 +1,7 @@
-"""The rate limiter in virtual time: paced, never more than ``cap`` messages in any one-second
-window of the server's (which stamps each message somewhere between its send and its answer),
-stalls made up, 429 pauses honoured, per-chat spacing from the answer."""
+"""The rate limiter in virtual time, through python-telegram-bot's ``process_request``: paced,
+never more than ``cap`` messages in any one-second window of the server's (which stamps each
+message somewhere between its send and its answer), stalls made up, 429 pauses honoured,
+per-chat spacing from the answer, replies first and never held back by the chat's spacing."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import asyncio
 import heapq
 import itertools
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import pytest
+from telegram.error import RetryAfter
 
-from bot.delivery import ratelimit
-from bot.delivery.ratelimit import CATCH_UP, RateLimiter
+from bot import rate_limiter as ratelimit
+from bot.rate_limiter import CATCH_UP, Priority, TelegramRateLimiter
 
 
 class VirtualTime:
@@ -57,7 +62,7 @@ class VirtualTime:
 class Sim:
     """Senders sharing one limiter against a server with a round trip of ``rtt`` seconds."""
 
-    limiter: RateLimiter
+    limiter: TelegramRateLimiter
     time: VirtualTime
     rtt: tuple[float, float] = (0.001, 0.05)
     seed: int = 1
@@ -66,10 +71,13 @@ class Sim:
 
     async def send(self, chat_id: int) -> None:
         rng = random.Random(self.seed * 1_000_003 + len(self.log) + chat_id)
-        async with self.limiter.slot(chat_id):
+
+        async def request() -> tuple[float, float]:
             sent = self.time.now
             await self.time.sleep(rng.uniform(*self.rtt))
-            answered = self.time.now
+            return sent, self.time.now
+
+        sent, answered = await through(self.limiter, chat_id, request)
         self.log.append((chat_id, sent, answered, rng.uniform(sent, answered)))
 
     def sent_times(self) -> list[float]:
@@ -77,6 +85,18 @@ class Sim:
 
     def server_times(self) -> list[float]:
         return sorted(stamp for _, _, _, stamp in self.log)
+
+
+async def through(
+    limiter: TelegramRateLimiter,
+    chat_id: int | None,
+    request: Callable[[], Awaitable[Any]],
+    priority: Priority | None = Priority.BROADCAST,
+    endpoint: str = "sendMessage",
+) -> Any:
+    """``request()`` through the limiter, as ``ExtBot`` sends a Bot method's request."""
+    data = {} if chat_id is None else {"chat_id": chat_id}
+    return await limiter.process_request(request, (), {}, endpoint, data, priority)
 
 
 def max_in_window(times: list[float], width: float) -> int:
@@ -104,7 +124,7 @@ async def senders(sim: Sim, chats: list[int], workers: int) -> asyncio.Task[None
 
 def make(rate: float, **sim: object) -> Sim:
     time = VirtualTime()
-    limiter = RateLimiter(rate, clock=time.clock, sleep=time.sleep)
+    limiter = TelegramRateLimiter(rate, clock=time.clock, sleep=time.sleep)
     return Sim(limiter, time, **sim)  # type: ignore[arg-type]
 
 
@@ -191,12 +211,14 @@ async def test_pause_stops_every_sender_until_retry_after() -> None:
 
 async def test_a_released_sender_waits_for_a_pause_that_came_before_it_ran() -> None:
     time = VirtualTime()
-    limiter = RateLimiter(1, clock=time.clock, sleep=time.sleep)
+    limiter = TelegramRateLimiter(1, clock=time.clock, sleep=time.sleep)
     sent: list[float] = []
 
     async def send(chat: int) -> None:
-        async with limiter.slot(chat):
+        async def request() -> None:
             sent.append(time.now)
+
+        await through(limiter, chat, request)
 
     await send(1)
     second = asyncio.create_task(send(2))
@@ -228,12 +250,14 @@ async def test_per_chat_spacing_counts_from_the_answer() -> None:
 
 async def test_a_cancelled_waiter_gives_its_place_to_the_next() -> None:
     time = VirtualTime()
-    limiter = RateLimiter(10, clock=time.clock, sleep=time.sleep)
+    limiter = TelegramRateLimiter(10, clock=time.clock, sleep=time.sleep)
     sent: list[int] = []
 
     async def send(chat: int) -> None:
-        async with limiter.slot(chat):
+        async def request() -> None:
             sent.append(chat)
+
+        await through(limiter, chat, request)
 
     tasks = [asyncio.create_task(send(chat)) for chat in range(1, 6)]
     await time.settle()
@@ -250,7 +274,133 @@ async def test_a_cancelled_waiter_gives_its_place_to_the_next() -> None:
 
 def test_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
-        RateLimiter(0)
+        TelegramRateLimiter(0)
     with pytest.raises(ValueError):
-        RateLimiter(10, headroom=1.5)
-    assert RateLimiter(0.5).cap == 1
+        TelegramRateLimiter(10, headroom=1.5)
+    assert TelegramRateLimiter(0.5).cap == 1
+
+
+async def test_replies_go_before_reminders_and_reminders_before_broadcasts() -> None:
+    time = VirtualTime()
+    limiter = TelegramRateLimiter(10, clock=time.clock, sleep=time.sleep)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, priority: Priority | None) -> None:
+        async def request() -> None:
+            order.append(name)
+
+        await through(limiter, chat, request, priority)
+
+    await send("first", 1, Priority.BROADCAST)  # takes the slot that was free
+    waiting = [
+        ("broadcast", Priority.BROADCAST),
+        ("reminder", Priority.REMINDER),
+        ("reply", None),  # a Bot method called without rate_limit_args
+        ("broadcast", Priority.BROADCAST),
+        ("reminder", Priority.REMINDER),
+        ("reply", Priority.REPLY),
+    ]
+    tasks = [
+        asyncio.create_task(send(name, 100 + i, priority))
+        for i, (name, priority) in enumerate(waiting)
+    ]
+    await time.run(until=5.0)
+    assert all(task.done() for task in tasks)
+    assert order == ["first", "reply", "reply", "reminder", "reminder", "broadcast", "broadcast"]
+
+
+async def test_a_429_pauses_everyone_and_only_a_reply_is_sent_again() -> None:
+    time = VirtualTime()
+    limiter = TelegramRateLimiter(100, clock=time.clock, sleep=time.sleep)
+    attempts: list[tuple[str, float]] = []
+    refuse = {"reply": 1, "broadcast": 1}
+
+    def request_for(name: str) -> Callable[[], Awaitable[str]]:
+        async def request() -> str:
+            attempts.append((name, time.now))
+            if refuse.get(name, 0):
+                refuse[name] -= 1
+                raise RetryAfter(timedelta(seconds=2))
+            return name
+
+        return request
+
+    # a reply refused once: sent again once the pause is over, and answered
+    reply = asyncio.create_task(through(limiter, 1, request_for("reply"), None))
+    await time.run(until=10.0)
+    assert reply.result() == "reply"
+    assert [at for name, at in attempts if name == "reply"] == [0.0, 2.0]
+    # a broadcast refused: raised to its sender (the dispatcher retries and counts it) ...
+    with pytest.raises(RetryAfter):
+        await through(limiter, 2, request_for("broadcast"))
+    refused_at = time.now
+    # ... and everyone waits out that pause, a callback answer (no chat) included
+    others = [
+        asyncio.create_task(through(limiter, 3, request_for("reminder"), Priority.REMINDER)),
+        asyncio.create_task(
+            through(limiter, None, request_for("answer"), None, endpoint="answerCallbackQuery")
+        ),
+    ]
+    await time.run(until=20.0)
+    assert [task.result() for task in others] == ["reminder", "answer"]
+    assert all(at >= refused_at + 2.0 for name, at in attempts if name in ("reminder", "answer"))
+    assert limiter.in_flight == 0
+
+
+async def test_a_tap_is_answered_and_its_menu_edited_without_waiting_for_the_chat() -> None:
+    time = VirtualTime()
+    limiter = TelegramRateLimiter(30, clock=time.clock, sleep=time.sleep)
+    sent: list[tuple[str, float]] = []
+    answered: dict[str, float] = {}
+
+    def request_for(name: str) -> Callable[[], Awaitable[None]]:
+        async def request() -> None:
+            sent.append((name, time.now))
+            await time.sleep(0.05)  # the round trip
+            answered[name] = time.now
+
+        return request
+
+    async def run(*sends: Awaitable[None]) -> None:
+        tasks = [asyncio.create_task(s) for s in sends]  # type: ignore[arg-type]
+        while not all(task.done() for task in tasks):
+            await time.run(until=time.now + 0.01)  # no further than the sends take
+        for task in tasks:
+            task.result()
+
+    await run(through(limiter, 7, request_for("reminder"), Priority.REMINDER))
+    # the user taps the reminder's button right away: the answer to the tap (no chat) and the
+    # edit of the tapped message go at once, not a second after the reminder
+    tapped_at = time.now
+    assert tapped_at < answered["reminder"] + 0.1
+    await run(
+        through(limiter, None, request_for("answer"), None, endpoint="answerCallbackQuery"),
+        through(limiter, 7, request_for("edit"), None, endpoint="editMessageText"),
+    )
+    assert [name for name, _ in sent] == ["reminder", "answer", "edit"]
+    assert all(at - tapped_at < 0.01 for _, at in sent[1:])
+    # the reply counts for the chat: a broadcast to it waits a second after the edit's answer
+    await run(through(limiter, 7, request_for("broadcast")))
+    assert sent[-1][0] == "broadcast" and sent[-1][1] >= answered["edit"] + 1.0
+
+
+async def test_a_reply_does_not_wait_for_the_next_paced_slot() -> None:
+    time = VirtualTime()
+    limiter = TelegramRateLimiter(10, clock=time.clock, sleep=time.sleep)  # a slot per 0.102 s
+    sent: dict[str, float] = {}
+
+    def request_for(name: str) -> Callable[[], Awaitable[None]]:
+        async def request() -> None:
+            sent[name] = time.now
+
+        return request
+
+    first = asyncio.create_task(through(limiter, 1, request_for("broadcast 1")))
+    await time.run(until=0.02)
+    waiting = asyncio.create_task(through(limiter, 2, request_for("broadcast 2")))
+    reply = asyncio.create_task(through(limiter, 3, request_for("reply"), None))
+    await time.run(until=1.0)
+    assert first.done() and waiting.done() and reply.done()
+    # the window has room: the reply goes now, the broadcast keeps to the pace
+    assert sent["reply"] == pytest.approx(0.02)
+    assert sent["broadcast 2"] >= sent["broadcast 1"] + 0.1
