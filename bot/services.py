@@ -19,7 +19,6 @@ from bot.config import AppConfig, BusinessConfig, resolve_secrets
 from providers.base import BookingProvider, ProviderDeps, utc_now
 from providers.registry import provider_class
 from storage.db import create_engine, create_session_factory
-from storage.fastlane import FastLane
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
 
@@ -38,8 +37,6 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     http: httpx.AsyncClient | None = None
     owns_http: bool = False
-    #: SQLite's fast lane for the statements every update runs (None on PostgreSQL)
-    fastlane: FastLane | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def business(self, slug: str) -> BusinessConfig:
@@ -57,8 +54,6 @@ class Services:
             await provider.aclose()
         if self.http is not None and self.owns_http:
             await self.http.aclose()
-        if self.fastlane is not None:
-            await self.fastlane.close()
         await self.engine.dispose()
 
 
@@ -102,17 +97,12 @@ async def build_services(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     migrate: bool = True,
-    fastlane: bool = True,
 ) -> Services:
-    """Migrate the database, synchronise businesses and catalogs, and build the adapters.
-
-    ``fastlane=False`` keeps a SQLite database on the SQLAlchemy path that PostgreSQL uses
-    (the tests run both paths)."""
+    """Migrate the database, synchronise businesses and catalogs, and build the adapters."""
     if migrate:
         await upgrade_async(config.database_url)
     engine = create_engine(config.database_url)
     sessions = create_session_factory(engine)
-    lane = FastLane.for_url(config.database_url) if fastlane else None
     business_ids = await sync_businesses(sessions, config)
     owns_http = http is None
     if http is None:
@@ -126,7 +116,6 @@ async def build_services(
             secrets=resolve_secrets(business, env),
             http=http,
             session_factory=sessions,
-            fastlane=lane,
             clock=clock,
         )
         providers[business.slug] = provider_class(business.provider)(deps)
@@ -141,7 +130,6 @@ async def build_services(
         clock=clock,
         http=http,
         owns_http=owns_http,
-        fastlane=lane,
     )
 
 

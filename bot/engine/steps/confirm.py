@@ -217,7 +217,6 @@ class ConfirmStep(StepHandler):
         lines = self.summary(turn)
         key = f"{turn.record.id}:{turn.record.version}"
         user_id, chat_id = turn.event.user_id, turn.event.chat_id
-        business = turn.business
         business_id = turn.services.business_ids[booking["biz"]]
         selection = {k: v["ids"] for k, v in booking["ch"].items()}
         service = _service_choice(booking)
@@ -226,7 +225,7 @@ class ConfirmStep(StepHandler):
 
         if booking.get("resched"):
             turn.writes.append(
-                booking_store.move(booking["resched"], result.start, result.end, business, now)
+                booking_store.move(booking["resched"], result.start, result.end, now)
             )
         else:
             price = result.price or stored_price(service)
@@ -237,7 +236,6 @@ class ConfirmStep(StepHandler):
                         chat_id=chat_id,
                         first_name=turn.event.first_name,
                         telegram_language=turn.event.telegram_language,
-                        business=business,
                         business_id=business_id,
                         result=result,
                         service_name=", ".join(service["labels"]) or result.service_name,
