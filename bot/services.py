@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import httpx
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import AppConfig, BusinessConfig, resolve_secrets
 from providers.base import BookingProvider, ProviderDeps, utc_now
 from providers.registry import provider_class
-from storage.db import create_engine, create_session_factory
+from storage.db import autocommit, create_engine, create_session_factory
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
 
@@ -44,6 +45,12 @@ class Services:
         if found is None:
             raise KeyError(slug)
         return found
+
+    @cached_property
+    def autocommit_engine(self) -> AsyncEngine:
+        """The engine for work of one statement: reads, and a turn's state when the turn has
+        no other writes (:func:`storage.db.autocommit`)."""
+        return autocommit(self.engine)
 
     @property
     def idle_timeout(self) -> timedelta:

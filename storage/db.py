@@ -86,5 +86,16 @@ def create_engine(url: str, *, inline_sqlite: bool = True, **kwargs: Any) -> Asy
     return engine
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for work of one statement at a time (a read, a turn's lone state write),
+    which needs no transaction around it: on PostgreSQL the same pool in autocommit mode, which
+    spares the BEGIN and COMMIT (or ROLLBACK) round trips; a SQLite engine is returned as it is
+    (its driver opens no transaction for a read, and a lone write costs the same either way).
+    Use it with ``begin()`` for a write, so that it commits on SQLite."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)

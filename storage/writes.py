@@ -38,10 +38,11 @@ Write = Callable[[AsyncConnection], Awaitable["BookingChange | None"]]
 
 
 class Database(Protocol):
-    """Where reads go: the engine of the bot's database."""
+    """Where reads go: the bot's database, in autocommit mode where the database has one
+    (:func:`storage.db.autocommit`: a read needs no transaction around it)."""
 
     @property
-    def engine(self) -> AsyncEngine: ...
+    def autocommit_engine(self) -> AsyncEngine: ...
 
 
 __all__ = ["BookingChange", "Database", "Write"]

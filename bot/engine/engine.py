@@ -437,7 +437,7 @@ class Engine:
     async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
-        async with self.services.engine.connect() as connection:
+        async with self.services.autocommit_engine.connect() as connection:
             record = await conversations.load(connection, chat_id, user_id)
             if record.is_new:
                 chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
@@ -454,8 +454,11 @@ class Engine:
         record what already happened on the platform (a booking, a cancellation)."""
         record, now = turn.record, self.services.clock()
         expires_at = now + self.services.idle_timeout
-        async with self.services.engine.begin() as connection:
-            for write in turn.writes if with_writes else ():
+        writes = turn.writes if with_writes else []
+        # The state alone is one conditional statement: it needs no transaction around it.
+        engine = self.services.engine if writes else self.services.autocommit_engine
+        async with engine.begin() as connection:
+            for write in writes:
                 change = await write(connection)
                 if change is not None:
                     await reminders.follow(connection, change, self._business_of(change))
