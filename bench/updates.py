@@ -2,13 +2,14 @@
 
 Usage::
 
-    .venv/bin/python bench/updates.py [--conversations N] [--bookings B] [--database PATH]
+    .venv/bin/python bench/updates.py [--conversations N] [--bookings B] [--database-url URL]
 
 The real python-telegram-bot ``Application`` (built by ``bot.app.build_application`` with
 ``rate_limit=False, jobs=False``) talks to the in-process Bot API (``bot.local_api.LocalBotApi``,
 ``record=False``), the sample business runs on the ``local`` provider, and every piece of state
-is durable in a SQLite file (WAL, ``synchronous=NORMAL``): a temporary file unless
-``--database`` names one.
+is durable in the database: a temporary SQLite file (WAL, ``synchronous=NORMAL``) unless
+``--database-url`` names another (``postgresql+asyncpg://...``), which must be empty (no
+tables: the benchmark migrates it and counts its rows at the end).
 
 Each simulated user is a new Telegram user who makes one complete booking and then cancels it
 (so the sample salon's limited slots never run out however long the run):
@@ -23,13 +24,15 @@ at the end (one booking row and one cancelled appointment per booking driven).
 
 ``--conversations N`` first stores N other users' conversations, inserted in bulk straight into
 the ``conversations`` table with ``data`` copied from real conversations captured at different
-steps. The clock is the wall clock; the timed part excludes set-up, pre-fill and a short
-warm-up. The last line printed is ``updates_per_s=<number>``.
+steps (then SQLite's WAL is checkpointed, PostgreSQL's table analysed). The clock is the wall
+clock; the timed part excludes set-up, pre-fill and a short warm-up. The last line printed
+is ``updates_per_s=<number>``.
 
 The process is pinned to one CPU (``--cpu``, default the first allowed one) before any thread
 starts. SQLite runs on the event loop's own thread (:mod:`storage.sqlite_inline`); with
 ``--aiosqlite`` it goes through aiosqlite's worker thread (one per connection) instead, as before
-that driver existed, and those threads share the one core with the loop.
+that driver existed, and those threads share the one core with the loop. A PostgreSQL server
+is another process: its CPU time is not in the "µs CPU" figure, only in the wall time.
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ BENCH = ROOT / "bench"
 # bench/providers.py would shadow the ``providers`` package: the project root goes first.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
-from sqlalchemy import Table, func, insert, select  # noqa: E402
-from sqlalchemy import create_engine as create_sync_engine  # noqa: E402
+from sqlalchemy import Table, func, insert, inspect, select  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application  # noqa: E402
 
@@ -63,6 +66,7 @@ from bot.app import build_application, freeze_startup_heap  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.local_api import ApiCall, LocalBotApi, UpdateFactory  # noqa: E402
 from bot.services import Services, build_services  # noqa: E402
+from storage.db import create_engine  # noqa: E402
 from storage.models import Booking, Conversation, LocalAppointment  # noqa: E402
 
 #: First Telegram user id of the benchmark's own users; pre-filled ones start at PREFILL_BASE.
@@ -286,16 +290,15 @@ async def capture_templates(
     return templates
 
 
-def prefill(database_path: Path, templates: list[Any], count: int) -> float:
+async def prefill(engine: AsyncEngine, templates: list[Any], count: int) -> float:
     """Insert ``count`` conversations in bulk (one transaction); returns the seconds it took."""
     if count <= 0:
         return 0.0
     started = time.perf_counter()
     now = datetime.now(UTC)
-    engine = create_sync_engine(f"sqlite:///{database_path}")
     table = cast(Table, Conversation.__table__)
     batch = 10_000
-    with engine.begin() as connection:
+    async with engine.begin() as connection:
         for first in range(0, count, batch):
             rows = []
             for i in range(first, min(count, first + batch)):
@@ -311,13 +314,17 @@ def prefill(database_path: Path, templates: list[Any], count: int) -> float:
                         "updated_at": now - timedelta(minutes=i % 30),
                     }
                 )
-            connection.execute(insert(table), rows)
-    with engine.connect() as connection:
-        # A bot that accumulated these conversations over days has checkpointed its WAL many
-        # times; without this, the first commit of the timed run would copy the whole pre-fill
-        # from the WAL into the database file.
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+            await connection.execute(insert(table), rows)
+    async with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # A bot that accumulated these conversations over days has checkpointed its WAL
+            # many times; without this, the first commit of the timed run would copy the whole
+            # pre-fill from the WAL into the database file.
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            # Likewise autovacuum would have analysed the table by then (the planner's figures).
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("VACUUM ANALYZE conversations")
     return time.perf_counter() - started
 
 
@@ -342,27 +349,41 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-async def run(args: argparse.Namespace, database_path: Path) -> float:
+async def require_empty(url: str) -> None:
+    """The benchmark counts rows at the end: it wants a database with no tables yet."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    if tables:
+        raise SystemExit(
+            f"the database has tables ({', '.join(sorted(tables)[:3])}...); "
+            "the benchmark wants an empty one"
+        )
+
+
+async def run(args: argparse.Namespace, database_url: str) -> float:
     if args.aiosqlite:
         import bot.services as wiring
-        from storage.db import create_engine
 
         wiring.create_engine = functools.partial(create_engine, inline_sqlite=False)  # type: ignore[attr-defined]
-    config = load_config(env={}).model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{database_path}"}
-    )
+    await require_empty(database_url)
+    config = load_config(env={}).model_copy(update={"database_url": database_url})
     totals: dict[str, float] = {}
     if args.breakdown:
         # before the Application exists: handlers are registered as function objects
         install_breakdown(totals)
     services = await build_services(config, env={}, clock=_clock_from(args.start))
+    print(f"database: {services.engine.dialect.name} ({services.engine.driver})")
     chats = Chats()
     api = LocalBotApi(record=False, on_call=chats.on_call)
     application = build_application(services, request=api, rate_limit=False, jobs=False)
     try:
         async with application:
             templates = await capture_templates(application, chats, services)
-            seconds = prefill(database_path, templates, args.conversations)
+            seconds = await prefill(services.engine, templates, args.conversations)
             print(f"prefilled {args.conversations} conversations in {seconds:.1f} s")
             for k in range(WARMUP_BOOKINGS):
                 await book_and_cancel(new_user(application, chats, USER_BASE + k), k)
@@ -428,8 +449,8 @@ BREAKDOWN = (
     ("bot.engine.engine", "Engine", "_save"),
     ("bot.engine.engine", "Engine", "load"),
     ("bot.engine.engine", "Engine", "_store"),
-    ("storage.conversations", None, "load_fast"),
-    ("storage.conversations", None, "save_fast"),
+    ("storage.conversations", None, "load"),
+    ("storage.conversations", None, "save"),
     ("bot.handlers", None, "deliver"),
     ("bot.engine.features", "Features", "take"),
     ("providers.local.adapter", "LocalProvider", "available_days"),
@@ -439,7 +460,7 @@ BREAKDOWN = (
     ("storage.bookings", None, "record_confirmed"),
     ("storage.bookings", None, "upcoming"),
     ("storage.bookings", None, "owned"),
-    ("storage.bookings", None, "mark_cancelled"),
+    ("storage.bookings", None, "cancel_owned"),
 )
 
 
@@ -550,7 +571,11 @@ def main() -> None:
         default=datetime(2027, 3, 1, 7, 0, tzinfo=UTC),
         help="the bot's clock at the start (default Monday 2027-03-01 08:00 in Paris)",
     )
-    parser.add_argument("--database", type=Path, help="SQLite file (default: a temporary one)")
+    parser.add_argument(
+        "--database-url",
+        help="an empty database, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/bench "
+        "(default: a new SQLite file in a temporary folder)",
+    )
     parser.add_argument(
         "--aiosqlite", action="store_true", help="SQLite through aiosqlite's thread (comparison)"
     )
@@ -581,10 +606,8 @@ def main() -> None:
         else "not pinned"
     )
     with tempfile.TemporaryDirectory(prefix="bookbot-bench-") as scratch:
-        database_path = args.database or Path(scratch) / "bench.db"
-        if args.database and args.database.exists():
-            raise SystemExit(f"{args.database} exists; the benchmark wants a new file")
-        rate = asyncio.run(run(args, database_path))
+        url = args.database_url or f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}"
+        rate = asyncio.run(run(args, url))
     print(f"updates_per_s={rate:.0f}")
 
 

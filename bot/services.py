@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import httpx
 from sqlalchemy import select
@@ -18,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import AppConfig, BusinessConfig, resolve_secrets
 from providers.base import BookingProvider, ProviderDeps, utc_now
 from providers.registry import provider_class
-from storage.db import create_engine, create_session_factory
-from storage.fastlane import FastLane
+from storage.db import autocommit, create_engine, create_session_factory
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
 
@@ -38,8 +38,6 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     http: httpx.AsyncClient | None = None
     owns_http: bool = False
-    #: SQLite's fast lane for the statements every update runs (None on PostgreSQL)
-    fastlane: FastLane | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def business(self, slug: str) -> BusinessConfig:
@@ -47,6 +45,12 @@ class Services:
         if found is None:
             raise KeyError(slug)
         return found
+
+    @cached_property
+    def autocommit_engine(self) -> AsyncEngine:
+        """The engine for work of one statement: reads, and a turn's state when the turn has
+        no other writes (:func:`storage.db.autocommit`)."""
+        return autocommit(self.engine)
 
     @property
     def idle_timeout(self) -> timedelta:
@@ -57,8 +61,6 @@ class Services:
             await provider.aclose()
         if self.http is not None and self.owns_http:
             await self.http.aclose()
-        if self.fastlane is not None:
-            await self.fastlane.close()
         await self.engine.dispose()
 
 
@@ -102,17 +104,12 @@ async def build_services(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     migrate: bool = True,
-    fastlane: bool = True,
 ) -> Services:
-    """Migrate the database, synchronise businesses and catalogs, and build the adapters.
-
-    ``fastlane=False`` keeps a SQLite database on the SQLAlchemy path that PostgreSQL uses
-    (the tests run both paths)."""
+    """Migrate the database, synchronise businesses and catalogs, and build the adapters."""
     if migrate:
         await upgrade_async(config.database_url)
     engine = create_engine(config.database_url)
     sessions = create_session_factory(engine)
-    lane = FastLane.for_url(config.database_url) if fastlane else None
     business_ids = await sync_businesses(sessions, config)
     owns_http = http is None
     if http is None:
@@ -126,7 +123,6 @@ async def build_services(
             secrets=resolve_secrets(business, env),
             http=http,
             session_factory=sessions,
-            fastlane=lane,
             clock=clock,
         )
         providers[business.slug] = provider_class(business.provider)(deps)
@@ -141,7 +137,6 @@ async def build_services(
         clock=clock,
         http=http,
         owns_http=owns_http,
-        fastlane=lane,
     )
 
 

@@ -66,8 +66,6 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from storage.fastlane import FastLane
-
 __all__ = [
     "ANY_OPTION",
     "ASK_CATEGORY",
@@ -136,8 +134,6 @@ class ProviderDeps:
     secrets: Mapping[str, str]
     http: httpx.AsyncClient | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
-    #: SQLite's fast lane to the same database, when it is a SQLite file (storage.fastlane)
-    fastlane: FastLane | None = None
     clock: Callable[[], datetime] = utc_now
     catalog_ttl: timedelta = timedelta(minutes=10)
 

@@ -1,38 +1,35 @@
 """Our mirror of confirmed bookings: recorded with the fiche in one transaction, listed and
-cancelled only by their owner.
+cancelled only by their owner. Core statements on the caller's connection, the same on SQLite
+and PostgreSQL; reads return :class:`BookingView`.
 
-The operations every booking runs have an SQLAlchemy form (PostgreSQL, and SQLite without a
-fast lane) and a fast-lane form (``*_fast``, SQLite, see :mod:`storage.fastlane`) side by side,
-with the same SQL, the same stored values and the same ownership rules; the tests compare rows
-written by each. Reads return :class:`BookingView` on both paths.
+A write that confirms, moves or cancels a booking answers with a
+:class:`~storage.writes.BookingChange`: the bot engine schedules or withdraws the booking's
+reminders in the same transaction (storage does not call up into the bot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.fastlane import from_db_datetime, from_db_json, to_db_datetime, to_db_json
-from storage.fiches import ensure_user, ensure_user_fast, save_details, save_details_fast
+from storage.fiches import ensure_user, save_details
 from storage.models import Booking
-from storage.sqlite_inline import Connection
-from storage.writes import Database, Write
+from storage.writes import BookingChange, Database, Write
 
 if TYPE_CHECKING:
-    from bot.config import BusinessConfig
     from providers.base import Booking as ProviderBooking
+
+_table = cast(Table, Booking.__table__)
 
 
 @dataclass(frozen=True, slots=True)
 class BookingView:
-    """A booking as read (either path); read-only, detached from any session."""
+    """A booking as read; read-only, detached from any session."""
 
     id: int
     user_id: int
@@ -48,24 +45,9 @@ class BookingView:
     status: str
     selection: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def of(cls, row: Booking) -> BookingView:
-        """The view of an ORM row."""
-        return cls(*(getattr(row, name) for name in _VIEW_COLUMNS))
-
-    @classmethod
-    def from_lane(cls, row: Sequence[Any]) -> BookingView:
-        """The view of a fast-lane row selected with :data:`_LANE_VIEW_COLUMNS`."""
-        values = list(row)
-        values[_START] = from_db_datetime(values[_START])
-        values[_END] = from_db_datetime(values[_END])
-        values[_SELECTION] = from_db_json(values[_SELECTION]) or {}
-        return cls(*values)
-
 
 _VIEW_COLUMNS = tuple(BookingView.__dataclass_fields__)
-_START, _END, _SELECTION = (_VIEW_COLUMNS.index(c) for c in ("start_at", "end_at", "selection"))
-_LANE_VIEW_COLUMNS = ", ".join(_VIEW_COLUMNS)
+_VIEW = [_table.c[name] for name in _VIEW_COLUMNS]
 
 
 # -- recording a confirmed booking -----------------------------------------------------------
@@ -77,7 +59,6 @@ class Confirmed:
     chat_id: int
     first_name: str
     telegram_language: str | None
-    business: BusinessConfig
     business_id: int
     result: ProviderBooking
     service_name: str
@@ -91,8 +72,8 @@ class Confirmed:
     now: datetime
 
     def row_values(self, fiche_id: int, first_name: str, last_name: str) -> dict[str, Any]:
-        """The booking row's columns (as the ORM sees them) once its fiche is saved; both
-        paths store exactly these. ``created_at`` and ``cancelled_at`` are left to the schema."""
+        """The booking row's columns once its fiche is saved. ``created_at`` and
+        ``cancelled_at`` are left to the schema."""
         return {
             "user_id": self.user_id,
             "chat_id": self.chat_id,
@@ -112,7 +93,7 @@ class Confirmed:
         }
 
     def fiche_arguments(self) -> dict[str, Any]:
-        """What :func:`storage.fiches.save_details` (either form) is given for this booking."""
+        """What :func:`storage.fiches.save_details` is given for this booking."""
         return {
             "user_id": self.user_id,
             "business_id": self.business_id,
@@ -123,225 +104,124 @@ class Confirmed:
         }
 
 
-async def record_confirmed(session: AsyncSession, booking: Confirmed) -> Booking:
-    """Store the booking with its user, fiche and reminders (the caller's transaction)."""
-    await ensure_user(session, booking.user_id, booking.first_name, booking.telegram_language)
-    fiche = await save_details(session, **booking.fiche_arguments())
-    row = Booking(**booking.row_values(fiche.id, fiche.first_name, fiche.last_name))
-    session.add(row)
-    await session.flush()
-    from bot.delivery_hooks import booking_confirmed
-
-    await booking_confirmed(session, row, booking.business, booking.now)
-    return row
+_INSERT = insert(_table).returning(_table.c.id)
 
 
-@cache
-def _insert_booking_sql(columns: tuple[str, ...]) -> str:
-    """The lane's insert of the columns :meth:`Confirmed.row_values` gives (built once)."""
-    return (
-        f"INSERT INTO bookings ({', '.join(columns)}) "  # noqa: S608 (column names only)
-        f"VALUES ({', '.join('?' * len(columns))}) RETURNING id"
-    )
-
-
-def _lane_value(name: str, value: Any) -> Any:
-    """A booking column's value in the form SQLAlchemy binds it on SQLite."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return to_db_datetime(value)
-    if name == "selection":
-        return to_db_json(value)
-    if isinstance(value, Decimal):
-        return float(value)  # SQLAlchemy's Numeric on SQLite binds a float
-    return value
-
-
-async def record_confirmed_fast(connection: Connection, booking: Confirmed) -> BookingView:
-    """:func:`record_confirmed` on the fast lane (inside the caller's lane transaction)."""
-    await ensure_user_fast(
-        connection, booking.user_id, booking.first_name, booking.telegram_language
-    )
-    fiche = await save_details_fast(connection, **booking.fiche_arguments())
+async def record_confirmed(connection: AsyncConnection, booking: Confirmed) -> BookingView:
+    """Store the booking with its user and fiche (the caller's transaction)."""
+    await ensure_user(connection, booking.user_id, booking.first_name, booking.telegram_language)
+    fiche = await save_details(connection, **booking.fiche_arguments())
     values = booking.row_values(fiche.id, fiche.first_name, fiche.last_name)
-    cursor = await connection.execute(
-        _insert_booking_sql(tuple(values)),
-        tuple(_lane_value(name, value) for name, value in values.items()),
-    )
-    booking_id: int = (await cursor.fetchone())[0]
-    await cursor.close()
-    view = BookingView(id=booking_id, **{c: values[c] for c in _VIEW_COLUMNS if c != "id"})
-    from bot.delivery_hooks import booking_confirmed_fast
-
-    await booking_confirmed_fast(connection, view, booking.business, booking.now)
-    return view
+    booking_id = int((await connection.execute(_INSERT, values)).scalar_one())
+    return BookingView(id=booking_id, **{c: values[c] for c in _VIEW_COLUMNS if c != "id"})
 
 
 def record(booking: Confirmed) -> Write:
-    """The write of a tap on Confirm: booking, user, fiche and reminders."""
+    """The write of a tap on Confirm: booking, user and fiche (and, through the change it
+    answers with, the reminders)."""
 
-    async def on_session(session: AsyncSession) -> None:
-        await record_confirmed(session, booking)
+    async def write(connection: AsyncConnection) -> BookingChange:
+        view = await record_confirmed(connection, booking)
+        return BookingChange("confirmed", view, booking.now)
 
-    async def on_lane(connection: Connection) -> None:
-        await record_confirmed_fast(connection, booking)
-
-    return Write(session=on_session, lane=on_lane)
+    return write
 
 
 # -- reading -----------------------------------------------------------------------------------
-_LANE_OWNED = f"SELECT {_LANE_VIEW_COLUMNS} FROM bookings WHERE id = ? AND user_id = ?"  # noqa: S608
-_LANE_UPCOMING = (
-    f"SELECT {_LANE_VIEW_COLUMNS} FROM bookings "  # noqa: S608 (column names, no input)
-    "WHERE user_id = ? AND status = 'confirmed' AND end_at > ? ORDER BY start_at LIMIT ?"
+_OWNED = select(*_VIEW).where(
+    _table.c.id == bindparam("p_id"), _table.c.user_id == bindparam("p_user")
 )
-
-
-async def _owned_row(session: AsyncSession, booking_id: int, user_id: int) -> Booking | None:
-    row = await session.get(Booking, booking_id)
-    if row is None or row.user_id != user_id:
-        return None
-    return row
+_UPCOMING = (
+    select(*_VIEW)
+    .where(
+        _table.c.user_id == bindparam("p_user"),
+        _table.c.status == "confirmed",
+        _table.c.end_at > bindparam("p_now", type_=_table.c.end_at.type),
+    )
+    .order_by(_table.c.start_at)
+    .limit(bindparam("p_limit"))
+)
 
 
 async def owned(db: Database, booking_id: int, user_id: int) -> BookingView | None:
     """The booking if, and only if, it belongs to ``user_id``."""
-    lane = db.fastlane
-    if lane is not None:
-        found = await lane.fetchone(_LANE_OWNED, (booking_id, user_id))
-        return None if found is None else BookingView.from_lane(found)
-    async with db.sessions() as session:
-        row = await _owned_row(session, booking_id, user_id)
-        return None if row is None else BookingView.of(row)
+    async with db.autocommit_engine.connect() as connection:
+        row = (await connection.execute(_OWNED, {"p_id": booking_id, "p_user": user_id})).first()
+        return None if row is None else BookingView(*row)
 
 
 async def upcoming(db: Database, user_id: int, now: datetime, limit: int = 10) -> list[BookingView]:
     """``user_id``'s confirmed bookings that have not ended, soonest first."""
-    lane = db.fastlane
-    if lane is not None:
-        rows = await lane.fetchall(_LANE_UPCOMING, (user_id, to_db_datetime(now), limit))
-        return [BookingView.from_lane(row) for row in rows]
-    async with db.sessions() as session:
-        found = await session.scalars(
-            select(Booking)
-            .where(Booking.user_id == user_id, Booking.status == "confirmed", Booking.end_at > now)
-            .order_by(Booking.start_at)
-            .limit(limit)
+    async with db.autocommit_engine.connect() as connection:
+        rows = await connection.execute(
+            _UPCOMING, {"p_user": user_id, "p_now": now, "p_limit": limit}
         )
-        return [BookingView.of(row) for row in found]
+        return [BookingView(*row) for row in rows]
 
 
 # -- cancelling --------------------------------------------------------------------------------
-async def mark_cancelled(session: AsyncSession, row: Booking, now: datetime) -> None:
-    row.status = "cancelled"
-    row.cancelled_at = now
-    await session.flush()
-    from bot.delivery_hooks import booking_cancelled
-
-    await booking_cancelled(session, row)
-
-
-async def cancel_owned(session: AsyncSession, booking_id: int, user_id: int, now: datetime) -> bool:
-    """Cancel ``user_id``'s confirmed booking and withdraw its reminders; ``False`` (and
-    nothing changed) if it is not theirs or not confirmed. Ownership is checked here, in the
-    writing transaction."""
-    row = await _owned_row(session, booking_id, user_id)
-    if row is None or row.status != "confirmed":
-        return False
-    await mark_cancelled(session, row, now)
-    return True
-
-
-_LANE_CANCEL = (
-    "UPDATE bookings SET status = 'cancelled', cancelled_at = ? "
-    "WHERE id = ? AND user_id = ? AND status = 'confirmed'"
+#: One conditional update checks ownership and status in the writing transaction.
+_CANCEL = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("p_id"),
+        _table.c.user_id == bindparam("p_user"),
+        _table.c.status == "confirmed",
+    )
+    .values(status="cancelled", cancelled_at=bindparam("p_now", type_=_table.c.cancelled_at.type))
+    .returning(*_VIEW)
 )
 
 
-async def cancel_owned_fast(
-    connection: Connection, booking_id: int, user_id: int, now: datetime
-) -> bool:
-    """:func:`cancel_owned` on the fast lane: one conditional update does the checks."""
-    cursor = await connection.execute(_LANE_CANCEL, (to_db_datetime(now), booking_id, user_id))
-    changed = cursor.rowcount == 1
-    await cursor.close()
-    if changed:
-        from bot.delivery_hooks import booking_cancelled_fast
-
-        await booking_cancelled_fast(connection, booking_id)
-    return changed
+async def cancel_owned(
+    connection: AsyncConnection, booking_id: int, user_id: int, now: datetime
+) -> BookingView | None:
+    """Cancel ``user_id``'s confirmed booking; ``None`` (and nothing changed) if it is not
+    theirs or not confirmed."""
+    row = (
+        await connection.execute(_CANCEL, {"p_id": booking_id, "p_user": user_id, "p_now": now})
+    ).first()
+    return None if row is None else BookingView(*row)
 
 
 def cancel(booking_id: int, user_id: int, now: datetime) -> Write:
-    """The write of "Yes, cancel it" in /mybookings."""
+    """The write of "Yes, cancel it" in /mybookings (its reminders are withdrawn with it)."""
 
-    async def on_session(session: AsyncSession) -> None:
-        await cancel_owned(session, booking_id, user_id, now)
+    async def write(connection: AsyncConnection) -> BookingChange | None:
+        view = await cancel_owned(connection, booking_id, user_id, now)
+        return None if view is None else BookingChange("cancelled", view, now)
 
-    async def on_lane(connection: Connection) -> None:
-        await cancel_owned_fast(connection, booking_id, user_id, now)
-
-    return Write(session=on_session, lane=on_lane)
+    return write
 
 
 # -- rescheduling ------------------------------------------------------------------------------
-async def moved(
-    session: AsyncSession,
-    booking_id: int,
-    start: datetime,
-    end: datetime,
-    business: BusinessConfig,
-    now: datetime,
-) -> None:
-    """Move the booking (the platform already moved the appointment) and its reminders."""
-    row = await session.get(Booking, booking_id)
-    if row is None:
-        return
-    row.start_at = start
-    row.end_at = end
-    await session.flush()
-    from bot.delivery_hooks import booking_moved
-
-    await booking_moved(session, row, business, now)
-
-
-_LANE_MOVE = (
-    "UPDATE bookings SET start_at = ?, end_at = ? "  # noqa: S608 (column names, no input)
-    f"WHERE id = ? RETURNING {_LANE_VIEW_COLUMNS}"
+_MOVE = (
+    update(_table)
+    .where(_table.c.id == bindparam("p_id"))
+    .values(
+        start_at=bindparam("p_start", type_=_table.c.start_at.type),
+        end_at=bindparam("p_end", type_=_table.c.end_at.type),
+    )
+    .returning(*_VIEW)
 )
 
 
-async def moved_fast(
-    connection: Connection,
-    booking_id: int,
-    start: datetime,
-    end: datetime,
-    business: BusinessConfig,
-    now: datetime,
-) -> None:
-    """:func:`moved` on the fast lane."""
-    cursor = await connection.execute(
-        _LANE_MOVE, (to_db_datetime(start), to_db_datetime(end), booking_id)
-    )
-    row = await cursor.fetchone()
-    await cursor.close()
-    if row is None:
-        return
-    from bot.delivery_hooks import booking_moved_fast
-
-    await booking_moved_fast(connection, BookingView.from_lane(row), business, now)
+async def moved(
+    connection: AsyncConnection, booking_id: int, start: datetime, end: datetime
+) -> BookingView | None:
+    """Move the booking (the platform already moved the appointment); ``None`` if it is gone."""
+    row = (
+        await connection.execute(_MOVE, {"p_id": booking_id, "p_start": start, "p_end": end})
+    ).first()
+    return None if row is None else BookingView(*row)
 
 
-def move(
-    booking_id: int, start: datetime, end: datetime, business: BusinessConfig, now: datetime
-) -> Write:
-    """The write of a tap on Confirm that moved a booking to a new time."""
+def move(booking_id: int, start: datetime, end: datetime, now: datetime) -> Write:
+    """The write of a tap on Confirm that moved a booking to a new time (its reminders move
+    with it)."""
 
-    async def on_session(session: AsyncSession) -> None:
-        await moved(session, booking_id, start, end, business, now)
+    async def write(connection: AsyncConnection) -> BookingChange | None:
+        view = await moved(connection, booking_id, start, end)
+        return None if view is None else BookingChange("moved", view, now)
 
-    async def on_lane(connection: Connection) -> None:
-        await moved_fast(connection, booking_id, start, end, business, now)
-
-    return Write(session=on_session, lane=on_lane)
+    return write

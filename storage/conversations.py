@@ -6,22 +6,14 @@ updates of the same conversation can never silently overwrite each other.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.fastlane import (
-    FastLane,
-    from_db_datetime,
-    from_db_json,
-    to_db_datetime,
-    to_db_json,
-)
+from storage.db import by_dialect
 from storage.models import Conversation
 
 _table = cast(Table, Conversation.__table__)
@@ -43,7 +35,7 @@ class ConversationRecord:
 
 # Built once: a statement object keeps its compiled form and cache key, so the two queries
 # every update makes skip SQLAlchemy's statement construction and cache-key walk. They run as
-# Core on the session's connection (no ORM layer: there are no objects to track).
+# Core on the caller's connection (no ORM layer: there are no objects to track).
 _LOAD = select(_table.c.id, _table.c.data, _table.c.version, _table.c.expires_at).where(
     _table.c.chat_id == bindparam("p_chat_id"), _table.c.user_id == bindparam("p_user_id")
 )
@@ -61,7 +53,16 @@ _UPDATE_KEEPING_EXPIRY = (
 _UPDATE = _UPDATE_KEEPING_EXPIRY.values(
     expires_at=bindparam("p_expires_at", type_=_table.c.expires_at.type)
 )
-_INSERT = insert(_table).returning(_table.c.id)
+#: A new conversation, unless an update of the same user created it first (then no row comes
+#: back). "On conflict do nothing" needs no SAVEPOINT around it, which PostgreSQL would need to
+#: carry on after a failed insert.
+_INSERT = by_dialect(
+    lambda insert: (
+        insert(_table)
+        .on_conflict_do_nothing(index_elements=[_table.c.chat_id, _table.c.user_id])
+        .returning(_table.c.id)
+    )
+)
 
 #: The most an update may leave a conversation's stored expiry behind "now + idle time".
 MAX_EXPIRY_LAG = timedelta(seconds=60)
@@ -84,9 +85,8 @@ def next_expiry(stored: datetime | None, wanted: datetime, now: datetime) -> dat
     return stored if wanted - stored <= lag_allowed else wanted
 
 
-async def load(session: AsyncSession, chat_id: int, user_id: int) -> ConversationRecord:
+async def load(connection: AsyncConnection, chat_id: int, user_id: int) -> ConversationRecord:
     """The conversation of ``user_id`` in ``chat_id``, or a new empty one (not yet stored)."""
-    connection = await session.connection()
     row = (await connection.execute(_LOAD, {"p_chat_id": chat_id, "p_user_id": user_id})).first()
     if row is None:
         return ConversationRecord(chat_id=chat_id, user_id=user_id)
@@ -101,32 +101,30 @@ async def load(session: AsyncSession, chat_id: int, user_id: int) -> Conversatio
 
 
 async def save(
-    session: AsyncSession, record: ConversationRecord, *, expires_at: datetime, now: datetime
+    connection: AsyncConnection, record: ConversationRecord, *, expires_at: datetime, now: datetime
 ) -> bool:
-    """Store ``record`` if nobody changed it since it was read; bump its version.
+    """Store ``record`` if nobody changed it since it was read; bump its version (in the
+    caller's transaction).
 
     Returns ``False`` (and stores nothing) when another writer got there first.
     """
     if record.id is None:
-        try:
-            async with session.begin_nested():
-                connection = await session.connection()
-                result = await connection.execute(
-                    _INSERT,
-                    {
-                        "chat_id": record.chat_id,
-                        "user_id": record.user_id,
-                        "data": record.data,
-                        "version": record.version + 1,
-                        "expires_at": expires_at,
-                        "updated_at": now,
-                    },
-                )
-                record.id = result.scalar_one()
-        except IntegrityError:
-            return False
+        result = await connection.execute(
+            _INSERT[connection.dialect.name],
+            {
+                "chat_id": record.chat_id,
+                "user_id": record.user_id,
+                "data": record.data,
+                "version": record.version + 1,
+                "expires_at": expires_at,
+                "updated_at": now,
+            },
+        )
+        new_id = result.scalar()
+        if new_id is None:
+            return False  # another update created it first
+        record.id = new_id
     else:
-        connection = await session.connection()
         parameters = {
             "p_id": record.id,
             "p_version": record.version,
@@ -140,88 +138,8 @@ async def save(
         else:
             parameters["p_expires_at"] = expires_at
             result = await connection.execute(_UPDATE, parameters)
-        if int(getattr(result, "rowcount", 0)) != 1:
+        if result.rowcount != 1:
             return False
-    record.version += 1
-    record.expires_at = expires_at
-    return True
-
-
-# -- the same two operations on SQLite's fast lane (storage.fastlane) ------------------------------
-# Same SQL, same optimistic version check, same stored format as load() and save() above; the
-# tests run both paths against each other.
-_LANE_LOAD = (
-    "SELECT id, data, version, expires_at FROM conversations WHERE chat_id = ? AND user_id = ?"
-)
-_LANE_UPDATE = (
-    "UPDATE conversations SET data = ?, version = ?, expires_at = ?, updated_at = ? "
-    "WHERE id = ? AND version = ?"
-)
-_LANE_UPDATE_KEEPING_EXPIRY = (
-    "UPDATE conversations SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?"
-)
-_LANE_INSERT = (
-    "INSERT INTO conversations (chat_id, user_id, data, version, expires_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
-)
-
-
-async def load_fast(lane: FastLane, chat_id: int, user_id: int) -> ConversationRecord:
-    """:func:`load` on the fast lane."""
-    row = await lane.fetchone(_LANE_LOAD, (chat_id, user_id))
-    if row is None:
-        return ConversationRecord(chat_id=chat_id, user_id=user_id)
-    return ConversationRecord(
-        chat_id=chat_id,
-        user_id=user_id,
-        data=dict(from_db_json(row[1]) or {}),
-        version=row[2],
-        expires_at=from_db_datetime(row[3]),
-        id=row[0],
-    )
-
-
-async def save_fast(
-    lane: FastLane, record: ConversationRecord, *, expires_at: datetime, now: datetime
-) -> bool:
-    """:func:`save` on the fast lane, in a transaction of its own."""
-    data = to_db_json(record.data)
-    updated = to_db_datetime(now)
-    if record.id is not None:
-        expires_at = next_expiry(record.expires_at, expires_at, now)
-    async with lane.transaction() as connection:
-        if record.id is None:
-            try:
-                cursor = await connection.execute(
-                    _LANE_INSERT,
-                    (
-                        record.chat_id,
-                        record.user_id,
-                        data,
-                        record.version + 1,
-                        to_db_datetime(expires_at),
-                        updated,
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                return False  # another update created it first
-            new_id = (await cursor.fetchone())[0]
-            await cursor.close()
-        else:
-            new_version, where = record.version + 1, (record.id, record.version)
-            values: tuple[object, ...]
-            if expires_at == record.expires_at:
-                sql, values = _LANE_UPDATE_KEEPING_EXPIRY, (data, new_version, updated, *where)
-            else:
-                expires = to_db_datetime(expires_at)
-                sql, values = _LANE_UPDATE, (data, new_version, expires, updated, *where)
-            cursor = await connection.execute(sql, values)
-            changed = cursor.rowcount
-            await cursor.close()
-            if changed != 1:
-                return False
-            new_id = record.id
-    record.id = new_id
     record.version += 1
     record.expires_at = expires_at
     return True

@@ -8,9 +8,11 @@ cost more than the queries; ``create_engine(url, inline_sqlite=False)`` uses aio
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,9 +26,24 @@ from storage import jsontext, sqlite_inline
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
+T = TypeVar("T")
+#: The INSERT of each database we run on: both have ``on_conflict_do_nothing`` and
+#: ``on_conflict_do_update``, which the generic INSERT lacks.
+DIALECT_INSERTS: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def by_dialect(build: Callable[[Callable[..., Any]], T]) -> dict[str, T]:
+    """A statement built once per dialect from that dialect's INSERT, keyed by dialect name
+    (``connection.dialect.name``): built at import, so SQLAlchemy's cache of compiled
+    statements serves every later use."""
+    return {name: build(insert) for name, insert in DIALECT_INSERTS.items()}
+
 
 def configure_sqlite(dbapi_connection: Any, _record: Any = None) -> None:
-    """The pragmas every SQLite connection of ours gets (engine and fast lane alike)."""
+    """The pragmas every SQLite connection of ours gets."""
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; NORMAL sync is durable across a process
     # crash in WAL mode (only an OS crash can lose the last commits).
@@ -39,7 +56,7 @@ def configure_sqlite(dbapi_connection: Any, _record: Any = None) -> None:
 
 def sqlite_file(url: str) -> str | None:
     """The file of a plain ``sqlite+aiosqlite`` file URL (no driver options), else ``None``:
-    the databases the in-loop driver and the fast lane (storage.fastlane) serve."""
+    the databases the in-loop driver serves."""
     parsed = make_url(url)
     if (
         parsed.drivername != "sqlite+aiosqlite"
@@ -60,13 +77,24 @@ def create_engine(url: str, *, inline_sqlite: bool = True, **kwargs: Any) -> Asy
         and not {"creator", "async_creator", "connect_args"} & kwargs.keys()
     ):
         kwargs["async_creator"] = sqlite_inline.connector(path)
-    # The fast lane writes the same JSON text (storage.fastlane.to_db_json).
+    # orjson, several times faster than the standard library (storage.jsontext).
     kwargs.setdefault("json_serializer", jsontext.dumps)
     kwargs.setdefault("json_deserializer", jsontext.loads)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", configure_sqlite)
     return engine
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for work of one statement at a time (a read, a turn's lone state write),
+    which needs no transaction around it: on PostgreSQL the same pool in autocommit mode, which
+    spares the BEGIN and COMMIT (or ROLLBACK) round trips; a SQLite engine is returned as it is
+    (its driver opens no transaction for a read, and a lone write costs the same either way).
+    Use it with ``begin()`` for a write, so that it commits on SQLite."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

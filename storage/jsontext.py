@@ -1,6 +1,5 @@
-"""The text of our JSON columns (conversation state, booking selections...), one writer for
-both paths: the SQLAlchemy engine (``json_serializer``, :func:`storage.db.create_engine`) and
-the fast lane (:func:`storage.fastlane.to_db_json`).
+"""The text of our JSON columns (conversation state, booking selections...), written and read
+by the SQLAlchemy engine (``json_serializer``, :func:`storage.db.create_engine`).
 
 orjson writes and reads this text several times faster than the standard library (a 1 KB
 conversation state: 8 → 1 µs to write, 5 → 2.5 µs to read), and every update reads and writes

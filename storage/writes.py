@@ -1,49 +1,48 @@
-"""A database write in two forms, SQLAlchemy's and the fast lane's, so that the bot engine can
-commit a turn's writes with its conversation state in one transaction on either path.
+"""What a turn's writes are: functions of one SQLAlchemy connection, run by the bot engine in the
+transaction that also stores the conversation state, on SQLite and PostgreSQL alike.
 
-On a SQLite file the engine runs every write's :attr:`Write.lane` form and the conversation
-write on one fast-lane connection (:mod:`storage.fastlane`), in one transaction; on PostgreSQL
-it runs the :attr:`Write.session` forms in one SQLAlchemy transaction. Both forms of a write
-live next to each other in the storage module that owns the table, run the same SQL and store
-the same values (the tests compare rows written by each).
+A write runs Core statements (no ORM objects to load or flush) and may answer with the booking
+it confirmed, moved or cancelled (:class:`BookingChange`): the engine then schedules or withdraws
+that booking's reminders (``bot.delivery.reminders``) in the same transaction, so storage never
+calls up into the bot.
 
-Reads that the engine makes outside a turn's transaction take a :class:`Database` (the bot's
-``Services`` is one) and pick the fast lane when there is one.
+Reads the engine makes outside a turn's transaction take a :class:`Database` (the bot's
+``Services`` is one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.fastlane import FastLane
-from storage.sqlite_inline import Connection
-
-#: A write inside an SQLAlchemy transaction (the caller begins and commits it).
-SessionWrite = Callable[[AsyncSession], Awaitable[None]]
-#: The same write on a fast-lane connection inside a transaction the caller commits.
-LaneWrite = Callable[[Connection], Awaitable[None]]
+if TYPE_CHECKING:
+    from storage.bookings import BookingView
 
 
 @dataclass(frozen=True, slots=True)
-class Write:
-    """One write of a turn, in both forms; they must have the same effect."""
+class BookingChange:
+    """A booking a write confirmed, moved to a new time or cancelled, as stored by it."""
 
-    session: SessionWrite
-    lane: LaneWrite
+    kind: Literal["confirmed", "moved", "cancelled"]
+    booking: BookingView
+    #: the time the change was made (reminders already past at that time are not scheduled)
+    now: datetime
+
+
+#: A write inside a transaction the caller begins and commits.
+Write = Callable[[AsyncConnection], Awaitable["BookingChange | None"]]
 
 
 class Database(Protocol):
-    """Where reads go: the fast lane when there is one, else an SQLAlchemy session."""
+    """Where reads go: the bot's database, in autocommit mode where the database has one
+    (:func:`storage.db.autocommit`: a read needs no transaction around it)."""
 
     @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
-
-    @property
-    def fastlane(self) -> FastLane | None: ...
+    def autocommit_engine(self) -> AsyncEngine: ...
 
 
-__all__ = ["Database", "LaneWrite", "SessionWrite", "Write"]
+__all__ = ["BookingChange", "Database", "Write"]

@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery import texts
 from bot.delivery.render import REMINDER_PREFIX, KeyboardRows, cancel_confirm_rows, reminder_rows
@@ -28,7 +28,7 @@ from bot.engine.types import Button
 from providers.base import ProviderError
 from storage import bookings as booking_store
 from storage.delivery_models import Delivery
-from storage.writes import SessionWrite
+from storage.writes import Write
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -83,11 +83,11 @@ def _buttons(rows: KeyboardRows) -> list[list[Button]]:
     return [[Button(label, data) for label, data in row] for row in rows]
 
 
-def _attending(booking_id: int, message_id: int | None) -> SessionWrite:
+def _attending(booking_id: int, message_id: int | None) -> Write:
     """Record "I'll be there" on the reminder the customer answered."""
 
-    async def write(session: AsyncSession) -> None:
-        await session.execute(
+    async def write(connection: AsyncConnection) -> None:
+        await connection.execute(
             update(Delivery)
             .where(
                 Delivery.booking_id == booking_id,
@@ -95,7 +95,6 @@ def _attending(booking_id: int, message_id: int | None) -> SessionWrite:
                 Delivery.telegram_message_id == message_id,
             )
             .values(answer="confirmed")
-            .execution_options(synchronize_session=False)
         )
 
     return write

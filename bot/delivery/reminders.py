@@ -1,5 +1,6 @@
 """Reminders before an appointment: rows of the outbox, created, moved and removed in the same
-transaction as the booking change.
+transaction as the booking change (the engine calls :func:`follow` with the change a booking
+write answers with).
 
 The customer's opt-out (``/settings``) is checked when a reminder is sent, not when it is
 scheduled, so turning reminders back on applies to bookings made in between.
@@ -9,26 +10,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.config import BusinessConfig
 from storage.delivery_models import OPEN_STATUSES, PRIORITY_REMINDER, Delivery
-from storage.fastlane import to_db_datetime, to_db_json
-from storage.models import Booking
-from storage.sqlite_inline import Connection
+from storage.writes import BookingChange
 
-if TYPE_CHECKING:
-    from storage.bookings import BookingView
+_deliveries = cast(Table, Delivery.__table__)
+
+#: Where reminders are written: the booking's own transaction, on a connection (the engine's
+#: turns) or a session (the delivery handlers).
+Executor = AsyncConnection | AsyncSession
+
+
+class Booked(Protocol):
+    """What a reminder needs of its booking (a ``BookingView`` or a ``Booking`` row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def business_id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def start_at(self) -> datetime: ...
 
 
 def reminder_times(
     start: datetime, offsets_minutes: Iterable[int], now: datetime
 ) -> list[tuple[int, datetime]]:
     """(offset, due time) of each reminder of an appointment at ``start``, longest offset
-    first; offsets that are not positive or already past are left out. Both paths use this."""
+    first; offsets that are not positive or already past are left out."""
     times = []
     for offset in sorted(set(offsets_minutes), reverse=True):
         if offset <= 0:
@@ -39,114 +56,70 @@ def reminder_times(
     return times
 
 
+_INSERT = insert(_deliveries)
+
+
 async def schedule_for_booking(
-    session: AsyncSession, booking: Booking, business: BusinessConfig, now: datetime
+    db: Executor, booking: Booked, business: BusinessConfig, now: datetime
 ) -> None:
     """Add the reminders of a confirmed ``booking`` at ``business.reminder_offsets_minutes``
     before its start; an offset already in the past is skipped. Call inside the transaction
     that inserts the booking."""
-    if booking.id is None:
-        await session.flush()
-    for offset, due in reminder_times(booking.start_at, business.reminder_offsets_minutes, now):
-        session.add(
-            Delivery(
-                kind="reminder",
-                priority=PRIORITY_REMINDER,
-                business_id=booking.business_id,
-                user_id=booking.user_id,
-                chat_id=booking.chat_id,
-                booking_id=booking.id,
-                offset_minutes=offset,
-                payload={},
-                status="pending",
-                attempts=0,
-                due_at=due,
-                next_attempt_at=due,
-            )
-        )
+    rows = [
+        {
+            "kind": "reminder",
+            "priority": PRIORITY_REMINDER,
+            "business_id": booking.business_id,
+            "user_id": booking.user_id,
+            "chat_id": booking.chat_id,
+            "booking_id": booking.id,
+            "offset_minutes": offset,
+            "payload": {},
+            "status": "pending",
+            "attempts": 0,
+            "due_at": due,
+            "next_attempt_at": due,
+        }
+        for offset, due in reminder_times(booking.start_at, business.reminder_offsets_minutes, now)
+    ]
+    if rows:
+        await db.execute(_INSERT, rows)
 
 
-# The columns the SQLAlchemy form sets; the others are null or the schema's default
-# (created_at), on both paths.
-_LANE_INSERT_REMINDER = (
-    "INSERT INTO deliveries (kind, priority, business_id, user_id, chat_id, booking_id, "
-    "offset_minutes, payload, status, attempts, due_at, next_attempt_at) "
-    "VALUES ('reminder', ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+_CANCEL = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.booking_id == bindparam("p_booking"),
+        _deliveries.c.kind == "reminder",
+        _deliveries.c.status.in_(OPEN_STATUSES),
+    )
+    .values(
+        status="cancelled", last_error=bindparam("p_reason"), lease_owner=None, lease_until=None
+    )
 )
 
 
-async def schedule_for_booking_fast(
-    connection: Connection, booking: BookingView, business: BusinessConfig, now: datetime
-) -> None:
-    """:func:`schedule_for_booking` on the fast lane (inside the booking's transaction)."""
-    times = reminder_times(booking.start_at, business.reminder_offsets_minutes, now)
-    if not times:
-        return
-    payload = to_db_json({})
-    cursor = connection.cursor()
-    await cursor.executemany(
-        _LANE_INSERT_REMINDER,
-        [
-            (
-                PRIORITY_REMINDER,
-                booking.business_id,
-                booking.user_id,
-                booking.chat_id,
-                booking.id,
-                offset,
-                payload,
-                to_db_datetime(due),
-                to_db_datetime(due),
-            )
-            for offset, due in times
-        ],
-    )
-    await cursor.close()
-
-
-async def cancel_for_booking(
-    session: AsyncSession, booking_id: int, reason: str = "cancelled"
-) -> None:
+async def cancel_for_booking(db: Executor, booking_id: int, reason: str = "cancelled") -> None:
     """Withdraw the reminders of a booking that are not sent yet."""
-    await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.booking_id == booking_id,
-            Delivery.kind == "reminder",
-            Delivery.status.in_(OPEN_STATUSES),
-        )
-        .values(status="cancelled", last_error=reason, lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
-# The statuses are our own constants, not input.
-_LANE_CANCEL_REMINDERS = (
-    "UPDATE deliveries SET status = 'cancelled', last_error = ?, lease_owner = NULL, "  # noqa: S608
-    "lease_until = NULL WHERE booking_id = ? AND kind = 'reminder' "
-    f"AND status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
-)
-
-
-async def cancel_for_booking_fast(
-    connection: Connection, booking_id: int, reason: str = "cancelled"
-) -> None:
-    """:func:`cancel_for_booking` on the fast lane."""
-    await connection.execute(_LANE_CANCEL_REMINDERS, (reason, booking_id))
+    await db.execute(_CANCEL, {"p_booking": booking_id, "p_reason": reason})
 
 
 async def reschedule_for_booking(
-    session: AsyncSession, booking: Booking, business: BusinessConfig, now: datetime
+    db: Executor, booking: Booked, business: BusinessConfig, now: datetime
 ) -> None:
     """Move the reminders to ``booking``'s new start (call after updating ``start_at``, in the
     same transaction)."""
-    await cancel_for_booking(session, booking.id, reason="rescheduled")
-    await schedule_for_booking(session, booking, business, now)
+    await cancel_for_booking(db, booking.id, reason="rescheduled")
+    await schedule_for_booking(db, booking, business, now)
 
 
-async def reschedule_for_booking_fast(
-    connection: Connection, booking: BookingView, business: BusinessConfig, now: datetime
+async def follow(
+    connection: AsyncConnection, change: BookingChange, business: BusinessConfig
 ) -> None:
-    """:func:`reschedule_for_booking` on the fast lane."""
-    await cancel_for_booking_fast(connection, booking.id, reason="rescheduled")
-    await schedule_for_booking_fast(connection, booking, business, now)
+    """The reminders a booking change calls for, in the change's own transaction."""
+    if change.kind == "confirmed":
+        await schedule_for_booking(connection, change.booking, business, change.now)
+    elif change.kind == "moved":
+        await reschedule_for_booking(connection, change.booking, business, change.now)
+    else:
+        await cancel_for_booking(connection, change.booking.id)

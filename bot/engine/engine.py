@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from bot.config import BusinessConfig
+from bot.delivery import reminders
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
@@ -39,7 +41,7 @@ from providers.base import (
 from storage import conversations
 from storage.conversations import ConversationRecord
 from storage.models import User
-from storage.writes import Write
+from storage.writes import BookingChange
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -51,6 +53,8 @@ MAX_TEXT = 4096
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
+#: The language a user chose with /language (read when their conversation is new).
+_CHOSEN_LANGUAGE = select(User.language).where(User.id == bindparam("p_user"))
 
 
 def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
@@ -149,31 +153,24 @@ class Engine:
         return run
 
     # -- persistence -------------------------------------------------------------------------
-    # Every update reads its conversation once and writes it once. On a SQLite file both go
-    # through the fast lane (storage.fastlane), unless the turn has other writes that must
-    # commit in the same transaction; those, and PostgreSQL, use an SQLAlchemy session.
+    # Every update reads its conversation once and writes it once, each on one connection
+    # with Core statements (storage.conversations); a turn's other writes commit in the
+    # transaction that writes the state.
     async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
-        lane = self.services.fastlane
-        if lane is not None:
-            record = await conversations.load_fast(lane, chat_id, user_id)
+        async with self.services.autocommit_engine.connect() as connection:
+            record = await conversations.load(connection, chat_id, user_id)
             if record.is_new:
-                found = await lane.fetchone("SELECT language FROM users WHERE id = ?", (user_id,))
-                if found and found[0]:
-                    record.data = ConversationState(language=found[0]).to_stored()
-            return record
-        async with self.services.sessions() as session:
-            record = await conversations.load(session, chat_id, user_id)
-            if record.is_new:
-                chosen = await session.scalar(select(User.language).where(User.id == user_id))
+                chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
                 if chosen:
                     record.data = ConversationState(language=chosen).to_stored()
         return record
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
-        ``with_writes`` is false (a checkpoint stores the state alone).
+        ``with_writes`` is false (a checkpoint stores the state alone). A write that changed a
+        booking has its reminders scheduled or withdrawn here, in that transaction too.
 
         The writes commit even when the version check refuses the state (``False``): they
         record what already happened on the platform (a booking, a cancellation)."""
@@ -181,22 +178,18 @@ class Engine:
         record.data = turn.state.to_stored()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
-        lane = self.services.fastlane
-        lane_writes = [write.lane for write in writes if isinstance(write, Write)]
-        if lane is not None and len(lane_writes) == len(writes):
-            if not writes:
-                return await conversations.save_fast(lane, record, expires_at=expires_at, now=now)
-            # One lane transaction for the writes and the state, as on the session path.
-            async with lane.transaction() as connection:
-                for lane_write in lane_writes:
-                    await lane_write(connection)
-                return await conversations.save_fast(
-                    lane.joined(connection), record, expires_at=expires_at, now=now
-                )
-        async with self.services.sessions() as session, session.begin():
+        # The state alone is one conditional statement: it needs no transaction around it.
+        engine = self.services.engine if writes else self.services.autocommit_engine
+        async with engine.begin() as connection:
             for write in writes:
-                await (write.session if isinstance(write, Write) else write)(session)
-            return await conversations.save(session, record, expires_at=expires_at, now=now)
+                change = await write(connection)
+                if change is not None:
+                    await reminders.follow(connection, change, self._business_of(change))
+            return await conversations.save(connection, record, expires_at=expires_at, now=now)
+
+    def _business_of(self, change: BookingChange) -> BusinessConfig:
+        slugs = {v: k for k, v in self.services.business_ids.items()}
+        return self.services.business(slugs[change.booking.business_id])
 
     async def _checkpoint(self, turn: Turn) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used

@@ -14,7 +14,7 @@ from bot.engine.types import Button, Event, Reply, Screen
 from bot.i18n import gettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
-from storage.writes import SessionWrite, Write
+from storage.writes import Write
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -58,10 +58,9 @@ class Turn:
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
     checkpoint: Callable[[], Awaitable[bool]] = field(default=lambda: _never())
-    #: database writes to make in the transaction that saves this turn's state: a
-    #: :class:`~storage.writes.Write` (both forms: it can run on SQLite's fast lane) or an
-    #: SQLAlchemy-only callable (the whole turn then commits through a session)
-    writes: list[Write | SessionWrite] = field(default_factory=list)
+    #: database writes to make in the transaction that saves this turn's state
+    #: (:class:`~storage.writes.Write`)
+    writes: list[Write] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
 

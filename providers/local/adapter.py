@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, extract, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,11 +31,43 @@ from providers.base import (
     Step,
 )
 from providers.http import TTLCache
-from providers.local import lane as local_lane
 from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
 from providers.local.schedule import Availability, blocks
 from providers.local.settings import LocalSettings
 from storage.models import Business, LocalAppointment, LocalSlotClaim
+
+# Core statements on the tables, built once (SQLAlchemy then reuses their compiled form): the
+# calendar reads its claimed blocks on every calendar and slot screen, and writes no objects
+# that an ORM session would need to track.
+_appointments = cast(Table, LocalAppointment.__table__)
+_claims = cast(Table, LocalSlotClaim.__table__)
+#: (staff id, block start in epoch seconds) of the blocks claimed in [p_first, p_last): the
+#: database turns each stored time into seconds, cheaper than a datetime per block in Python
+#: (a month view reads every claimed block of the month).
+_TAKEN = select(
+    _claims.c.staff_id, sql_cast(extract("epoch", _claims.c.block_start), Integer)
+).where(
+    _claims.c.staff_id.in_(bindparam("p_staff", expanding=True)),
+    _claims.c.block_start >= bindparam("p_first", type_=_claims.c.block_start.type),
+    _claims.c.block_start < bindparam("p_last", type_=_claims.c.block_start.type),
+)
+_INSERT_APPOINTMENT = insert(_appointments).returning(_appointments.c.id)
+_INSERT_CLAIM = insert(_claims)
+_FREE_CLAIMS = delete(_claims).where(_claims.c.appointment_id == bindparam("p_id"))
+#: A confirmed appointment of this business, and only that, is changed.
+_CONFIRMED = (
+    _appointments.c.id == bindparam("p_id"),
+    _appointments.c.business_id == bindparam("p_business"),
+    _appointments.c.status == "confirmed",
+)
+_CANCEL = (
+    update(_appointments)
+    .where(*_CONFIRMED)
+    .values(
+        status="cancelled",
+        cancelled_at=bindparam("p_now", type_=_appointments.c.cancelled_at.type),
+    )
+)
 
 
 class LocalProvider(BookingProvider):
@@ -151,21 +184,13 @@ class LocalProvider(BookingProvider):
         taken: dict[int, set[int]] = {p.id: set() for p in people}
         if not people:
             return taken
-        lane = self.deps.fastlane
-        if lane is not None:
-            for staff_id, block in await local_lane.taken_blocks(lane, list(taken), first, last):
-                taken[staff_id].add(block)
-            return taken
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(LocalSlotClaim.staff_id, LocalSlotClaim.block_start).where(
-                    LocalSlotClaim.staff_id.in_([p.id for p in people]),
-                    LocalSlotClaim.block_start >= first,
-                    LocalSlotClaim.block_start < last,
-                )
+            connection = await session.connection()
+            rows = await connection.execute(
+                _TAKEN, {"p_staff": list(taken), "p_first": first, "p_last": last}
             )
-            for staff_id, moment in rows:
-                taken[staff_id].add(int(moment.timestamp()))
+            for staff_id, block in rows:
+                taken[staff_id].add(block)
         return taken
 
     async def _availability(self, selection: Selection, first: date, last: date) -> Availability:
@@ -250,44 +275,33 @@ class LocalProvider(BookingProvider):
         service, staff_id, start, end = await self._checked_interval(selection, slot)
         business_id = await self.business_id()
         name = f"{customer.first_name} {customer.last_name}".strip()
-        lane = self.deps.fastlane
-        if lane is not None:
-            appointment_id = await local_lane.insert_appointment(
-                lane,
-                business_id=business_id,
-                service_id=service.id,
-                staff_id=staff_id,
-                start=start,
-                end=end,
-                customer=(name, customer.phone, customer.email),
-                blocks=list(blocks(start, end)),
-            )
-        else:
-            appointment = LocalAppointment(
-                business_id=business_id,
-                service_id=service.id,
-                staff_id=staff_id,
-                start_at=start,
-                end_at=end,
-                customer_name=name,
-                customer_phone=customer.phone,
-                customer_email=customer.email,
-            )
-            try:
-                # Writes only, so on SQLite the transaction takes the write lock at once and
-                # waits (busy_timeout) instead of failing on a stale read snapshot.
-                async with self._sessions() as session, session.begin():
-                    session.add(appointment)
-                    await session.flush()
-                    session.add_all(
-                        LocalSlotClaim(
-                            appointment_id=appointment.id, staff_id=staff_id, block_start=b
-                        )
+        appointment = {
+            "business_id": business_id,
+            "service_id": service.id,
+            "staff_id": staff_id,
+            "start_at": start,
+            "end_at": end,
+            "status": "confirmed",
+            "customer_name": name,
+            "customer_phone": customer.phone,
+            "customer_email": customer.email,
+        }
+        try:
+            # Writes only, so on SQLite the transaction takes the write lock at once and
+            # waits (busy_timeout) instead of failing on a stale read snapshot.
+            async with self._sessions() as session, session.begin():
+                connection = await session.connection()
+                found = await connection.execute(_INSERT_APPOINTMENT, appointment)
+                appointment_id = found.scalar_one()
+                await connection.execute(
+                    _INSERT_CLAIM,
+                    [
+                        {"appointment_id": appointment_id, "staff_id": staff_id, "block_start": b}
                         for b in blocks(start, end)
-                    )
-            except IntegrityError:
-                raise SlotTaken() from None
-            appointment_id = appointment.id
+                    ],
+                )
+        except IntegrityError:
+            raise SlotTaken() from None
         catalog = await self.catalog()
         return Booking(
             ref=str(appointment_id),
@@ -304,28 +318,13 @@ class LocalProvider(BookingProvider):
         if not booking_ref.isdigit():
             raise NotFound("unknown booking")
         business_id = await self.business_id()
-        lane = self.deps.fastlane
-        if lane is not None:
-            if not await local_lane.cancel_appointment(
-                lane, int(booking_ref), business_id, self.deps.clock()
-            ):
-                raise NotFound("this booking does not exist or is already cancelled")
-            return
+        appointment = {"p_id": int(booking_ref), "p_business": business_id}
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(LocalAppointment)
-                .where(
-                    LocalAppointment.id == int(booking_ref),
-                    LocalAppointment.business_id == business_id,
-                    LocalAppointment.status == "confirmed",
-                )
-                .values(status="cancelled", cancelled_at=self.deps.clock())
-            )
-            if _rowcount(result) != 1:
+            connection = await session.connection()
+            result = await connection.execute(_CANCEL, {**appointment, "p_now": self.deps.clock()})
+            if result.rowcount != 1:
                 raise NotFound("this booking does not exist or is already cancelled")
-            await session.execute(
-                delete(LocalSlotClaim).where(LocalSlotClaim.appointment_id == int(booking_ref))
-            )
+            await connection.execute(_FREE_CLAIMS, appointment)
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Claim the new slot and free the old one in one transaction."""

@@ -119,8 +119,8 @@ class ClicrdvWorld:
 
     async def state(self) -> dict[str, Any]:
         """The stored conversation state of the user."""
-        async with self.services.sessions() as session:
-            record = await conversations.load(session, USER_ID, USER_ID)
+        async with self.services.engine.connect() as connection:
+            record = await conversations.load(connection, USER_ID, USER_ID)
         return record.data
 
     async def fiches(self) -> list[Fiche]:

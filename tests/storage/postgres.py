@@ -11,6 +11,9 @@ tables. A database rather than a schema, because the application takes nothing b
 (``build_services``, ``bookbot migrate``) and a URL can name a database but not a search path
 with asyncpg.
 
+``empty_database_url`` runs a test twice, on a SQLite file and on PostgreSQL: the one storage path
+is the same on both.
+
 The fixtures live here rather than in a ``conftest.py`` so tests outside ``tests/storage`` can
 import them (``from tests.storage.postgres import postgres_url``).
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -63,11 +68,11 @@ async def _admin_execute(server_url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test.
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped when the block ends.
 
-    Skips when no server answers (fails instead under ``CI=true``)."""
+    Skips the test when no server answers (fails it instead under ``CI=true``)."""
     server_url = postgres_server_url()
     try:
         await _admin_execute(server_url, "SELECT 1")
@@ -83,3 +88,20 @@ async def postgres_url() -> AsyncIterator[str]:
     finally:
         # FORCE: a test that failed half-way may have left a connection open.
         await _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test (see
+    :func:`fresh_postgres_database`)."""
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend: a SQLite file, then a PostgreSQL database (see
+    :func:`postgres_url`); the one storage path runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'bookbot.db'}"
+    return str(request.getfixturevalue("postgres_url"))

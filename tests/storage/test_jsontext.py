@@ -1,5 +1,5 @@
 """storage/jsontext.py: the JSON text of our JSON columns takes what ``json.dumps`` takes and
-refuses what it refuses, and both write paths (SQLAlchemy, the fast lane) store the same text."""
+refuses what it refuses, and the engine stores exactly that text."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 
 from storage import conversations, jsontext
 from storage.conversations import ConversationRecord
-from storage.db import create_engine, create_session_factory
-from storage.fastlane import FastLane
+from storage.db import create_engine
 from storage.migrate import upgrade_async
 
 NOW = datetime(2027, 3, 1, 7, 30, tzinfo=UTC)
@@ -52,23 +51,19 @@ def test_bad_text_is_a_value_error() -> None:
         jsontext.loads("{not json")
 
 
-async def test_both_write_paths_store_the_same_text(tmp_path: Path) -> None:
+async def test_the_engine_stores_this_text_and_reads_it_back(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'json.db'}"
     await upgrade_async(url)
     engine = create_engine(url)
-    lane = FastLane.for_url(url)
-    assert lane is not None
     try:
-        async with create_session_factory(engine)() as session, session.begin():
-            by_engine = ConversationRecord(chat_id=1, user_id=1, data=dict(STATE))
-            assert await conversations.save(session, by_engine, expires_at=NOW, now=NOW)
-        on_lane = ConversationRecord(chat_id=2, user_id=2, data=dict(STATE))
-        assert await conversations.save_fast(lane, on_lane, expires_at=NOW, now=NOW)
+        async with engine.begin() as connection:
+            record = ConversationRecord(chat_id=1, user_id=1, data=dict(STATE))
+            assert await conversations.save(connection, record, expires_at=NOW, now=NOW)
         with sqlite3.connect(tmp_path / "json.db") as raw:
-            texts = [t for (t,) in raw.execute("SELECT data FROM conversations ORDER BY chat_id")]
-        assert texts[0] == texts[1] == jsontext.dumps(STATE)
-        back = await conversations.load_fast(lane, 1, 1)
+            texts = [t for (t,) in raw.execute("SELECT data FROM conversations")]
+        assert texts == [jsontext.dumps(STATE)]
+        async with engine.connect() as connection:
+            back = await conversations.load(connection, 1, 1)
         assert back.data == STATE
     finally:
-        await lane.close()
         await engine.dispose()

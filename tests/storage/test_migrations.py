@@ -7,7 +7,6 @@ order), so a new migration is covered as soon as it lands.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ VERSION_TABLE = "alembic_version"
 
 #: a snapshot of a schema: table -> sorted descriptions of its columns, indexes and constraints
 Schema = dict[str, list[str]]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend (PostgreSQL: see ``tests/storage/postgres.py``)."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def revisions_in_order() -> list[tuple[str, str]]:

@@ -237,7 +237,6 @@ class ConfirmStep(StepHandler):
         lines = self.summary(turn)
         key = f"{turn.record.id}:{turn.record.version}"
         user_id, chat_id = turn.event.user_id, turn.event.chat_id
-        business = turn.business
         business_id = turn.services.business_ids[booking.business]
         selection = {key: choice.ids for key, choice in booking.choices.items()}
         service = _service_choice(booking)
@@ -246,7 +245,7 @@ class ConfirmStep(StepHandler):
 
         if booking.rescheduling:
             turn.writes.append(
-                booking_store.move(booking.rescheduling, result.start, result.end, business, now)
+                booking_store.move(booking.rescheduling, result.start, result.end, now)
             )
         else:
             price = result.price or stored_price(service)
@@ -257,7 +256,6 @@ class ConfirmStep(StepHandler):
                         chat_id=chat_id,
                         first_name=turn.event.first_name,
                         telegram_language=turn.event.telegram_language,
-                        business=business,
                         business_id=business_id,
                         result=result,
                         service_name=", ".join(service.labels) or result.service_name,

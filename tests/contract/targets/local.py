@@ -1,6 +1,5 @@
-"""The built-in calendar under the shared contract, on a fresh SQLite database, through SQLite's
-fast lane (storage/fastlane.py) as the bot runs it; ``local_sqlalchemy`` runs the same calendar
-on the SQLAlchemy path that PostgreSQL uses."""
+"""The built-in calendar under the shared contract, on a fresh SQLite database, as the bot runs
+it; ``local_postgresql`` runs the same calendar on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,23 +15,28 @@ from tests.contract.harness import ContractTarget
 
 
 @asynccontextmanager
-async def target(*, fastlane: bool = True) -> AsyncIterator[ContractTarget]:
-    with tempfile.TemporaryDirectory() as folder:
-        config = load_config(env={}).model_copy(
-            update={"database_url": f"sqlite+aiosqlite:///{Path(folder) / 'contract.db'}"}
+async def on_database(url: str, name: str) -> AsyncIterator[ContractTarget]:
+    """The sample salon's calendar on the (empty) database at ``url``."""
+    config = load_config(env={}).model_copy(update={"database_url": url})
+    services = await build_services(config, env={})
+    try:
+        yield ContractTarget(
+            name=name,
+            provider=services.providers["sample-salon"],
+            customer=CustomerDetails(
+                first_name="Anna",
+                last_name="Martin",
+                phone="+33612345678",
+                email="anna@example.org",
+            ),
         )
-        services = await build_services(config, env={}, fastlane=fastlane)
-        assert (services.fastlane is not None) == fastlane
-        try:
-            yield ContractTarget(
-                name="local" if fastlane else "local_sqlalchemy",
-                provider=services.providers["sample-salon"],
-                customer=CustomerDetails(
-                    first_name="Anna",
-                    last_name="Martin",
-                    phone="+33612345678",
-                    email="anna@example.org",
-                ),
-            )
-        finally:
-            await services.aclose()
+    finally:
+        await services.aclose()
+
+
+@asynccontextmanager
+async def target() -> AsyncIterator[ContractTarget]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'contract.db'}"
+        async with on_database(url, "local") as made:
+            yield made
