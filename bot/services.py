@@ -47,6 +47,11 @@ class Services:
         return found
 
     @cached_property
+    def business_slugs(self) -> Mapping[int, str]:
+        """Business row id -> slug: :attr:`business_ids` the other way round, built once."""
+        return {business_id: slug for slug, business_id in self.business_ids.items()}
+
+    @cached_property
     def autocommit_engine(self) -> AsyncEngine:
         """The engine for work of one statement: reads, and a turn's state when the turn has
         no other writes (:func:`storage.db.autocommit`)."""

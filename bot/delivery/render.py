@@ -91,6 +91,16 @@ def reminder_text(language: str, booking: Booking, business: Business) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What rendering a batch of rows needs from the database, read once for the batch."""
+
+    blocked: set[int]
+    prefs: dict[tuple[int, int], DeliveryPreference]
+    bookings: dict[int, tuple[Booking, User, Business]]
+    broadcasts: dict[int, Broadcast]
+
+
 async def render(
     session: AsyncSession, rows: Sequence[Claimed], now: datetime
 ) -> tuple[list[Outgoing], list[Result]]:
@@ -99,6 +109,19 @@ async def render(
     settled: list[Result] = []
     if not rows:
         return out, settled
+    batch = await _load(session, rows)
+    for row in rows:
+        rendered = _render_one(row, batch, now)
+        if isinstance(rendered, Outgoing):
+            out.append(rendered)
+        else:
+            settled.append(rendered)
+    return out, settled
+
+
+async def _load(session: AsyncSession, rows: Sequence[Claimed]) -> _Batch:
+    """One query per kind of thing the rows refer to: blocked chats, preferences, the
+    reminders' bookings (with user and business) and the broadcasts."""
     chats = {r.chat_id for r in rows}
     blocked = set(
         await session.scalars(select(BlockedChat.chat_id).where(BlockedChat.chat_id.in_(chats)))
@@ -127,49 +150,50 @@ async def render(
             b.id: b
             for b in await session.scalars(select(Broadcast).where(Broadcast.id.in_(broadcast_ids)))
         }
+    return _Batch(blocked=blocked, prefs=prefs, bookings=bookings, broadcasts=broadcasts)
 
-    for row in rows:
-        if row.chat_id in blocked:
-            settled.append(Result(row.id, "blocked", error="chat blocked the bot earlier"))
-            continue
-        pref = prefs.get((row.user_id, row.business_id))
-        if row.kind == "reminder":
-            found = bookings.get(row.booking_id or -1)
-            if found is None or found[0].status != "confirmed":
-                settled.append(Result(row.id, "cancelled", error="booking no longer confirmed"))
-                continue
-            booking, user, business = found
-            if booking.start_at <= now:
-                settled.append(Result(row.id, "expired", error="appointment already started"))
-                continue
-            if pref is not None and not pref.reminders:
-                settled.append(Result(row.id, "skipped", error="reminders turned off"))
-                continue
-            language = texts.language_of(user.language, user.telegram_language)
-            out.append(
-                Outgoing(
-                    row,
-                    reminder_text(language, booking, business),
-                    (),
-                    reminder_keyboard(language, booking.id),
-                )
-            )
-        elif row.kind == "broadcast":
-            broadcast = broadcasts.get(row.broadcast_id or -1)
-            if broadcast is None or broadcast.status == "cancelled":
-                settled.append(Result(row.id, "cancelled", error="broadcast cancelled"))
-                continue
-            if pref is not None and not pref.news:
-                settled.append(Result(row.id, "skipped", error="news turned off"))
-                continue
-            out.append(Outgoing(row, broadcast.text, _entities(broadcast.entities)))
-        else:
-            text = str(row.payload.get("text") or "")
-            if not text:
-                settled.append(Result(row.id, "failed", error="empty notice"))
-                continue
-            out.append(Outgoing(row, text))
-    return out, settled
+
+def _render_one(row: Claimed, batch: _Batch, now: datetime) -> Outgoing | Result:
+    """The message for one row, or why it is settled without one."""
+    if row.chat_id in batch.blocked:
+        return Result(row.id, "blocked", error="chat blocked the bot earlier")
+    pref = batch.prefs.get((row.user_id, row.business_id))
+    if row.kind == "reminder":
+        return _reminder(row, batch.bookings.get(row.booking_id or -1), pref, now)
+    if row.kind == "broadcast":
+        broadcast = batch.broadcasts.get(row.broadcast_id or -1)
+        if broadcast is None or broadcast.status == "cancelled":
+            return Result(row.id, "cancelled", error="broadcast cancelled")
+        if pref is not None and not pref.news:
+            return Result(row.id, "skipped", error="news turned off")
+        return Outgoing(row, broadcast.text, _entities(broadcast.entities))
+    text = str(row.payload.get("text") or "")
+    if not text:
+        return Result(row.id, "failed", error="empty notice")
+    return Outgoing(row, text)
+
+
+def _reminder(
+    row: Claimed,
+    found: tuple[Booking, User, Business] | None,
+    pref: DeliveryPreference | None,
+    now: datetime,
+) -> Outgoing | Result:
+    """A reminder of the booking as it is now, unless it is gone, past or unwanted."""
+    if found is None or found[0].status != "confirmed":
+        return Result(row.id, "cancelled", error="booking no longer confirmed")
+    booking, user, business = found
+    if booking.start_at <= now:
+        return Result(row.id, "expired", error="appointment already started")
+    if pref is not None and not pref.reminders:
+        return Result(row.id, "skipped", error="reminders turned off")
+    language = texts.language_of(user.language, user.telegram_language)
+    return Outgoing(
+        row,
+        reminder_text(language, booking, business),
+        (),
+        reminder_keyboard(language, booking.id),
+    )
 
 
 def _entities(raw: list[Any]) -> tuple[MessageEntity, ...]:

@@ -188,8 +188,7 @@ class Engine:
             return await conversations.save(connection, record, expires_at=expires_at, now=now)
 
     def _business_of(self, change: BookingChange) -> BusinessConfig:
-        slugs = {v: k for k, v in self.services.business_ids.items()}
-        return self.services.business(slugs[change.booking.business_id])
+        return self.services.business(self.services.business_slugs[change.booking.business_id])
 
     async def _checkpoint(self, turn: Turn) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used

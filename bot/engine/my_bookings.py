@@ -19,9 +19,8 @@ async def my_bookings(turn: Turn) -> None:
         turn.show(turn.t("You have no upcoming appointments. Send /book to make one."))
         return
     lines, buttons = [], []
-    slugs = {v: k for k, v in turn.services.business_ids.items()}
     for row in rows:
-        slug = slugs.get(row.business_id)
+        slug = turn.services.business_slugs.get(row.business_id)
         if slug is None:
             continue
         business = turn.services.business(slug)
@@ -40,15 +39,10 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
     if not raw_id.isdigit():
         turn.alert = turn.t("This menu has expired.")
         return
-    booking_id = int(raw_id)
-    # Ownership is checked here, on every tap, not just when the list was made.
-    row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
-    if row is None or row.status != "confirmed":
-        turn.notice("This appointment is not in your bookings any more.")
-        await my_bookings(turn)
+    row = await _owned_confirmed(turn, int(raw_id))
+    if row is None:
         return
-    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
-    business = turn.services.business(slug)
+    business = turn.services.business(turn.services.business_slugs[row.business_id])
     if kind == "c":
         turn.show(
             turn.t(
@@ -70,12 +64,23 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
         await my_bookings(turn)
 
 
+async def _owned_confirmed(turn: Turn, booking_id: int) -> BookingView | None:
+    """The user's confirmed booking ``booking_id``; otherwise ``None``, having told the user it
+    is gone and listed their bookings again."""
+    # Ownership is checked here, on every tap, not just when the list was made.
+    row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
+    if row is None or row.status != "confirmed":
+        turn.notice("This appointment is not in your bookings any more.")
+        await my_bookings(turn)
+        return None
+    return row
+
+
 async def cancel_booking(turn: Turn, row: BookingView) -> None:
     """Cancel the user's booking ``row`` on its platform, then here with its reminders (in the
     turn's transaction). The one booking cancel: /mybookings and the reminders' Cancel.
     Raises the platform's :class:`ProviderError` when it refuses."""
-    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
-    provider = turn.services.providers[slug]
+    provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
     selection = Selection(
         choices={k: tuple(v) for k, v in (row.selection or {}).items()},
         language=turn.language,
@@ -91,12 +96,10 @@ async def cancel_booking(turn: Turn, row: BookingView) -> None:
 
 async def begin_reschedule(turn: Turn, booking_id: int) -> None:
     """Walk the user to the date step to move their booking ``booking_id``."""
-    row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
-    if row is None or row.status != "confirmed":
-        turn.notice("This appointment is not in your bookings any more.")
-        await my_bookings(turn)
+    row = await _owned_confirmed(turn, booking_id)
+    if row is None:
         return
-    slug = {v: k for k, v in turn.services.business_ids.items()}[row.business_id]
+    slug = turn.services.business_slugs[row.business_id]
     if not turn.services.providers[slug].supports_reschedule:
         turn.show(
             turn.t("This appointment cannot be changed online. You can cancel it and book again.")

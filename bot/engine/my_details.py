@@ -12,10 +12,9 @@ async def my_details(turn: Turn) -> None:
     if not fiches:
         turn.show(turn.t("You have no stored details."))
         return
-    names = {v: k for k, v in turn.services.business_ids.items()}
     lines, rows = [], []
     for fiche in fiches:
-        slug = names.get(fiche.business_id)
+        slug = turn.services.business_slugs.get(fiche.business_id)
         business = turn.services.config.business(slug) if slug else None
         who = f"{fiche.first_name} {fiche.last_name}".strip()
         label = f"{who} ({fiche.label})" if fiche.label else who

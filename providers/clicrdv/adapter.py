@@ -274,17 +274,18 @@ class ClicrdvProvider(BookingProvider):
     async def fiches(self, selection: Selection) -> Sequence[Fiche]:
         if not self._client.has_session(selection.user_key):
             return ()
+        found = await self._signed_in_records(api.fiches_path(self.group_id), selection)
+        return [api.fiche_of(record) for record in found]
+
+    async def _signed_in_records(self, path: str, selection: Selection) -> list[Mapping[str, Any]]:
+        """Every record of a list the signed-in account reads at ``path``."""
         body = await self._client.get(
-            api.fiches_path(self.group_id),
-            [*api.ALL_RESULTS.items()],
-            context="session",
-            user_key=selection.user_key,
+            path, [*api.ALL_RESULTS.items()], context="session", user_key=selection.user_key
         )
         try:
-            found = api.records(body)
+            return api.records(body)
         except ValueError:
             raise ProviderUnavailable("the platform answered an unexpected shape") from None
-        return [api.fiche_of(record) for record in found]
 
     async def customer_form(self, selection: Selection) -> CustomerForm:
         return CustomerForm(
@@ -376,15 +377,7 @@ class ClicrdvProvider(BookingProvider):
 
     async def appointments(self, selection: Selection) -> Sequence[Booking]:
         """The signed-in account's appointments in this group (guessed path, see guesses.py)."""
-        body = await self._client.get(
-            guesses.account_appointments_path(self.group_id),
-            [*api.ALL_RESULTS.items()],
-            context="session",
-            user_key=selection.user_key,
-        )
-        try:
-            found = api.records(body)
-        except ValueError:
-            raise ProviderUnavailable("the platform answered an unexpected shape") from None
+        path = guesses.account_appointments_path(self.group_id)
+        found = await self._signed_in_records(path, selection)
         bookings = guesses.appointment_bookings(found, self.deps.timezone)
         return sorted(bookings, key=lambda b: b.start)

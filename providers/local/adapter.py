@@ -1,16 +1,15 @@
-"""The ``local`` provider: bookings in our own database, double bookings made impossible by a
-unique constraint on the time blocks each appointment claims."""
+"""The ``local`` provider's :class:`~providers.base.BookingProvider`: bookings in our own
+database, double bookings made impossible by a unique constraint on the time blocks each
+appointment claims.
+
+The statements it runs are in :mod:`providers.local.api`, their outcomes become domain errors in
+:mod:`providers.local.errors`, and :mod:`providers.local.client` binds it to the database."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, ClassVar, cast
-
-from sqlalchemy import Integer, Table, bindparam, delete, extract, insert, select, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import ClassVar
 
 from providers.base import (
     ANY_OPTION,
@@ -31,43 +30,12 @@ from providers.base import (
     Step,
 )
 from providers.http import TTLCache
-from providers.local.catalog import Catalog, ServiceInfo, StaffInfo, load_catalog
+from providers.local import api
+from providers.local.catalog import Catalog, ServiceInfo, StaffInfo
+from providers.local.client import LocalClient
+from providers.local.errors import appointment_id, claiming_blocks, require_one_changed
 from providers.local.schedule import Availability, blocks
 from providers.local.settings import LocalSettings
-from storage.models import Business, LocalAppointment, LocalSlotClaim
-
-# Core statements on the tables, built once (SQLAlchemy then reuses their compiled form): the
-# calendar reads its claimed blocks on every calendar and slot screen, and writes no objects
-# that an ORM session would need to track.
-_appointments = cast(Table, LocalAppointment.__table__)
-_claims = cast(Table, LocalSlotClaim.__table__)
-#: (staff id, block start in epoch seconds) of the blocks claimed in [p_first, p_last): the
-#: database turns each stored time into seconds, cheaper than a datetime per block in Python
-#: (a month view reads every claimed block of the month).
-_TAKEN = select(
-    _claims.c.staff_id, sql_cast(extract("epoch", _claims.c.block_start), Integer)
-).where(
-    _claims.c.staff_id.in_(bindparam("p_staff", expanding=True)),
-    _claims.c.block_start >= bindparam("p_first", type_=_claims.c.block_start.type),
-    _claims.c.block_start < bindparam("p_last", type_=_claims.c.block_start.type),
-)
-_INSERT_APPOINTMENT = insert(_appointments).returning(_appointments.c.id)
-_INSERT_CLAIM = insert(_claims)
-_FREE_CLAIMS = delete(_claims).where(_claims.c.appointment_id == bindparam("p_id"))
-#: A confirmed appointment of this business, and only that, is changed.
-_CONFIRMED = (
-    _appointments.c.id == bindparam("p_id"),
-    _appointments.c.business_id == bindparam("p_business"),
-    _appointments.c.status == "confirmed",
-)
-_CANCEL = (
-    update(_appointments)
-    .where(*_CONFIRMED)
-    .values(
-        status="cancelled",
-        cancelled_at=bindparam("p_now", type_=_appointments.c.cancelled_at.type),
-    )
-)
 
 
 class LocalProvider(BookingProvider):
@@ -81,30 +49,13 @@ class LocalProvider(BookingProvider):
         super().__init__(deps)
         if deps.session_factory is None:
             raise ValueError("the local provider needs a database session factory")
-        self._sessions: async_sessionmaker[AsyncSession] = deps.session_factory
+        self._client = LocalClient(deps.session_factory, deps.business_slug)
         self.settings = LocalSettings.model_validate(dict(deps.settings))
         self._catalog: TTLCache[Catalog] = TTLCache(deps.catalog_ttl.total_seconds())
-        self._business_id: int | None = None
 
     # -- catalog -------------------------------------------------------------------------------
-    async def business_id(self) -> int:
-        if self._business_id is None:
-            async with self._sessions() as session:
-                found = await session.scalar(
-                    select(Business.id).where(Business.slug == self.deps.business_slug)
-                )
-            if found is None:
-                raise NotFound(f"business {self.deps.business_slug} is not in the database")
-            self._business_id = found
-        return self._business_id
-
     async def catalog(self) -> Catalog:
-        async def load() -> Catalog:
-            business_id = await self.business_id()
-            async with self._sessions() as session:
-                return await load_catalog(session, business_id)
-
-        return await self._catalog.get("catalog", load)
+        return await self._catalog.get("catalog", self._client.load_catalog)
 
     def invalidate_catalog(self) -> None:
         self._catalog.clear()
@@ -184,10 +135,9 @@ class LocalProvider(BookingProvider):
         taken: dict[int, set[int]] = {p.id: set() for p in people}
         if not people:
             return taken
-        async with self._sessions() as session:
-            connection = await session.connection()
+        async with self._client.reading() as connection:
             rows = await connection.execute(
-                _TAKEN, {"p_staff": list(taken), "p_first": first, "p_last": last}
+                api.TAKEN, {"p_staff": list(taken), "p_first": first, "p_last": last}
             )
             for staff_id, block in rows:
                 taken[staff_id].add(block)
@@ -273,7 +223,7 @@ class LocalProvider(BookingProvider):
         hold: Hold | None = None,
     ) -> Booking:
         service, staff_id, start, end = await self._checked_interval(selection, slot)
-        business_id = await self.business_id()
+        business_id = await self._client.business_id()
         name = f"{customer.first_name} {customer.last_name}".strip()
         appointment = {
             "business_id": business_id,
@@ -286,25 +236,14 @@ class LocalProvider(BookingProvider):
             "customer_phone": customer.phone,
             "customer_email": customer.email,
         }
-        try:
-            # Writes only, so on SQLite the transaction takes the write lock at once and
-            # waits (busy_timeout) instead of failing on a stale read snapshot.
-            async with self._sessions() as session, session.begin():
-                connection = await session.connection()
-                found = await connection.execute(_INSERT_APPOINTMENT, appointment)
-                appointment_id = found.scalar_one()
-                await connection.execute(
-                    _INSERT_CLAIM,
-                    [
-                        {"appointment_id": appointment_id, "staff_id": staff_id, "block_start": b}
-                        for b in blocks(start, end)
-                    ],
-                )
-        except IntegrityError:
-            raise SlotTaken() from None
+        with claiming_blocks():
+            async with self._client.writing() as connection:
+                found = await connection.execute(api.INSERT_APPOINTMENT, appointment)
+                new_id = found.scalar_one()
+                await connection.execute(api.INSERT_CLAIM, _claims(new_id, staff_id, start, end))
         catalog = await self.catalog()
         return Booking(
-            ref=str(appointment_id),
+            ref=str(new_id),
             start=start,
             end=end,
             service_name=service.name,
@@ -315,49 +254,31 @@ class LocalProvider(BookingProvider):
         )
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
-        if not booking_ref.isdigit():
-            raise NotFound("unknown booking")
-        business_id = await self.business_id()
-        appointment = {"p_id": int(booking_ref), "p_business": business_id}
-        async with self._sessions() as session, session.begin():
-            connection = await session.connection()
-            result = await connection.execute(_CANCEL, {**appointment, "p_now": self.deps.clock()})
-            if result.rowcount != 1:
-                raise NotFound("this booking does not exist or is already cancelled")
-            await connection.execute(_FREE_CLAIMS, appointment)
+        booking = appointment_id(booking_ref)
+        appointment = {"p_id": booking, "p_business": await self._client.business_id()}
+        async with self._client.writing() as connection:
+            result = await connection.execute(
+                api.CANCEL, {**appointment, "p_now": self.deps.clock()}
+            )
+            require_one_changed(result, "this booking does not exist or is already cancelled")
+            await connection.execute(api.FREE_CLAIMS, appointment)
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Claim the new slot and free the old one in one transaction."""
         service, staff_id, start, end = await self._checked_interval(selection, slot)
-        business_id = await self.business_id()
-        if not booking_ref.isdigit():
-            raise NotFound("unknown booking")
-        try:
-            async with self._sessions() as session, session.begin():
-                result = await session.execute(
-                    update(LocalAppointment)
-                    .where(
-                        LocalAppointment.id == int(booking_ref),
-                        LocalAppointment.business_id == business_id,
-                        LocalAppointment.status == "confirmed",
-                    )
-                    .values(start_at=start, end_at=end, staff_id=staff_id)
+        business_id = await self._client.business_id()
+        appointment = {"p_id": appointment_id(booking_ref), "p_business": business_id}
+        moved = {**appointment, "p_start": start, "p_end": end, "p_staff_id": staff_id}
+        with claiming_blocks():
+            async with self._client.writing() as connection:
+                result = await connection.execute(api.RESCHEDULE, moved)
+                require_one_changed(
+                    result, N_("This appointment no longer exists. It may have been cancelled.")
                 )
-                if _rowcount(result) != 1:
-                    raise NotFound(
-                        N_("This appointment no longer exists. It may have been cancelled.")
-                    )
-                await session.execute(
-                    delete(LocalSlotClaim).where(LocalSlotClaim.appointment_id == int(booking_ref))
+                await connection.execute(api.FREE_CLAIMS, appointment)
+                await connection.execute(
+                    api.INSERT_CLAIM, _claims(appointment["p_id"], staff_id, start, end)
                 )
-                session.add_all(
-                    LocalSlotClaim(
-                        appointment_id=int(booking_ref), staff_id=staff_id, block_start=b
-                    )
-                    for b in blocks(start, end)
-                )
-        except IntegrityError:
-            raise SlotTaken() from None
         catalog = await self.catalog()
         return Booking(
             ref=booking_ref,
@@ -368,5 +289,11 @@ class LocalProvider(BookingProvider):
         )
 
 
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0))
+def _claims(
+    appointment: int, staff_id: int, start: datetime, end: datetime
+) -> list[dict[str, object]]:
+    """The claim rows of an appointment: one per block it occupies."""
+    return [
+        {"appointment_id": appointment, "staff_id": staff_id, "block_start": b}
+        for b in blocks(start, end)
+    ]

@@ -62,6 +62,17 @@ async def sync_catalog(session: AsyncSession, business_id: int, settings: LocalS
     Services and staff are matched by key, so ids (referenced by past appointments) survive a
     configuration change; ones removed from the file are deactivated, not deleted.
     """
+    services = await _sync_services(session, business_id, settings)
+    staff = await _sync_staff(session, business_id, settings)
+    await session.flush()
+    await _replace_assignments(session, settings, services, staff)
+    await session.flush()
+
+
+async def _sync_services(
+    session: AsyncSession, business_id: int, settings: LocalSettings
+) -> dict[str, LocalService]:
+    """Every service row of the business by key, the configured ones updated and active."""
     services = {
         s.key: s
         for s in await session.scalars(
@@ -81,6 +92,13 @@ async def sync_catalog(session: AsyncSession, business_id: int, settings: LocalS
     for key, row in services.items():
         if key not in {s.key for s in settings.services}:
             row.active = False
+    return services
+
+
+async def _sync_staff(
+    session: AsyncSession, business_id: int, settings: LocalSettings
+) -> dict[str, LocalStaff]:
+    """Every staff row of the business by key, the configured ones updated and active."""
     staff = {
         s.key: s
         for s in await session.scalars(
@@ -98,8 +116,17 @@ async def sync_catalog(session: AsyncSession, business_id: int, settings: LocalS
     for key, person in staff.items():
         if key not in {s.key for s in settings.staff}:
             person.active = False
-    await session.flush()
+    return staff
 
+
+async def _replace_assignments(
+    session: AsyncSession,
+    settings: LocalSettings,
+    services: dict[str, LocalService],
+    staff: dict[str, LocalStaff],
+) -> None:
+    """Who does which service, and the weekly hours and breaks: written anew from ``settings``
+    (rows with ids, so ``staff`` must have been flushed)."""
     staff_ids = [p.id for p in staff.values()]
     await session.execute(
         delete(LocalStaffService).where(LocalStaffService.staff_id.in_(staff_ids))
@@ -123,7 +150,6 @@ async def sync_catalog(session: AsyncSession, business_id: int, settings: LocalS
                             kind=kind,
                         )
                     )
-    await session.flush()
 
 
 async def load_catalog(session: AsyncSession, business_id: int) -> Catalog:

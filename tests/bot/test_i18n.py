@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 
 from bot.config import AppConfig
 from bot.i18n import LANGUAGES, gettext
-from bot.i18n_catalog import catalog_path, check, dynamic_message_ids, extract, main
+from bot.i18n_catalog import catalog_path, check, main
+from bot.i18n_extract import dynamic_message_ids, extract
 from bot.services import Services, build_services
 from providers.local.adapter import LocalProvider
 from storage.models import Booking, LocalService, User
