@@ -25,6 +25,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 #: sqlite3 error code of a plain "database is locked" (not BUSY_SNAPSHOT and the like)
@@ -36,6 +37,17 @@ _BUSY_TIMEOUT = re.compile(r"\s*PRAGMA\s+busy_timeout\s*=\s*(\d+)\s*;?\s*$", re.
 #: First pause after a busy answer; doubles up to _MAX_PAUSE.
 _FIRST_PAUSE = 0.001
 _MAX_PAUSE = 0.05
+
+
+@lru_cache(maxsize=512)
+def _classify(sql: str) -> tuple[str, int | None]:
+    """The first word of ``sql`` in capitals, and the busy timeout it sets (a
+    ``PRAGMA busy_timeout=N``), else ``None``. Cached by text: SQLAlchemy sends the same few
+    compiled strings over and over, so each is parsed once instead of on every call."""
+    first = _FIRST_WORD.match(sql)
+    word = first.group(1).upper() if first else ""
+    match = _BUSY_TIMEOUT.match(sql) if word == "PRAGMA" else None
+    return word, int(match.group(1)) if match else None
 
 
 class _Immediate:
@@ -116,7 +128,10 @@ class Connection:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._tx = _Immediate()
-        self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        self._pragma_cursor = connection.cursor()
+        self._busy_timeout_ms = 0
+        self._restore_busy_timeout = ""
+        self._set_busy_timeout(int(connection.execute("PRAGMA busy_timeout").fetchone()[0]))
         #: whether the open transaction has written (and so holds the write lock)
         self._has_written = False
 
@@ -133,12 +148,9 @@ class Connection:
 
     async def _run(self, sql: str, call: Callable[..., Any], *args: Any) -> Any:
         connection = self._conn
-        first = _FIRST_WORD.match(sql)
-        word = first.group(1).upper() if first else ""
-        if word == "PRAGMA":
-            match = _BUSY_TIMEOUT.match(sql)
-            if match:
-                self._busy_timeout_ms = int(match.group(1))
+        word, busy_timeout_ms = _classify(sql)
+        if busy_timeout_ms is not None:
+            self._set_busy_timeout(busy_timeout_ms)
         if not connection.in_transaction:
             self._has_written = False
         if word not in _LOCKING or self._has_written or self._busy_timeout_ms <= 0:
@@ -151,14 +163,21 @@ class Connection:
         self._has_written = connection.in_transaction and word != "BEGIN"
         return result
 
+    def _set_busy_timeout(self, milliseconds: int) -> None:
+        self._busy_timeout_ms = milliseconds
+        # Built once per value: the two PRAGMAs around every first write reuse one cursor and
+        # these strings (sqlite3 caches the prepared statement by its text).
+        self._restore_busy_timeout = f"PRAGMA busy_timeout={milliseconds}"
+
     async def _run_locking(
         self, connection: sqlite3.Connection, call: Callable[..., Any], *args: Any
     ) -> Any:
         """The first write of a transaction: wait for the write lock without blocking the loop."""
         deadline = time.monotonic() + self._busy_timeout_ms / 1000
         pause = _FIRST_PAUSE
+        pragma = self._pragma_cursor
         while True:
-            connection.execute("PRAGMA busy_timeout=0")
+            pragma.execute("PRAGMA busy_timeout=0")
             try:
                 return call(*args)
             except sqlite3.OperationalError as error:
@@ -167,7 +186,7 @@ class Connection:
                 if time.monotonic() + pause > deadline:
                     raise
             finally:
-                connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+                pragma.execute(self._restore_busy_timeout)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _MAX_PAUSE)
 
