@@ -122,8 +122,8 @@ def tap_summary(latencies: list[float]) -> str:
     )
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -227,6 +227,8 @@ async def run(
                 await task
                 elapsed = time.monotonic() - started
                 cpu = _cpu_seconds() - cpu_before
+        # the fake server has been waited for: its whole life's CPU (start-up included)
+        server_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)
         await engine.dispose()
 
     delivered = int(stats["distinct_chats"])
@@ -238,7 +240,8 @@ async def run(
         f"rate={stats['rate']:.1f}/s 429s={stats['rejected_429']} "
         f"(global {stats['rejected_global']}, per chat {stats['rejected_chat']}) "
         f"dispatcher_retry_after={dispatcher.stats.retry_after} "
-        f"dispatcher_cpu={cpu:.1f}s ({1e6 * cpu / max(1, recipients):.0f} us/message)"
+        f"dispatcher_cpu={cpu:.1f}s ({1e6 * cpu / max(1, recipients):.0f} us/message) "
+        f"fake_server_cpu={server_cpu:.1f}s"
     )
     if taps:
         print(tap_summary(latencies))
