@@ -35,11 +35,11 @@ async def my_bookings(turn: Turn) -> None:
 
 async def my_bookings_action(turn: Turn, action: str) -> None:
     """A /mybookings button: cancel (asked, then done) or change an appointment."""
-    kind, _, raw_id = action.partition(":")
-    if not raw_id.isdigit():
-        turn.alert = turn.t("This menu has expired.")
+    parsed = turn.id_action(action)
+    if parsed is None:
         return
-    row = await _owned_confirmed(turn, int(raw_id))
+    kind, row_id = parsed
+    row = await _owned_confirmed(turn, row_id)
     if row is None:
         return
     business = turn.services.business(turn.services.business_slugs[row.business_id])

@@ -25,11 +25,10 @@ async def my_details(turn: Turn) -> None:
 
 async def my_details_action(turn: Turn, action: str) -> None:
     """A /mydetails button: delete (asked, then done) a stored fiche."""
-    kind, _, raw_id = action.partition(":")
-    if not raw_id.isdigit():
-        turn.alert = turn.t("This menu has expired.")
+    parsed = turn.id_action(action)
+    if parsed is None:
         return
-    fiche_id = int(raw_id)
+    kind, fiche_id = parsed
     if kind == "d":
         turn.show(
             turn.t("Delete these details? Your appointments are kept."),

@@ -64,6 +64,16 @@ class Turn:
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
 
+    def id_action(self, action: str) -> tuple[str, int] | None:
+        """A menu action ``<kind>:<id>`` split into its kind and id; ``None``, with "this menu
+        has expired" for the user, when the id is not a number (actions are ours, but a row
+        they name may be gone: callers still check it)."""
+        kind, _, raw_id = action.partition(":")
+        if not raw_id.isdigit():
+            self.alert = self.t("This menu has expired.")
+            return None
+        return kind, int(raw_id)
+
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:
         return gettext(self.language, message, **kwargs)
