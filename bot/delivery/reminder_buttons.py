@@ -5,9 +5,9 @@ callback data, ``dr:<action>:<booking id>`` (:mod:`bot.delivery.render`): ``y`` 
 ``r`` Reschedule, ``c`` Cancel, then ``C`` Yes, cancel it / ``k`` No, keep it. Reminders already
 in users' chats keep working. The data comes from the client, so every tap is checked on the
 server: it acts only on the tapping user's own booking, and only while that booking is confirmed
-and ahead. Rescheduling and cancelling are the engine's own (:meth:`Engine.begin_reschedule
-<bot.engine.engine.Engine.begin_reschedule>`, :meth:`Engine.cancel_booking
-<bot.engine.engine.Engine.cancel_booking>`), with its error mapping and language.
+and ahead. Rescheduling and cancelling are the engine's own
+(:func:`bot.engine.my_bookings.begin_reschedule`, :func:`bot.engine.my_bookings.cancel_booking`,
+the same as /mybookings), run in a turn of ``Engine.handle``, with its error mapping and language.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bot.engine.engine import Engine
 
 
-#: the action prefixes of the booking flow's own menus (bot.engine.engine.Engine._button)
+#: the action prefixes of the booking flow's own menus (bot.engine.buttons.button)
 BOOKING_PREFIXES = ("b", "s", "m", "f", "l")
 
 

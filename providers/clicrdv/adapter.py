@@ -288,17 +288,9 @@ class ClicrdvProvider(BookingProvider):
             raise ProviderUnavailable("the platform answered an unexpected shape") from None
 
     async def customer_form(self, selection: Selection) -> CustomerForm:
-        return CustomerForm(
-            required=frozenset(
-                {
-                    CustomerField.FIRST_NAME,
-                    CustomerField.LAST_NAME,
-                    CustomerField.PHONE,
-                    CustomerField.EMAIL,
-                }
-            ),
-            optional=frozenset({CustomerField.BIRTH_DATE}),
-        )
+        """The default details (name, phone, email), and a birth date when the customer wants."""
+        form = await super().customer_form(selection)
+        return CustomerForm(required=form.required, optional=frozenset({CustomerField.BIRTH_DATE}))
 
     # -- booking --------------------------------------------------------------------------------
     async def book(
