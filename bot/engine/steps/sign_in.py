@@ -101,8 +101,11 @@ class SignInStep(StepHandler):
                 account = await turn.provider.sign_in(
                     turn.selection(), booking.email or "", password
                 )
-            except AuthFailed:
-                turn.notice("The email or password was not accepted. Please try again.")
+            except AuthFailed as refused:
+                # The platform's reason when it gave one (a locked account is not a typo).
+                turn.notice(
+                    refused.message or "The email or password was not accepted. Please try again."
+                )
                 await follow(turn, WRONG_PASSWORD)
                 return
             finally:
