@@ -159,7 +159,9 @@ class ClickbookProvider(BookingProvider):
             raise NotFound("no ClickBook provider chosen")
         return chosen
 
-    async def _cached(self, key: tuple[str, ...], op: mapping.Operation, **params: Any) -> Any:
+    async def cached_read(self, key: tuple[str, ...], op: mapping.Operation, **params: Any) -> Any:
+        """A catalog read, kept for the catalog TTL."""
+
         async def load() -> Any:
             return await self.client.call(op, **params)
 
@@ -167,15 +169,17 @@ class ClickbookProvider(BookingProvider):
 
     async def options(self, step_key: str, selection: Selection) -> Sequence[Option]:
         if step_key == "provider":
-            found = await self._cached(("p",), mapping.LIST_PROVIDERS, SEARCHTEXT="")
+            found = await self.cached_read(("p",), mapping.LIST_PROVIDERS, SEARCHTEXT="")
             return [api.option(i, "PROVIDERID") for i in api.items(found, "PROVIDER")]
         provider = self._provider_id(selection)
         if step_key == "location":
-            found = await self._cached(("l", provider), mapping.LIST_LOCATIONS, PROVIDERID=provider)
+            found = await self.cached_read(
+                ("l", provider), mapping.LIST_LOCATIONS, PROVIDERID=provider
+            )
             return [api.option(i, "LOCATIONID") for i in api.items(found, "LOCATION")]
         location = selection.one("location") or ""
         if step_key == "service":
-            found = await self._cached(
+            found = await self.cached_read(
                 ("s", provider, location),
                 mapping.LIST_SERVICES,
                 PROVIDERID=provider,
@@ -187,7 +191,7 @@ class ClickbookProvider(BookingProvider):
             ]
         if step_key == "staff":
             service = selection.one("service") or ""
-            found = await self._cached(
+            found = await self.cached_read(
                 ("t", provider, location, service),
                 mapping.LIST_STAFF,
                 PROVIDERID=provider,

@@ -36,9 +36,8 @@ ASK_TERMS = N_("Please read ClickBook's terms and tap “I agree” to accept th
 
 async def form(provider: ClickbookProvider, selection: Selection) -> SignUpForm:
     """NewUserRegistration as the chat asks it (the email comes first, the password last)."""
-    client = provider.client
-    zones = api.choices(await client.call(mapping.TIMEZONES), "TIMEZONE")
-    countries = api.choices(await client.call(mapping.COUNTRIES), "COUNTRY")
+    zones = api.choices(await provider.cached_read(("tz",), mapping.TIMEZONES), "TIMEZONE")
+    countries = api.choices(await provider.cached_read(("co",), mapping.COUNTRIES), "COUNTRY")
     business_zone = provider.deps.timezone.key
     default_zone = next((z.id for z in zones if z.id == business_zone), None)
     return SignUpForm(

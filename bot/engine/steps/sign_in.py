@@ -11,12 +11,15 @@ from typing import ClassVar
 
 from bot.engine.flow import SIGNED_IN, WRONG_PASSWORD, follow
 from bot.engine.state import Account as StoredAccount
+from bot.engine.steps import sign_up
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_email
 from providers.base import Account, AuthFailed, Step
 
 MAX_PASSWORD = 256
+#: The stages of a registration form (:mod:`bot.engine.steps.sign_up`).
+FORM_STAGES = ("form", "new_password", "repeat_password")
 
 
 def _stored(account: Account) -> StoredAccount:
@@ -32,6 +35,12 @@ class SignInStep(StepHandler):
             await follow(turn, SIGNED_IN)
             return
         stage = booking.sign_in_stage or "start"
+        if stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.show(turn, form)
+                return
+            stage = booking.sign_in_stage = "signup"
         if stage == "start":
             turn.show(
                 turn.t(
@@ -57,6 +66,11 @@ class SignInStep(StepHandler):
             )
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        if turn.booking.sign_in_stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_action(turn, form, action)
+                return
         if action == "si":
             turn.booking.sign_in_stage = "email"
         elif action == "su":
@@ -66,6 +80,11 @@ class SignInStep(StepHandler):
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
         booking = turn.booking
         stage = booking.sign_in_stage or "start"
+        if stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_text(turn, form, text)
+                return
         if stage in ("email", "signup"):
             try:
                 email = clean_email(text)
@@ -75,6 +94,11 @@ class SignInStep(StepHandler):
                 return
             booking.email = email
             if stage == "signup":
+                form = await turn.provider.sign_up_form(turn.selection())
+                if form is not None:
+                    booking.customer = {**(booking.customer or {}), "email": email}
+                    await sign_up.begin(turn, form)
+                    return
                 try:
                     account = await turn.provider.sign_up(turn.selection(), email)
                 except AuthFailed as refused:
@@ -117,8 +141,21 @@ class SignInStep(StepHandler):
             return
         await super().on_text(turn, step, text)
 
+    async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:
+        if turn.booking.sign_in_stage == "form":
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_text(turn, form, phone, shared=True)
+                return
+        await self.on_text(turn, step, phone)
+
     async def on_back(self, turn: Turn, step: Step) -> bool:
         booking = turn.booking
+        if booking.sign_in_stage in FORM_STAGES:
+            # Out of the registration form; what was answered is kept for a second go.
+            booking.sign_in_stage, booking.password_check, booking.options = "start", None, None
+            await self.show(turn, step)
+            return True
         if (booking.sign_in_stage or "start") != "start":
             booking.sign_in_stage = "email" if booking.sign_in_stage == "password" else "start"
             await self.show(turn, step)
@@ -126,4 +163,6 @@ class SignInStep(StepHandler):
         return False
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking.sign_in_stage = turn.booking.email = None
+        booking = turn.booking
+        booking.sign_in_stage = booking.email = None
+        booking.signup = booking.password_check = None
