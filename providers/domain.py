@@ -395,3 +395,5 @@ class Account:
     ref: str
     email: str
     display_name: str = ""
+    #: a business's staff member, who books for clients rather than for themselves
+    staff: bool = False

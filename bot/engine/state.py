@@ -153,6 +153,8 @@ class Account(TypedDict):
     ref: str
     email: str
     name: str
+    #: a business's staff member (books for clients, not for themselves)
+    staff: NotRequired[bool]
 
 
 #: A free time as the ``slot`` step offers it: id, start, end (ISO), resource id and name

@@ -259,7 +259,12 @@ class ClickbookProvider(BookingProvider):
     async def sign_in(self, selection: Selection, email: str, password: str) -> Account:
         session = await self._sign_in(selection.user_key, email, password)
         del password
-        return Account(ref=session.email, email=session.email, display_name=session.display_name)
+        return Account(
+            ref=session.email,
+            email=session.email,
+            display_name=session.display_name,
+            staff=session.staff,
+        )
 
     async def sign_up_form(self, selection: Selection) -> SignUpForm | None:
         return await registration.form(self, selection)

@@ -22,8 +22,16 @@ MAX_PASSWORD = 256
 FORM_STAGES = ("form", "new_password", "repeat_password")
 
 
-def _stored(account: Account) -> StoredAccount:
-    return {"ref": account.ref, "email": account.email, "name": account.display_name}
+def stored_account(account: Account) -> StoredAccount:
+    """The account as the conversation state keeps it."""
+    stored: StoredAccount = {
+        "ref": account.ref,
+        "email": account.email,
+        "name": account.display_name,
+    }
+    if account.staff:
+        stored["staff"] = True
+    return stored
 
 
 class SignInStep(StepHandler):
@@ -106,7 +114,7 @@ class SignInStep(StepHandler):
                     booking.sign_in_stage = "start"
                     await self.show(turn, step)
                     return
-                booking.account = _stored(account)
+                booking.account = stored_account(account)
                 turn.notice("Your account was created. Check your inbox to choose a password.")
                 await follow(turn, SIGNED_IN)
                 return
@@ -134,7 +142,7 @@ class SignInStep(StepHandler):
                 return
             finally:
                 del password
-            booking.account = _stored(account)
+            booking.account = stored_account(account)
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
             await follow(turn, SIGNED_IN)

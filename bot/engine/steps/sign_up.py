@@ -251,6 +251,8 @@ def _forget_refused(turn: Turn, form: SignUpForm, refused: CustomerField | str) 
 
 def _signed_up(turn: Turn, account: Account) -> None:
     booking = turn.booking
-    booking.account = {"ref": account.ref, "email": account.email, "name": account.display_name}
+    from bot.engine.steps.sign_in import stored_account
+
+    booking.account = stored_account(account)
     booking.sign_in_stage = None
     booking.signup = None
