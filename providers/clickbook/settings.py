@@ -47,6 +47,12 @@ class ClickbookSettings(ProviderSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    def local_problems(self) -> list[tuple[str, str]]:
+        """Each WSDL on disk (a file, or zeep's cache) that lacks an operation of the mapping."""
+        from providers.clickbook.wsdl import local_problems
+
+        return local_problems(self)
+
     def endpoint_url(self, endpoint: mapping.Endpoint) -> str:
         """Where ``endpoint``'s operations are posted."""
         return f"{self.soap_base_url}/{endpoint}"

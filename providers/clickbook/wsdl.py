@@ -140,3 +140,31 @@ def _safe(location: str) -> str:
     """A location fit for a message: no query string beyond ``?WSDL``, no credentials."""
     head, _, query = location.partition("?")
     return head + ("?WSDL" if query.upper() == "WSDL" else "")
+
+
+def local_problems(settings: ClickbookSettings) -> list[tuple[str, str]]:
+    """What the WSDLs already on this machine (files, zeep's cache) say is missing, for
+    ``bookbot check-config``: ``(settings key, message)``. A WSDL neither on disk nor cached is
+    fetched at start-up, and checked then (and by ``bookbot check-provider``)."""
+    problems: list[tuple[str, str]] = []
+    cache_path = Path(settings.wsdl_cache_path).expanduser()
+    cache = open_cache(settings) if cache_path.exists() else None
+    for endpoint in mapping.ENDPOINTS:
+        location = settings.wsdl_location(endpoint)
+        key = f"wsdl.{endpoint}"
+        if location.startswith(("http://", "https://")):
+            if cache is None or not cache.get(location):
+                continue
+        elif not Path(location).is_file():
+            problems.append((key, f"no WSDL file at {location}"))
+            continue
+        try:
+            document = Document(location, CacheOnlyTransport(cache), settings=ZEEP_SETTINGS)
+        except Exception as error:  # any parse failure means the same
+            problems.append((key, f"not a WSDL zeep can read ({type(error).__name__})"))
+            continue
+        published = {name for b in document.bindings.values() for name in b.all()}
+        for op in mapping.OPERATIONS:
+            if op.endpoint == endpoint and op.name not in published:
+                problems.append((key, f"the WSDL has no operation {op.name}"))
+    return problems

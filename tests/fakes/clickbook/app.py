@@ -88,6 +88,16 @@ def parameters(call: etree._Element) -> dict[str, Any]:
     return found
 
 
+def without_operation(wsdl: str, name: str) -> str:
+    """``wsdl`` with operation ``name`` removed from its port type and binding."""
+    root = etree.fromstring(wsdl.encode())
+    wsdl_ns = "http://schemas.xmlsoap.org/wsdl/"
+    for found in root.iter(f"{{{wsdl_ns}}}operation"):
+        if found.get("name") == name:
+            found.getparent().remove(found)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
 class FakeClickbook:
     """The ASGI app; ``world`` holds the state, ``requests`` every request received."""
 
@@ -100,6 +110,12 @@ class FakeClickbook:
         #: endpoint -> WSDL text served (a test may remove an operation from one)
         self.wsdl = {p.stem: p.read_text(encoding="utf-8") for p in WSDL_DIR.glob("*.wsdl")}
         self.handlers: dict[tuple[str, str], Callable[..., Any]] = operations.HANDLERS
+
+    def drop_operation(self, endpoint: str, name: str) -> str:
+        """Serve ``endpoint``'s WSDL without operation ``name`` (as a real WSDL that differs from
+        our reading would); returns the new WSDL text."""
+        self.wsdl[endpoint] = without_operation(self.wsdl[endpoint], name)
+        return self.wsdl[endpoint]
 
     @property
     def control(self) -> Any:
