@@ -24,6 +24,7 @@ from providers.base import (
 )
 from providers.clickbook import api, mapping
 from providers.clickbook.errors import result_error
+from providers.http import settle
 
 if TYPE_CHECKING:
     from providers.clickbook.adapter import ClickbookProvider
@@ -36,8 +37,11 @@ ASK_TERMS = N_("Please read ClickBook's terms and tap “I agree” to accept th
 
 async def form(provider: ClickbookProvider, selection: Selection) -> SignUpForm:
     """NewUserRegistration as the chat asks it (the email comes first, the password last)."""
-    zones = api.choices(await provider.cached_read(("tz",), mapping.TIMEZONES), "TIMEZONE")
-    countries = api.choices(await provider.cached_read(("co",), mapping.COUNTRIES), "COUNTRY")
+    zone_list, country_list = await settle(
+        provider.cached_read(("tz",), mapping.TIMEZONES),
+        provider.cached_read(("co",), mapping.COUNTRIES),
+    )
+    zones, countries = api.choices(zone_list, "TIMEZONE"), api.choices(country_list, "COUNTRY")
     business_zone = provider.deps.timezone.key
     default_zone = next((z.id for z in zones if z.id == business_zone), None)
     return SignUpForm(

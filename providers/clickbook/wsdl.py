@@ -26,6 +26,7 @@ from zeep.wsdl import Document
 from providers.base import ProviderUnavailable
 from providers.clickbook import mapping
 from providers.clickbook.settings import ClickbookSettings
+from providers.http import settle
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +93,14 @@ async def load_documents(
     """Every endpoint's WSDL, parsed (from this process's documents, the cache, a file, or
     fetched into the cache). :class:`ProviderUnavailable` naming the endpoint when one cannot be
     read or parsed."""
+    # The four are fetched concurrently (a cold start costs one round trip, not four).
+    read = await settle(
+        *(_read(settings.wsdl_location(e), e, http, cache) for e in mapping.ENDPOINTS)
+    )
     found: dict[mapping.Endpoint, Document] = {}
     fetched = 0
-    for endpoint in mapping.ENDPOINTS:
+    for endpoint, (content, was_fetched) in zip(mapping.ENDPOINTS, read, strict=True):
         location = settings.wsdl_location(endpoint)
-        try:
-            content, was_fetched = await _content(location, http, cache)
-        except (httpx.HTTPError, OSError) as error:
-            raise ProviderUnavailable(
-                f"the {endpoint} WSDL could not be read from {_safe(location)} "
-                f"({type(error).__name__})"
-            ) from None
         fetched += was_fetched
         key = (location, hashlib.sha256(content).hexdigest())
         document = _PARSED.get(key)
@@ -117,6 +115,17 @@ async def load_documents(
             _PARSED[key] = document
         found[endpoint] = document
     return Documents(found, fetched)
+
+
+async def _read(
+    location: str, endpoint: mapping.Endpoint, http: httpx.AsyncClient, cache: SqliteCache
+) -> tuple[bytes, int]:
+    try:
+        return await _content(location, http, cache)
+    except (httpx.HTTPError, OSError) as error:
+        raise ProviderUnavailable(
+            f"the {endpoint} WSDL could not be read from {_safe(location)} ({type(error).__name__})"
+        ) from None
 
 
 async def _content(location: str, http: httpx.AsyncClient, cache: SqliteCache) -> tuple[bytes, int]:
