@@ -33,7 +33,6 @@ from providers.base import (
     BookingProvider,
     CustomerDetails,
     CustomerField,
-    CustomerForm,
     Fiche,
     Hold,
     NotFound,
@@ -59,16 +58,8 @@ CANCEL_NEEDS_SESSION = N_(
     "The bot's ClickBook session has ended, so it cannot cancel this appointment. "
     "Please cancel it on clickbook.net or ask the business."
 )
-#: The platform reference of a customer's own record (a customer books as themselves).
-SELF_PREFIX = "user:"
 #: Free timeslots are not kept longer than this (the engine reads a month, then a day).
 AVAILABILITY_TTL = 5.0
-
-
-def self_ref(session: Session | str | None) -> str | None:
-    """Our fiche's platform reference for a signed-in customer themselves."""
-    email = session.email if isinstance(session, Session) else session
-    return SELF_PREFIX + email.lower() if email else None
 
 
 class ClickbookProvider(BookingProvider):
@@ -287,11 +278,6 @@ class ClickbookProvider(BookingProvider):
     async def sign_out(self, selection: Selection) -> None:
         await self.client.sign_out(selection.user_key)
 
-    async def customer_form(self, selection: Selection) -> CustomerForm:
-        """Names, a phone (NewClientFile's telephone is mandatory) and an email (the client's
-        invitation goes there)."""
-        return await super().customer_form(selection)
-
     async def fiches(self, selection: Selection) -> Sequence[Fiche]:
         """A signed-in customer books for themselves: their own details, from ClickBook. A
         staff member's clients are our stored fiches (with their ClientFileID)."""
@@ -305,7 +291,11 @@ class ClickbookProvider(BookingProvider):
             phone=details.get("phone"),
             email=details.get("email") or session.email,
         )
-        return [Fiche(provider_ref=self_ref(session.email) or "", customer=customer, label="")]
+        return [
+            Fiche(
+                provider_ref=registration.self_ref(session.email) or "", customer=customer, label=""
+            )
+        ]
 
     # -- booking --------------------------------------------------------------------------------
     async def book(
@@ -328,11 +318,16 @@ class ClickbookProvider(BookingProvider):
             if found is not None:
                 self._unanswered.discard(attempt)
                 return found
-        form, file_id = "", ""
+        form, file_id, own = "", "", None
         if session.staff:
-            form, file_id = mapping.FORM_CLIENT_FILE, await self._client_file(user_key, customer)
+            form, file_id = (
+                mapping.FORM_CLIENT_FILE,
+                await registration.client_file(self.client, user_key, customer),
+            )
+        elif customer.provider_ref == registration.self_ref(session):
+            own = customer.provider_ref  # the customer's own record, not someone they book for
         try:
-            booking = await self._book_as(selection, slot, form, file_id)
+            booking = await self._book_as(selection, slot, form, file_id, own)
         except ProviderUnavailable:
             self._unanswered.add(attempt)
             raise
@@ -340,7 +335,11 @@ class ClickbookProvider(BookingProvider):
         self._availability.clear()
         return booking
 
-    async def _book_as(self, selection: Selection, slot: Slot, form: str, file_id: str) -> Booking:
+    async def _book_as(
+        self, selection: Selection, slot: Slot, form: str, file_id: str, own: str | None = None
+    ) -> Booking:
+        """BOOKTIMESLOT in the client file ``file_id``'s context, or the signed-in user's own;
+        ``own``: the reference of the customer's own record, when the booking is for them."""
         result = await self.client.call(
             mapping.BOOK,
             context="booking",
@@ -367,7 +366,7 @@ class ClickbookProvider(BookingProvider):
             end=slot.end,
             service_name=await self._service_name(selection),
             resource_name=slot.resource_name,
-            customer_ref=file_id or self_ref(self.client.session(selection.user_key)),
+            customer_ref=file_id or own,
         )
 
     async def _service_name(self, selection: Selection) -> str:
@@ -396,12 +395,6 @@ class ClickbookProvider(BookingProvider):
             if api.text(item, "TIMESLOTID") == slot.id:
                 return api.booking_of(item, self.deps.timezone)
         return None
-
-    async def _client_file(self, user_key: str, customer: CustomerDetails) -> str:
-        """The ClientFileID of ``customer``: our fiche's, else found by email, else created."""
-        if customer.provider_ref and not customer.provider_ref.startswith(SELF_PREFIX):
-            return customer.provider_ref
-        return await registration.client_file(self.client, user_key, customer)
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         if self.client.session(selection.user_key) is None:

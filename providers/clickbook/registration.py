@@ -11,6 +11,7 @@ no client file has the client's email yet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from providers.base import (
@@ -28,8 +29,10 @@ from providers.http import settle
 
 if TYPE_CHECKING:
     from providers.clickbook.adapter import ClickbookProvider
-    from providers.clickbook.client import ClickbookClient
+    from providers.clickbook.client import ClickbookClient, Session
 
+#: The platform reference of a customer's own record (a customer books as themselves).
+SELF_PREFIX = "user:"
 ASK_TIMEZONE = N_("Which time zone are you in? Tap it, or type its name to search.")
 ASK_COUNTRY = N_("Which country do you live in? Type its name to search.")
 ASK_TERMS = N_("Please read ClickBook's terms and tap “I agree” to accept them: {link}")
@@ -44,6 +47,8 @@ async def form(provider: ClickbookProvider, selection: Selection) -> SignUpForm:
     zones, countries = api.choices(zone_list, "TIMEZONE"), api.choices(country_list, "COUNTRY")
     business_zone = provider.deps.timezone.key
     default_zone = next((z.id for z in zones if z.id == business_zone), None)
+    # The business's zone first: most customers live where the business is.
+    zones = sorted(zones, key=lambda z: z.id != default_zone)
     return SignUpForm(
         fields=(
             SignUpField(mapping.REG_FIRST_NAME, "detail", customer_field=CustomerField.FIRST_NAME),
@@ -67,10 +72,9 @@ async def form(provider: ClickbookProvider, selection: Selection) -> SignUpForm:
 
 
 async def register(
-    client: ClickbookClient, email: str, details: dict[str, str] | object, password: str
+    client: ClickbookClient, email: str, values: Mapping[str, str], password: str
 ) -> None:
     """SETUSERFIELDS (NewUserRegistration) then PROCESSREGSTUB; the caller signs in next."""
-    values = dict(details) if isinstance(details, dict) else {}
     result = await client.call(
         mapping.REGISTER,
         context="account",
@@ -100,8 +104,17 @@ async def register(
         raise ProviderUnavailable("ClickBook did not confirm the registration (no 301)")
 
 
+def self_ref(session: Session | str | None) -> str | None:
+    """Our fiche's platform reference for a signed-in customer themselves."""
+    email = session if isinstance(session, str) or session is None else session.email
+    return SELF_PREFIX + email.lower() if email else None
+
+
 async def client_file(client: ClickbookClient, user_key: str, customer: CustomerDetails) -> str:
-    """The ClientFileID of the client with ``customer``'s email, created if there is none."""
+    """The ClientFileID of ``customer``: our fiche's (their ``provider_ref``), else the client
+    file with their email, else a new one (NewClientFile; ClickBook invites the client)."""
+    if customer.provider_ref and not customer.provider_ref.startswith(SELF_PREFIX):
+        return customer.provider_ref
     email = (customer.email or "").lower()
     if email:
         found = await client.call(

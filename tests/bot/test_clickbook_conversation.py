@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from providers.base import Selection
 from tests.bot.clickbook_world import (
     BOOKED,
     CHECK_PROMPT,
@@ -93,3 +94,72 @@ async def test_a_session_that_expires_mid_flow_asks_to_sign_in_again_and_keeps_t
             await chat.press("✅ Confirm")
             assert BOOKED in chat.text
         assert len(world.fake.world.live_bookings()) == 1
+
+
+async def test_mybookings_cancels_on_clickbook_and_says_how_when_the_session_is_gone(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        async with world.chat() as chat:
+            for _ in range(2):
+                await choose_to_date(chat)
+                await choose_time(chat)
+                await sign_in(chat)
+                await chat.press("Book for Anna Martin")
+                await chat.press("✅ Confirm")
+                assert BOOKED in chat.text
+            first, second = world.fake.world.live_bookings()
+            await chat.send("/mybookings")
+            assert not any(label.startswith("↻ Change") for label in chat.labels)
+            await chat.press(next(x for x in chat.labels if x.startswith("✖ Cancel")))
+            await chat.press("Yes, cancel it")
+            assert "cancelled" in chat.text
+            assert world.fake.world.bookings[first.id].cancelled
+
+            world.provider.client.forget("tg:42")  # as a restart would
+            await chat.send("/mybookings")
+            await chat.press(next(x for x in chat.labels if x.startswith("✖ Cancel")))
+            await chat.press("Yes, cancel it")
+            assert "cancel it on clickbook.net" in chat.text, chat.text
+            assert not world.fake.world.bookings[second.id].cancelled
+        assert [b.status for b in await world.bookings()] == ["cancelled", "confirmed"]
+
+
+async def test_without_a_provider_id_the_customer_picks_the_provider_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    from tests.bot.clickbook_world import SLUG
+
+    async with clickbook_world(database_url, tmp_path) as world:
+        provider = world.provider
+        provider.settings = provider.settings.model_copy(update={"provider_id": None})
+        async with world.chat() as chat:
+            await chat.send("/book")
+            # One provider in the directory: chosen without asking, then the locations.
+            assert "Where would you like to go?" in chat.text, chat.text
+        steps = await provider.flow(Selection(user_key="tg:42"))
+        assert steps[0].key == "provider"
+        options = await provider.options("provider", Selection())
+        assert [(o.id, o.label) for o in options] == [("P100", "Studio Zen")]
+        assert world.services.providers[SLUG] is provider
+
+
+async def test_booking_for_someone_else_keeps_the_customers_own_record_apart(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        async with world.chat() as chat:
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat)
+            await chat.press("➕ Someone else")
+            for answer in ("Hugo", "Martin", "+33 6 98 76 54 32", "hugo@example.org"):
+                await chat.send(answer)
+            await chat.send("my son")
+            await chat.press("✅ Confirm")
+            assert BOOKED in chat.text
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat)
+            people = [label for label in chat.labels if label.startswith("Book for")]
+            assert people == ["Book for Hugo Martin (my son)", "Book for Anna Martin"]
