@@ -297,7 +297,8 @@ SignUpKind = Literal["detail", "choice", "agree", "password"]
 
 @dataclass(frozen=True)
 class SignUpField:
-    """One field of a platform's self-registration form (ClickBook's NewUserRegistration).
+    """One field of a platform's self-registration form (ClickBook's NewUserRegistration);
+    every field is required (a platform's optional fields are not asked).
 
     ``key`` is the platform's field name (opaque to the engine). A ``detail`` is a customer
     detail (``customer_field``), asked and checked like the ``customer`` step asks it (its
@@ -310,7 +311,6 @@ class SignUpField:
     kind: SignUpKind
     prompt: UserText | None = None
     customer_field: CustomerField | None = None
-    required: bool = True
     options: tuple[Option, ...] = ()
     default: str | None = None
     link: str | None = None

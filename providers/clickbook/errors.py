@@ -100,6 +100,9 @@ def retryable(error: BaseException) -> bool:
 def call_error(error: BaseException, context: Context) -> ProviderError:
     """The domain error for an exception raised while calling an operation."""
     if isinstance(error, SessionGone):
+        if context in ("read", "account"):
+            # An anonymous operation behind Domino's login: the business's set-up, not the user.
+            return ProviderUnavailable("ClickBook asked to sign in for a public operation")
         return AuthFailed(SESSION_ENDED, detail="ClickBook answered with its login form")
     if isinstance(error, HttpFailure):
         if error.status in (401, 403) and context != "read":

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.bot.clickbook_world import (
     BOOKED,
     CHECK_PROMPT,
@@ -97,3 +99,39 @@ async def test_registration_refused_by_clickbook_for_an_existing_email_goes_to_s
             await send_message(chat, PASSWORD)
             assert f"Signed in as {EMAIL}" in chat.text
         assert world.fake.world.stubs == {}
+
+
+async def test_a_field_clickbook_refuses_is_asked_again_and_the_registration_resumes(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        refuse = {"inp-lastname": "Last names must be at least 3 letters"}
+        original = world.fake.world.registration_errors
+
+        def stricter(values: dict[str, str]) -> dict[str, str]:
+            errors = original(values)
+            if len(values.get("inp-lastname", "")) < 3:
+                errors.update(refuse)
+            return errors
+
+        monkeypatch.setattr(world.fake.world, "registration_errors", stricter)
+        async with world.chat() as chat:
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await chat.press("Create an account")
+            await chat.send(NEW_EMAIL)
+            for answer in ("Jean", "Li", "+33 6 11 22 33 44"):
+                await chat.send(answer)
+            await chat.press("(GMT+01:00) Paris")
+            await chat.press("France")
+            await chat.press("I agree")
+            await send_message(chat, NEW_PASSWORD)
+            await send_message(chat, NEW_PASSWORD)
+            # Only the refused field is asked again; the rest is kept.
+            assert "last name" in chat.text, chat.text
+            await chat.send("Lizier")
+            assert "choose a password" in chat.text
+            await send_message(chat, NEW_PASSWORD)
+            await send_message(chat, NEW_PASSWORD)
+            assert f"signed in as {NEW_EMAIL}" in chat.text, chat.text
+        assert world.fake.world.accounts[NEW_EMAIL].last_name == "Lizier"

@@ -157,3 +157,16 @@ async def test_each_users_session_cookie_travels_on_their_own_calls_only(tmp_pat
     assert f"DomAuthSessID={bob}" in info[1].headers["cookie"]
     assert "cookie" not in soap[-1].headers  # an anonymous 3P call carries no session
     await close(provider)
+
+
+async def test_start_up_logs_an_operation_the_wsdl_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.bot.clickbook_world import clickbook_world
+
+    fake = FakeClickbook()
+    fake.drop_operation("ClickBook3P", "GETTIMESLOTS")
+    async with clickbook_world(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path, fake=fake):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "studio-zen (clickbook): the ClickBook3P WSDL has no operation GETTIMESLOTS" in warnings
