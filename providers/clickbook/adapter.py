@@ -47,7 +47,7 @@ from providers.base import (
 )
 from providers.clickbook import api, mapping, registration
 from providers.clickbook.client import ClickbookClient, Session
-from providers.clickbook.errors import result_error
+from providers.clickbook.errors import SESSION_ENDED, result_error
 from providers.clickbook.settings import ClickbookSettings
 from providers.clickbook.wsdl import Documents, load_documents, open_cache
 from providers.http import RetryPolicy, TTLCache
@@ -310,14 +310,7 @@ class ClickbookProvider(BookingProvider):
         user_key = selection.user_key
         session = self.client.session(user_key)
         if session is None:
-            return await self._book_as(selection, slot, "", "")  # raises "session ended"
-        attempt = (user_key, slot.id)
-        if attempt in self._unanswered:
-            # The last request for this very timeslot got no answer: it may have been booked.
-            found = await self._find_booking(selection, slot)
-            if found is not None:
-                self._unanswered.discard(attempt)
-                return found
+            raise AuthFailed(SESSION_ENDED, detail="no ClickBook session for this user")
         form, file_id, own = "", "", None
         if session.staff:
             form, file_id = (
@@ -326,6 +319,13 @@ class ClickbookProvider(BookingProvider):
             )
         elif customer.provider_ref == registration.self_ref(session):
             own = customer.provider_ref  # the customer's own record, not someone they book for
+        attempt = (user_key, slot.id)
+        if attempt in self._unanswered:
+            # The last request for this very timeslot got no answer: it may have been booked.
+            found = await self._find_booking(selection, slot, file_id or own)
+            if found is not None:
+                self._unanswered.discard(attempt)
+                return found
         try:
             booking = await self._book_as(selection, slot, form, file_id, own)
         except ProviderUnavailable:
@@ -379,7 +379,9 @@ class ClickbookProvider(BookingProvider):
             pass
         return ""
 
-    async def _find_booking(self, selection: Selection, slot: Slot) -> Booking | None:
+    async def _find_booking(
+        self, selection: Selection, slot: Slot, customer_ref: str | None
+    ) -> Booking | None:
         """The user's booking of ``slot``, if ClickBook has one (the look-up before a retry)."""
         day = slot.start.astimezone(self.deps.timezone).date()
         found = await self.client.call(
@@ -393,7 +395,7 @@ class ClickbookProvider(BookingProvider):
         )
         for item in api.items(found, "BOOKING"):
             if api.text(item, "TIMESLOTID") == slot.id:
-                return api.booking_of(item, self.deps.timezone)
+                return api.booking_of(item, self.deps.timezone, customer_ref)
         return None
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:

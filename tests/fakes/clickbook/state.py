@@ -213,9 +213,7 @@ class World:
             errors["inp-emailaddress2"] = "The email addresses do not match"
         if values.get("inp-password1") != values.get("inp-password2"):
             errors["inp-password2"] = "The passwords do not match"
-        if values.get("inp-agreeterms") not in (None, "", "1"):
-            errors["inp-agreeterms"] = "You must agree to the terms"
-        if values.get("inp-agreeterms") == "0":
+        if values.get("inp-agreeterms") not in (None, "", "1"):  # T: "1" or "0"; Y: must agree
             errors["inp-agreeterms"] = "You must agree to the terms"
         if values.get("inp-timezone") and values["inp-timezone"] not in dict(TIMEZONES):
             errors["inp-timezone"] = "Unknown time zone"
