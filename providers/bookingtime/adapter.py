@@ -319,6 +319,25 @@ class BookingtimeProvider(BookingProvider):
                 raise NotFound("this appointment is already cancelled") from None
             raise refused
 
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """``appointment/{id}/show`` (documented): gone when 404 or ``canceled``."""
+        if not _ID.fullmatch(booking_ref):
+            return False
+        try:
+            content = await self._client.call(
+                "GET",
+                api.locale_for(selection.language),
+                api.show_appointment_path(booking_ref),
+                operation="read",
+            )
+        except NotFound:
+            return False
+        if not isinstance(content, Mapping) or "canceled" not in content:
+            return None  # an answer we cannot read proves nothing
+        return not content.get("canceled")
+
     def _booking(self, content: Any, template: Template | None, slot: Slot) -> Booking:
         if not isinstance(content, Mapping) or not content.get("id"):
             # The appointment may exist: say so rather than pretend nothing happened.

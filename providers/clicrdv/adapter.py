@@ -372,6 +372,13 @@ class ClicrdvProvider(BookingProvider):
             user_key=selection.user_key,
         )
 
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Whether the signed-in account's appointment list (with its session checked, so an
+        empty list means empty) still holds ``booking_ref``."""
+        return any(b.ref == booking_ref for b in await self.appointments(selection))
+
     async def appointments(self, selection: Selection) -> Sequence[Booking]:
         """The signed-in account's appointments in this group (guessed path, see guesses.py)."""
         path = guesses.account_appointments_path(self.group_id)

@@ -327,6 +327,15 @@ class QmaticProvider(BookingProvider):
             idempotent=False,
         )
 
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Qmatic finds appointments only by the customer's identifier: without one, no lookup."""
+        if not customer_ref:
+            return None
+        found = await self.find_appointments(customer_ref, selection)
+        return any(b.ref == booking_ref for b in found)
+
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Reserve ``slot`` of the selection's service, then move the appointment onto it.
 

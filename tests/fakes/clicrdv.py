@@ -161,6 +161,9 @@ class FakeControl:
         self._failures: list[tuple[str, str | None, str | None]] = []
         self.refusals: list[str] = []
         self.offset = timedelta()
+        #: Play a wrong guess of the cancel path: DELETE answers 404 as for a path the
+        #: platform does not have, and cancels nothing.
+        self.cancel_path_unknown = False
 
     def fail_next(
         self,
@@ -709,6 +712,8 @@ class FakeClicrdv:
         refused = self._group_refusal(request)
         if refused is not None:
             return refused
+        if self.control.cancel_path_unknown:
+            return Response("Not Found", status_code=404, media_type="text/html")
         account = self._account(request)
         if account is None:
             return self._not_found("Appointment")  # the public profile owns none (never a 401)
