@@ -136,7 +136,7 @@ class QmaticProvider(BookingProvider):
     async def _groups(self, language: str) -> Any:
         try:
             return await self._read(api.SERVICE_GROUPS, language)
-        except NotFound:  # the endpoint only exists when the tenant configured groups
+        except NotFound:  # GUESS (see api.py): 404 when the tenant configured no groups
             return None
 
     async def _read(self, path: str, language: str, params: Mapping[str, str] | None = None) -> Any:
@@ -364,9 +364,8 @@ class QmaticProvider(BookingProvider):
         except ProviderError:
             await self._reservations.release(reservation_id, language)
             raise
-        if not isinstance(body, Mapping) or not (body.get("appointmentId") or body.get("id")):
-            body = {"appointmentId": booking_ref}  # moved in place: the id stays
-        return booking_of(body, slot, offering, None)
+        moved = {"appointmentId": api.rescheduled_id(body, booking_ref)}
+        return booking_of(moved, slot, offering, None)
 
     # -- beyond the shared interface -----------------------------------------------------------
 

@@ -25,7 +25,13 @@ reservation and of its confirmation; the shape of ``GET /services`` and ``GET /s
   checked on our side.
 * Appointments: ``appointmentId``, ``timeSlot{startTime,endTime}``, ``service{id,name}``,
   ``branch{id,name}`` (named on the search page; the nesting is a guess).
-* Reschedule: ``PUT /appointments/{appointmentId}/reschedule`` with ``{"reservationId"}``.
+* Reschedule: ``PUT /appointments/{appointmentId}/reschedule`` with ``{"reservationId"}``; an
+  answer without an appointment id means the appointment moved in place and kept its id
+  (:func:`rescheduled_id`).
+* ``GET /services/groups`` answers 404 when the tenant configured no groups
+  (read as NotFound by the adapter): the booking then has no group step.
+* Error statuses (mapped in :func:`providers.qmatic.errors.raise_for`): 409 for a time taken,
+  404/410 for a reservation gone before its confirmation, 400/422 for a refused field.
 * Error bodies: ``{"errorCode": str, "message": str, "field"?: str}``; also read the way
   Orchestra (Qmatic's on-premise product, whose public clients exist) answers: ``error_code``
   and ``error_message`` headers and a ``{"msg": ...}`` body (:func:`error_code`,
@@ -262,6 +268,12 @@ def created_id(body: Any, location: str | None, key: str) -> str | None:
         if segment:
             return segment
     return None
+
+
+def rescheduled_id(body: Any, booking_ref: str) -> str:
+    """The appointment id a reschedule answered (GUESS: none means moved in place)."""
+    found = created_id(body, None, "appointmentId")
+    return found or booking_ref
 
 
 def reservation_id(body: Any, location: str | None = None) -> str:
