@@ -402,8 +402,10 @@ class QmaticProvider(BookingProvider):
             idempotent=True,  # a search changes nothing
             json_body=api.search_body(customer_ref),
         )
+        catalog = await self._catalog(selection)
+        zones = {o.branch_id: o.zone for o in catalog.offerings if o.zone is not None}
         try:
-            found = api.found_bookings(body, self.deps.timezone, customer_ref)
+            found = api.found_bookings(body, self.deps.timezone, customer_ref, zones)
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)

@@ -375,17 +375,25 @@ def appointment_items(body: Any) -> list[Mapping[str, Any]]:
     return [item for item in body if isinstance(item, Mapping)]
 
 
-def found_bookings(body: Any, tz: ZoneInfo, personal_id: str) -> list[Booking]:
+def found_bookings(
+    body: Any,
+    tz: ZoneInfo,
+    personal_id: str,
+    branch_zones: Mapping[str, ZoneInfo] | None = None,
+) -> list[Booking]:
     """The appointments of a search answer (``KeyError``/``TypeError``/``ValueError`` when its
-    shape is not the expected one)."""
+    shape is not the expected one); naive times are read in the appointment's branch's zone
+    when ``branch_zones`` knows it, else in ``tz``."""
     found: list[Booking] = []
     for item in appointment_items(body):
         times = item["timeSlot"]
+        branch = str((item.get("branch") or {}).get("id") or "")
+        zone = (branch_zones or {}).get(branch, tz)
         found.append(
             Booking(
                 ref=str(item["appointmentId"]),
-                start=parse_time(times["startTime"], tz),
-                end=parse_time(times["endTime"], tz),
+                start=parse_time(times["startTime"], zone),
+                end=parse_time(times["endTime"], zone),
                 service_name=str((item.get("service") or {}).get("name") or ""),
                 customer_ref=personal_id,
             )

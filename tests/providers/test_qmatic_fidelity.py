@@ -137,6 +137,8 @@ async def test_naive_times_are_read_in_the_branchs_zone_when_it_names_one() -> N
     booking = await provider.book(PARKING, slots[0], NEW_PERSON)
     (appointment,) = fake.active_appointments()
     assert appointment.start == slots[0].start == booking.start
+    (found,) = await provider.find_appointments(booking.customer_ref or "", PARKING)
+    assert found.start == booking.start  # the search's naive times too
 
 
 async def test_orchestra_style_errors_are_read_from_headers_and_msg_bodies() -> None:
