@@ -94,8 +94,13 @@ class ClicrdvClient:
         an empty or another account, which is how ClicRDV serves a request without a session)
         means the session ended: it is forgotten and :class:`AuthFailed` asks the user to sign
         in again. Network failures stay :class:`ProviderUnavailable` (the session may be fine).
+        A login that named no account id leaves nothing to check against: no request is made.
         """
         cookie, account_id = self._session(user_key)
+        if not account_id:
+            # The login named no account, so there is nothing to compare an answer with; the
+            # write goes ahead as before rather than refusing every booking of this user.
+            return
         response = await self._send(
             "GET",
             guesses.account_path(account_id),
@@ -104,10 +109,12 @@ class ClicrdvClient:
             headers={"Cookie": f"{api.SESSION_COOKIE}={cookie}"},
         )
         body = self._json_or_none(response)
-        if response.status_code >= 500 or (response.is_success and response.content and not body):
+        if response.status_code >= 500 or (
+            response.is_success and response.content and body is None
+        ):
             raise ProviderUnavailable(f"the platform failed ({response.status_code})")
         answered = guesses.account_id(body)
-        if response.status_code >= 400 or not account_id or answered != account_id:
+        if response.status_code >= 400 or answered != account_id:
             self.forget_session(user_key)
             raise AuthFailed(
                 SESSION_ENDED,

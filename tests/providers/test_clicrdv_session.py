@@ -14,7 +14,7 @@ import pytest
 
 from providers.base import AuthFailed, CustomerDetails, Selection, Slot
 from providers.clicrdv import ClicrdvProvider
-from tests.fakes.clicrdv import FakeClicrdv, build_fake, make_provider
+from tests.fakes.clicrdv import API_KEY, FakeClicrdv, build_fake, make_provider
 
 EMAIL = "ana@example.org"
 PASSWORD = "pw-of-ana"
@@ -52,7 +52,7 @@ async def test_the_fake_answers_a_request_without_a_session_without_401(
     assert http is not None
     answer = await http.get(
         "https://sandbox.clicrdv.test/api/v1/groups/4/fiches.json",
-        params={"apikey": "fake-clicrdv-api-key"},
+        params={"apikey": API_KEY},
     )
     assert answer.status_code == 200 and answer.json()["records"] == []
 
