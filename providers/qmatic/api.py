@@ -145,8 +145,9 @@ ERROR_INVALID_FIELD = "validation.invalidField"
 ERROR_SERVICE_CHANGE = "appointment.serviceCannotChange"
 
 #: GUESS: the platform's field names (in ``field``) to the customer detail the engine re-asks.
+#: (``personalIdentifier`` is ours, never the customer's to type again: a refusal of it is a
+#: plain refusal, not a question.)
 FIELD_MAP: Mapping[str, CustomerField] = {
-    "personalIdentifier": CustomerField.PERSONAL_ID,
     "firstName": CustomerField.FIRST_NAME,
     "lastName": CustomerField.LAST_NAME,
     "email": CustomerField.EMAIL,

@@ -166,3 +166,16 @@ async def test_an_orchestra_style_validation_error_keeps_its_text() -> None:
         await provider.book(PASSPORT, slot, NEW_PERSON, answers=ANSWERS)
     assert refused.value.reason == "validation.invalidField"
     assert refused.value.message == "Answer required"
+
+
+def test_a_refused_identifier_is_a_plain_refusal_never_a_question_to_the_customer() -> None:
+    from providers.qmatic.errors import Operation, raise_for
+
+    body = {
+        "errorCode": "validation.invalidField",
+        "message": "Bad id",
+        "field": "personalIdentifier",
+    }
+    with pytest.raises(BookingRefused) as refused:
+        raise_for(400, body, Operation.CONFIRM)
+    assert refused.value.reason == "validation.invalidField"
