@@ -45,7 +45,7 @@ from providers.base import (
     Slot,
     Step,
 )
-from providers.clickbook import api, mapping, registration
+from providers.clickbook import api, lookups, mapping, registration
 from providers.clickbook.client import ClickbookClient, Session
 from providers.clickbook.errors import SESSION_ENDED, result_error
 from providers.clickbook.settings import ClickbookSettings
@@ -322,7 +322,9 @@ class ClickbookProvider(BookingProvider):
         attempt = (user_key, slot.id)
         if attempt in self._unanswered:
             # The last request for this very timeslot got no answer: it may have been booked.
-            found = await self._find_booking(selection, slot, file_id or own)
+            found = await lookups.booking_of_slot(
+                self.client, user_key, slot, self.deps.timezone, file_id or own
+            )
             if found is not None:
                 self._unanswered.discard(attempt)
                 return found
@@ -379,24 +381,11 @@ class ClickbookProvider(BookingProvider):
             pass
         return ""
 
-    async def _find_booking(
-        self, selection: Selection, slot: Slot, customer_ref: str | None
-    ) -> Booking | None:
-        """The user's booking of ``slot``, if ClickBook has one (the look-up before a retry)."""
-        day = slot.start.astimezone(self.deps.timezone).date()
-        found = await self.client.call(
-            mapping.LIST_BOOKINGS,
-            context="session",
-            user_key=selection.user_key,
-            STARTDATE=api.format_day(day),
-            ENDDATE=api.format_day(day),
-            CONTEXTFORM="",
-            CONTEXTID="",
-        )
-        for item in api.items(found, "BOOKING"):
-            if api.text(item, "TIMESLOTID") == slot.id:
-                return api.booking_of(item, self.deps.timezone, customer_ref)
-        return None
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        today = self.deps.clock().astimezone(self.deps.timezone).date()
+        return await lookups.is_booked(self.client, selection.user_key, booking_ref, today)
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         if self.client.session(selection.user_key) is None:

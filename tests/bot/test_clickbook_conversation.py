@@ -163,3 +163,23 @@ async def test_booking_for_someone_else_keeps_the_customers_own_record_apart(
             await sign_in(chat)
             people = [label for label in chat.labels if label.startswith("Book for")]
             assert people == ["Book for Hugo Martin (my son)", "Book for Anna Martin"]
+
+
+async def test_a_cancel_answered_not_found_is_said_done_only_when_the_lookup_shows_it_gone(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        async with world.chat() as chat:
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat)
+            await chat.press("Book for Anna Martin")
+            await chat.press("✅ Confirm")
+            (booking,) = world.fake.world.live_bookings()
+            booking.cancelled = True  # cancelled on clickbook.net meanwhile
+            await chat.send("/mybookings")
+            await chat.press(next(x for x in chat.labels if x.startswith("✖ Cancel")))
+            await chat.press("Yes, cancel it")
+            assert "Your appointment is cancelled." in chat.text, chat.text
+        assert world.fake.count("GETBOOKINGS") == 1
+        assert [b.status for b in await world.bookings()] == ["cancelled"]
