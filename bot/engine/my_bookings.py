@@ -34,7 +34,12 @@ async def my_bookings(turn: Turn) -> None:
 
 
 async def my_bookings_action(turn: Turn, action: str) -> None:
-    """A /mybookings button: cancel (asked, then done) or change an appointment."""
+    """A /mybookings button: cancel (asked, then done) or change an appointment; "No, keep
+    it" (``list``, from menus before it lost its id: ``list:0``) lists them again."""
+    if action.partition(":")[0] == "list":
+        turn.notice("Your appointment is kept.")
+        await my_bookings(turn)
+        return
     parsed = turn.id_action(action)
     if parsed is None:
         return
@@ -52,7 +57,7 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
             ),
             [
                 [MenuButton(turn.t("Yes, cancel it"), f"m:cc:{row.id}")],
-                [MenuButton(turn.t("No, keep it"), "m:list:0")],
+                [MenuButton(turn.t("No, keep it"), "m:list")],
             ],
         )
     elif kind == "cc":
