@@ -129,7 +129,8 @@ async def reach_details(chat: ChatDriver) -> None:
         (["x" * 5000], "That message is too long."),
         (["Anna 😀"], "A name can only contain letters"),
         (["Anna", "Martin", "12"], "does not look like a phone number"),
-        (["Anna", "Martin", "0612345678"], "include the country code"),
+        (["Anna", "Martin", "061234567"], "does not look like a phone number"),
+        (["Anna", "Martin", "+3361234567"], "does not look like a phone number"),
         (["Anna", "Martin", "+33612345678", "anna@"], "does not look like an email address"),
     ],
 )

@@ -11,7 +11,13 @@ from bot.engine.flow import CUSTOMER_KNOWN, INVALID_FIELD, follow
 from bot.engine.state import Person
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import Draft, MenuButton, Turn
-from bot.engine.validation import InvalidInput, clean_field, clean_label, clean_shared_phone
+from bot.engine.validation import (
+    InvalidInput,
+    clean_field,
+    clean_label,
+    clean_shared_phone,
+    phone_region,
+)
 from bot.i18n import N_
 from providers.base import CustomerField, FieldRule, ProviderError, Step
 from storage.fiches import fiche_details, for_user
@@ -147,7 +153,10 @@ class CustomerStep(StepHandler):
             if stage == "ask" and booking.asking:
                 field = CustomerField(booking.asking)
                 rule = (await self._form(turn))[2].get(field.value)
-                _details(turn)[field.value] = clean_field(field, text, turn.now.date(), rule)
+                region = phone_region(turn.business.zone)
+                _details(turn)[field.value] = clean_field(
+                    field, text, turn.now.date(), rule, region
+                )
                 if field is CustomerField.PHONE:
                     turn.drafts.append(_remove_keyboard(turn))
             elif stage == "label":
