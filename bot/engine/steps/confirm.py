@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
+from bot.delivery.preferences import has_chosen, news_switch
 from bot.engine.flow import (
     ACCOUNT_REFUSED,
     FIELD_REFUSED,
@@ -276,10 +277,23 @@ class ConfirmStep(StepHandler):
             if booking.rescheduling
             else turn.t("✅ Booked! See you soon.")
         )
-        turn.show(
+        text = (
             title
             + "\n\n"
             + "\n".join(lines)
             + "\n\n"
             + turn.t("To cancel or change it, send /mybookings.")
         )
+        rows: list[list[MenuButton]] = []
+        if not booking.rescheduling:
+            async with turn.services.sessions() as session:
+                asked = await has_chosen(session, user_id, business_id)
+            if not asked:
+                # News needs a yes: asked once, with the first booking at this business.
+                text += "\n\n" + turn.t(
+                    "Would you like news from {business}? "
+                    "You can change this any time with /settings.",
+                    business=turn.services.business(booking.business).name,
+                )
+                rows = [[MenuButton(turn.t("🔔 Yes, send me news"), news_switch(business_id))]]
+        turn.show(text, rows)
