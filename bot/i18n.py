@@ -72,6 +72,12 @@ def format_day(day: date, language: str) -> str:
 
 
 @lru_cache(maxsize=4096)
+def format_date(day: date, language: str) -> str:
+    """ "January 5, 1990" / "5 janvier 1990" (a date of birth: no weekday)."""
+    return _format_date(day, format="long", locale=language)
+
+
+@lru_cache(maxsize=4096)
 def format_short_day(day: date, language: str) -> str:
     return format_skeleton("MMMEd", datetime.combine(day, datetime.min.time()), locale=language)
 

@@ -80,6 +80,15 @@ def clean_phone(text: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def readable_phone(e164: str) -> str:
+    """A stored number grouped the international way for reading (``+33 6 12 34 56 78``)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def clean_shared_phone(text: str) -> str:
     """A number from Telegram's contact button: always international, sometimes without the
     leading ``+``."""

@@ -170,7 +170,8 @@ async def test_back_keeps_earlier_choices_and_cancel_clears(services: Services) 
     async with running_bot(services) as chat:
         await reach_details(chat)
         await chat.send("Anna")
-        await chat.press("« Back")
+        await chat.press("« Back")  # to the first name, asked again
+        await chat.press("« Back")  # from the first detail, to the times
         assert "Free times on" in chat.text
         state = await state_of(services)
         assert state["b"]["cust"] == {"first_name": "Anna"}
