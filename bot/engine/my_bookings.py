@@ -7,6 +7,7 @@ from bot.engine.state import Choice
 from bot.engine.steps.base import show_current
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
+from bot.i18n import format_short_moment
 from providers.base import NotFound, Selection
 from storage import bookings as booking_store
 from storage.bookings import BookingView
@@ -26,7 +27,7 @@ async def my_bookings(turn: Turn) -> None:
         business = turn.services.business(slug)
         moment = when(row.start_at, business.zone, turn.language)
         lines.append(f"• {moment} — {row.service_name}, {business.name}")
-        short = row.start_at.astimezone(business.zone).strftime("%d/%m %H:%M")
+        short = format_short_moment(row.start_at.astimezone(business.zone), turn.language)
         buttons.append([MenuButton(turn.t("✖ Cancel {when}", when=short), f"m:c:{row.id}")])
         if turn.services.providers[slug].supports_reschedule:
             buttons.append([MenuButton(turn.t("↻ Change {when}", when=short), f"m:r:{row.id}")])
