@@ -89,3 +89,15 @@ async def test_mybookings_buttons_show_the_date_the_way_the_list_does(services: 
 
 def _full_days() -> list[str]:
     return [format_day(datetime(2027, 1, d).date(), "en").split(",")[0] for d in range(4, 11)]
+
+
+def test_a_hold_of_one_minute_is_said_in_the_singular() -> None:
+    one, many = (
+        "This time is held for you for {minutes} minute.",
+        "This time is held for you for {minutes} minutes.",
+    )
+    assert ngettext("en", one, many, 1, minutes=1) == "This time is held for you for 1 minute."
+    assert (
+        ngettext("fr", one, many, 1, minutes=1) == "Cet horaire vous est réservé pendant 1 minute."
+    )
+    assert {m.id for m in extract() if isinstance(m.id, tuple)} >= {(one, many)}
