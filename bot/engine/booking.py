@@ -61,6 +61,14 @@ async def cancel_in_progress(turn: Turn) -> None:
         turn.show(turn.t("Booking cancelled. Send /book to start again."))
 
 
+def has_progress(turn: Turn) -> bool:
+    """Whether starting over would lose something: an answer of the user's, or a Change."""
+    booking = turn.booking
+    return booking.rescheduling is not None or any(
+        not choice.auto for choice in booking.choices.values()
+    )
+
+
 async def ask_restart(turn: Turn, slug: str | None) -> None:
     """/book during a booking: continue it, or start over (with ``slug`` when named)."""
     restart = f"s:{slug}" if slug else "b:restart"

@@ -4,7 +4,7 @@ language a user picks."""
 from __future__ import annotations
 
 from bot.commands import COMMANDS
-from bot.engine.booking import ask_restart, begin, cancel_in_progress
+from bot.engine.booking import ask_restart, begin, cancel_in_progress, has_progress
 from bot.engine.my_bookings import my_bookings
 from bot.engine.my_details import my_details
 from bot.engine.steps.base import show_current
@@ -27,7 +27,7 @@ async def command(turn: Turn, command: str, argument: str) -> None:
         await begin(turn, slug)
     elif command == "book":
         slug = _business_named(turn, argument)
-        if turn.in_booking:
+        if turn.in_booking and has_progress(turn):
             await ask_restart(turn, slug)
         else:
             await begin(turn, slug)

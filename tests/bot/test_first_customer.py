@@ -59,6 +59,8 @@ async def test_book_during_a_booking_asks_to_continue_or_start_over(services: Se
         await chat.send("/book")
         await chat.press("Start over")
         assert "Haircut · 30 min · €25.00" in chat.labels  # back at the first step
+        await chat.send("/book")  # nothing answered yet: nothing to lose, nothing asked
+        assert "Haircut · 30 min · €25.00" in chat.labels
 
 
 async def test_start_with_an_unknown_business_says_so(services: Services) -> None:
