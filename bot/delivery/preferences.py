@@ -38,12 +38,6 @@ async def has_chosen(session: AsyncSession, user_id: int, business_id: int) -> b
     return await session.get(DeliveryPreference, (user_id, business_id)) is not None
 
 
-def news_switch(business_id: int) -> str:
-    """The menu action of the news switch of ``business_id`` (``/settings``' feature, prefix
-    ``p``): offered where consent is asked."""
-    return f"p:n:{business_id}"
-
-
 def wants_news(user_id: ColumnElement[int], business_id: int) -> ColumnElement[bool]:
     """SQL condition: the user said yes to this business's news (no row: not asked, so no)."""
     return exists().where(

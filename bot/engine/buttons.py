@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
+from bot.engine import news_consent
 from bot.engine.booking import begin, cancel_in_progress, start_booking
 from bot.engine.commands import set_language
 from bot.engine.flow import RETRIED, STALE_BUTTON, WENT_BACK, follow
@@ -44,6 +45,10 @@ async def button(turn: Turn, token: str, feature_action: FeatureAction) -> None:
         # "Start over" (/book during a booking), or Retry when the platform failed before the
         # booking started (its first screen): start again.
         await begin(turn, None)
+    elif prefix == "b" and rest.startswith(f"{news_consent.ACTION}:"):
+        parsed = turn.id_action(rest)
+        if parsed is not None:
+            await news_consent.said_yes(turn, parsed[1])
     elif prefix == "b" and turn.in_booking:
         await booking_action(turn, rest)
     elif prefix == "b" and rest == "retry":

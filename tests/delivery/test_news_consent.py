@@ -40,8 +40,14 @@ async def test_a_new_customer_gets_reminders_but_no_news_until_they_say_yes(
             assert await get_preference(session, chat.user_id, business_id) == (True, False)
         assert reminders and reminders >= 1  # reminders are on by default
 
+        confirmation = chat.text
         await chat.press("🔔 Yes, send me news")
-        assert "News from Salon Belle Rue: on" in chat.labels
+        assert chat.calls("answerCallbackQuery")[-1].params["text"] == (
+            "News from Salon Belle Rue is on. /settings turns it off."
+        )
+        # the button goes, the confirmation stays on screen as it was
+        assert chat.calls("editMessageReplyMarkup")[-1].params.get("reply_markup") is None
+        assert chat.text == confirmation
         assert await audience(services) == 1
 
         # asked once: the next booking does not ask again

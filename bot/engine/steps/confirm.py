@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
-from bot.delivery.preferences import has_chosen, news_switch
 from bot.engine.flow import (
     ACCOUNT_REFUSED,
     DETAILS_REVIEWED,
@@ -23,6 +22,7 @@ from bot.engine.flow import (
     SLOT_TAKEN,
     follow,
 )
+from bot.engine.news_consent import news_question
 from bot.engine.state import BookingState, Choice
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
@@ -309,15 +309,8 @@ class ConfirmStep(StepHandler):
             + turn.t("To cancel or change it, send /mybookings.")
         )
         rows: list[list[MenuButton]] = []
-        if not booking.rescheduling:
-            async with turn.services.sessions() as session:
-                asked = await has_chosen(session, user_id, business_id)
-            if not asked:
-                # News needs a yes: asked once, with the first booking at this business.
-                text += "\n\n" + turn.t(
-                    "Would you like news from {business}? "
-                    "You can change this any time with /settings.",
-                    business=turn.services.business(booking.business).name,
-                )
-                rows = [[MenuButton(turn.t("🔔 Yes, send me news"), news_switch(business_id))]]
+        asked = None if booking.rescheduling else await news_question(turn, business_id)
+        if asked is not None:
+            text += "\n\n" + asked[0]
+            rows = [asked[1]]
         turn.show(text, rows)
