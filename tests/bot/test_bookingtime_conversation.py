@@ -510,3 +510,25 @@ async def test_slot_taken_between_choice_and_confirm_offers_the_next_free_slots(
         (booking,) = await world.bookings()
         assert booking.provider_ref == mine.id
         assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+# -- a refusal naming a detail the form did not ask ---------------------------------------------
+
+
+async def test_a_refusal_naming_a_detail_not_asked_asks_for_it_and_then_books(
+    database_url: str,
+) -> None:
+    async with bookingtime_world(database_url) as world, running_bot(world.services) as chat:
+        await choose_haircut_slot(chat)
+        await enter_details(chat)
+        world.fake.control.refuse_next_add(
+            400, "This value should not be blank.", "customer.birthday"
+        )
+        await chat.press("✅ Confirm")
+        assert "Please type the date of birth" in chat.text, chat.text
+        await chat.send("17/05/1990")
+        assert chat.text.startswith("Please check your booking:")
+        await chat.press("✅ Confirm")
+        assert "Booked!" in chat.text
+        assert world.fake.add_bodies[-1]["customer"]["birthday"] == "1990-05-17"
+        assert len(world.appointments()) == 1
