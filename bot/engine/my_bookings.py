@@ -7,6 +7,7 @@ from bot.engine.state import Choice
 from bot.engine.steps.base import show_current
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
+from bot.i18n import format_short_moment
 from providers.base import CancelUnconfirmed, NotFound, ProviderError, Selection
 from storage import bookings as booking_store
 from storage.bookings import BookingView
@@ -27,7 +28,7 @@ async def my_bookings(turn: Turn) -> None:
         business = turn.services.business(slug)
         moment = when(row.start_at, business.zone, turn.language)
         lines.append(f"• {moment} — {row.service_name}, {business.name}")
-        short = row.start_at.astimezone(business.zone).strftime("%d/%m %H:%M")
+        short = format_short_moment(row.start_at.astimezone(business.zone), turn.language)
         buttons.append([MenuButton(turn.t("✖ Cancel {when}", when=short), f"m:c:{row.id}")])
         if turn.services.providers[slug].supports_reschedule:
             buttons.append([MenuButton(turn.t("↻ Change {when}", when=short), f"m:r:{row.id}")])
@@ -35,7 +36,12 @@ async def my_bookings(turn: Turn) -> None:
 
 
 async def my_bookings_action(turn: Turn, action: str) -> None:
-    """A /mybookings button: cancel (asked, then done) or change an appointment."""
+    """A /mybookings button: cancel (asked, then done) or change an appointment; "No, keep
+    it" (``list``, from menus before it lost its id: ``list:0``) lists them again."""
+    if action.partition(":")[0] == "list":
+        turn.notice("Your appointment is kept.")
+        await my_bookings(turn)
+        return
     parsed = turn.id_action(action)
     if parsed is None:
         return
@@ -53,7 +59,7 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
             ),
             [
                 [MenuButton(turn.t("Yes, cancel it"), f"m:cc:{row.id}")],
-                [MenuButton(turn.t("No, keep it"), "m:list:0")],
+                [MenuButton(turn.t("No, keep it"), "m:list")],
             ],
         )
     elif kind == "cc":

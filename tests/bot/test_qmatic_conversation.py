@@ -223,6 +223,8 @@ async def test_starting_a_new_booking_releases_the_hold_of_the_old_one(
 ) -> None:
     reservation = await reserved(world, chat)
     await chat.send("/book")
+    assert world.released_ids() == []  # asked first: continue, or start over
+    await chat.press("Start over")
     assert "Who would you like to see?" in chat.text
     assert world.live_holds() == []
     assert world.released_ids() == [reservation]
