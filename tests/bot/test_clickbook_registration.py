@@ -40,7 +40,7 @@ async def test_a_new_customer_registers_signs_in_and_books_in_one_conversation(
             assert "last name" in chat.text
             await chat.send("Dupont")
             assert "phone number" in chat.text
-            await chat.send("+33 6 11 22 33 44")
+            await chat.send("06 11 22 33 44")  # the national way: read in the business's country
             # Time zones come from GETTIMEZONEINFO; the business's is among them.
             assert "time zone" in chat.text
             assert "(GMT+01:00) Paris" in chat.labels

@@ -21,7 +21,7 @@ from bot.engine.state import OfferedOption
 from bot.engine.steps.base import nav_row
 from bot.engine.steps.customer import PROMPTS
 from bot.engine.turn import MenuButton, Turn
-from bot.engine.validation import InvalidInput, clean_field, clean_shared_phone
+from bot.engine.validation import InvalidInput, clean_field, clean_shared_phone, phone_region
 from bot.i18n import N_
 from providers.base import (
     Account,
@@ -141,7 +141,12 @@ async def on_text(turn: Turn, form: SignUpForm, text: str, *, shared: bool = Fal
             value = (
                 clean_shared_phone(text)
                 if shared
-                else clean_field(field.customer_field, text, turn.now.date())
+                else clean_field(
+                    field.customer_field,
+                    text,
+                    turn.now.date(),
+                    region=phone_region(turn.business.zone),  # a number typed the national way
+                )
             )
             answers[field.key] = value
             booking.customer = {**(booking.customer or {}), field.customer_field.value: value}
