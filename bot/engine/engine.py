@@ -40,6 +40,7 @@ from providers.base import (
 )
 from storage import conversations
 from storage.conversations import ConversationRecord
+from storage.db import connected
 from storage.models import User
 from storage.writes import BookingChange
 
@@ -182,7 +183,7 @@ class Engine:
     async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
-        async with self.services.autocommit_engine.connect() as connection:
+        async with connected(self.services.autocommit_engine) as connection:
             return await connection.run_sync(_read_conversation, chat_id, user_id)
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
@@ -198,7 +199,7 @@ class Engine:
         writes = turn.writes if with_writes else []
         if not writes:
             # The state alone is one conditional statement: it needs no transaction around it.
-            async with self.services.autocommit_engine.connect() as connection:
+            async with connected(self.services.autocommit_engine) as connection:
                 return await connection.run_sync(
                     _write_conversation, record, expires_at=expires_at, now=now
                 )
