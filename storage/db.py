@@ -108,10 +108,13 @@ async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     ``async with engine.connect()`` closes the connection in a task of its own behind
     ``asyncio.shield`` (so that a cancellation cannot cut a close that waits on the database
     short): two more turns of the event loop per block, about a tenth of a bot update's storage
-    cost. Such a close never waits here: the in-loop SQLite driver never suspends while closing,
-    and on PostgreSQL in autocommit mode there is no transaction for the close to roll back, so
-    nothing is awaited and a cancellation has nowhere to land. Use ``engine.begin()`` for a
-    transaction (its COMMIT or ROLLBACK does wait on PostgreSQL).
+    cost. Such a close does not wait here: the in-loop SQLite driver never suspends while
+    closing, and on PostgreSQL in autocommit mode there is no transaction for the close to roll
+    back, so returning the connection to the pool awaits nothing and a cancellation has nowhere
+    to land. (A connection beyond the pool's size is closed instead of kept, which does wait
+    for asyncpg; a cancellation landing there interrupts that close, which SQLAlchemy handles
+    as any failed close: the connection is discarded, not returned.) Use
+    ``engine.begin()`` for a transaction (its COMMIT or ROLLBACK does wait on PostgreSQL).
     """
     opened = await engine.connect()
     try:
