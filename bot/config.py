@@ -42,6 +42,37 @@ def _supported_language(value: str) -> str:
     return value
 
 
+def usable_database_url(value: str) -> str:
+    """``value`` if it is a URL of a database and asyncio driver we run on, else a
+    ``ValueError`` naming the driver to use (never the URL: it may hold a password).
+
+    A relative SQLite path is taken from the working directory, as SQLite would: it is made
+    absolute here, once, so every part of the process opens the same file, and
+    ``check-config`` shows which."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db)"
+        ) from None
+    backend = url.get_backend_name()
+    wanted = ASYNC_DRIVERS.get(backend)
+    if wanted is None:
+        raise ValueError(
+            f"the {backend!r} database is not supported; use SQLite (sqlite+aiosqlite://) "
+            "or PostgreSQL (postgresql+asyncpg://)"
+        )
+    if url.drivername != wanted:
+        raise ValueError(
+            f"{url.drivername!r} is not an asyncio driver: the URL must start {wanted}://"
+        )
+    path = url.database
+    if backend == "sqlite" and path and path != ":memory:" and not url.query:
+        if not Path(path).is_absolute():
+            return url.set(database=str(Path.cwd() / path)).render_as_string(hide_password=False)
+    return value
+
+
 class BusinessConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,37 +138,7 @@ class AppConfig(BaseModel):
         classmethod(lambda cls, v: _supported_language(v))
     )
 
-    @field_validator("database_url")
-    @classmethod
-    def _usable_database(cls, value: str) -> str:
-        """A URL of a database and asyncio driver we run on. A relative SQLite path is taken
-        from the working directory, as SQLite would: it is made absolute here, once, so every
-        part of the process opens the same file, and ``check-config`` shows which."""
-        # The URL may hold a password: the messages name the driver, never the URL.
-        try:
-            url = make_url(value)
-        except ArgumentError:
-            raise ValueError(
-                "not a database URL (sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db)"
-            ) from None
-        backend = url.get_backend_name()
-        wanted = ASYNC_DRIVERS.get(backend)
-        if wanted is None:
-            raise ValueError(
-                f"the {backend!r} database is not supported; use SQLite (sqlite+aiosqlite://) "
-                "or PostgreSQL (postgresql+asyncpg://)"
-            )
-        if url.drivername != wanted:
-            raise ValueError(
-                f"{url.drivername!r} is not an asyncio driver: the URL must start {wanted}://"
-            )
-        path = url.database
-        if backend == "sqlite" and path and path != ":memory:" and not url.query:
-            if not Path(path).is_absolute():
-                return url.set(database=str(Path.cwd() / path)).render_as_string(
-                    hide_password=False
-                )
-        return value
+    _database = field_validator("database_url")(classmethod(lambda cls, v: usable_database_url(v)))
 
     @field_validator("businesses")
     @classmethod

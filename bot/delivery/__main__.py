@@ -20,20 +20,24 @@ from datetime import timedelta
 from telegram.ext import ExtBot
 
 from bot.bot_api_request import AiohttpRequest
-from bot.config import ConfigError, TelegramSettings, bot_api_urls
+from bot.config import ConfigError, TelegramSettings, bot_api_urls, usable_database_url
 from bot.delivery.dispatcher import Dispatcher
 from bot.rate_limiter import TELEGRAM_RATE, Priority, TelegramRateLimiter
 from storage.db import create_engine, create_session_factory
 
 
 def _database_url(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get("BOOKBOT_DATABASE_URL"):
-        return os.environ["BOOKBOT_DATABASE_URL"]
-    from bot.config import load_config
+    """``--database-url``, else ``BOOKBOT_DATABASE_URL``, else the configuration's; checked
+    and anchored like the configuration's (:func:`bot.config.usable_database_url`)."""
+    given = explicit or os.environ.get("BOOKBOT_DATABASE_URL")
+    if not given:
+        from bot.config import load_config
 
-    return load_config(check_secrets=False).database_url
+        return load_config(check_secrets=False).database_url
+    try:
+        return usable_database_url(given)
+    except ValueError as problem:
+        raise SystemExit(f"database URL: {problem}") from None
 
 
 def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> ExtBot[Priority]:

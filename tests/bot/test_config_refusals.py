@@ -3,6 +3,8 @@ key and what to write instead, never a secret's value nor a driver's traceback."
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -190,3 +192,18 @@ def test_a_relative_sqlite_path_is_anchored_once_at_load(
         SAMPLE_CONFIG, env={"BOOKBOT_DATABASE_URL": "sqlite+aiosqlite:////data/b.db"}
     )
     assert absolute.database_url == "sqlite+aiosqlite:////data/b.db"
+
+
+def test_a_dispatcher_given_a_database_url_without_an_asyncio_driver_says_so() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.delivery", "--database-url", "mysql://bookbot:hunter2@db/x"],
+        env={"TELEGRAM_BOT_TOKEN": TOKEN, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "database URL: the 'mysql' database is not supported" in result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
