@@ -75,7 +75,7 @@ def event_from_update(update: Update, bot_username: str) -> Event | None:
         head, *rest = text.split(maxsplit=1)
         command, _, addressee = head[1:].partition("@")
         if addressee and addressee.lower() != bot_username.lower():
-            return None  # in a group, another bot's command
+            return None  # another bot's (in a group, or typed here by mistake)
         argument = rest[0] if rest else ""
         return who(
             kind="command", command=command.lower(), text=argument, message_id=message.message_id
