@@ -187,6 +187,22 @@ async def test_invisible_and_control_characters_are_refused_and_the_step_kept(
         )
 
 
+async def test_the_joiners_kept_for_names_are_still_refused_in_an_email(
+    services: Services,
+) -> None:
+    """U+200C/U+200D pass the general check (Persian names, emoji); the email check refuses
+    them, and the step is kept."""
+    async with running_bot(services) as chat:
+        await reach_details(chat)
+        for answer in ("Anna", "Martin", "+33612345678", "anna\u200d@example.org"):
+            await chat.send(answer)
+        assert "does not look like an email address" in chat.text
+        await chat.send("anna\u200c@example.org")
+        assert "does not look like an email address" in chat.text
+        state = await state_of(services)
+        assert "email" not in state["b"].get("cust", {})
+
+
 async def test_a_clean_answer_after_a_refusal_books(any_services: Services) -> None:
     async with running_bot(any_services) as chat:
         await reach_details(chat)
