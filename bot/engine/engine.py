@@ -30,6 +30,7 @@ from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.types import Event, Reply
+from bot.engine.unsafe_text import unsafe_character
 from bot.i18n import gettext, pick_language
 from providers.base import (
     Hold,
@@ -142,21 +143,38 @@ class Engine:
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
+        if event.kind in ("text", "contact") and not self._readable(turn):
+            await self._current_or_hint(turn)
+            return
         if await self.features.take(self, turn):
             return
         if event.kind == "command":
             await command(turn, event.command, event.text.strip())
         elif event.kind == "button":
             await button(turn, event.text, self._feature_action(turn))
-        elif len(event.text) > MAX_TEXT:
-            turn.notice("That message is too long.")
-            await self._current_or_hint(turn)
         elif event.kind == "contact" and turn.in_booking:
             await HANDLERS[turn.step.kind].on_contact(turn, turn.step, event.phone)
         elif turn.in_booking:
             await HANDLERS[turn.step.kind].on_text(turn, turn.step, event.text)
         else:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
+
+    def _readable(self, turn: Turn) -> bool:
+        """Whether the text (or shared phone number) may be read at all, before any step or
+        feature sees it; if not, says why (the user stays where they are)."""
+        typed = turn.event.phone if turn.event.kind == "contact" else turn.event.text
+        if len(typed) > MAX_TEXT:
+            turn.notice("That message is too long.")
+            return False
+        code = unsafe_character(typed)
+        if code is not None:
+            turn.notice(
+                "That message contains an invisible or control character ({code}) that I "
+                "cannot keep. Please type it again without it.",
+                code=code,
+            )
+            return False
+        return True
 
     async def _current_or_hint(self, turn: Turn) -> None:
         if turn.in_booking:
