@@ -73,6 +73,7 @@ class QmaticProvider(BookingProvider):
     kind = "qmatic"
     supports_holds = True
     supports_reschedule = True
+    supports_lookup = True
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
@@ -392,3 +393,13 @@ class QmaticProvider(BookingProvider):
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The customer's appointment starting at the slot's time, found with the appointment
+        search by personal identifier (required for every Qmatic booking)."""
+        for booking in await self.find_appointments(customer.personal_id or "", selection):
+            if booking.start == slot.start:
+                return booking
+        return None
