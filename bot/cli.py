@@ -80,7 +80,17 @@ def cmd_run(_: argparse.Namespace) -> int:
         print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
         return 2
     config = _load_or_exit()
-    asyncio.run(_serve(config, telegram))
+    from telegram.error import InvalidToken
+
+    try:
+        asyncio.run(_serve(config, telegram))
+    except InvalidToken:
+        # One line, no traceback: the exception's text quotes the server's answer.
+        print(
+            "the Bot API refused TELEGRAM_BOT_TOKEN: check the token (and TELEGRAM_API_BASE_URL)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -119,6 +129,7 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
             await application.updater.stop()
             await application.stop()
     finally:
+        await application.bot.shutdown()  # (no-op once shut down) a refused token leaves it open
         await services.aclose()
 
 
