@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.intent_models import PENDING, BookingIntent
+from storage.intent_models import FAILED, PENDING, UNKNOWN, BookingIntent
 from storage.writes import Database
 
 _table = cast(Table, BookingIntent.__table__)
@@ -54,7 +54,10 @@ _UNTOLD_BEFORE = (
 )
 _SETTLE = (
     update(_table)
-    .where(_table.c.idempotency_key == bindparam("p_key"), _table.c.status == PENDING)
+    .where(
+        _table.c.idempotency_key == bindparam("p_key"),
+        _table.c.status.in_(bindparam("p_from", expanding=True)),
+    )
     .values(
         status=bindparam("p_status"),
         resolved_at=bindparam("p_now", type_=_table.c.resolved_at.type),
@@ -128,14 +131,27 @@ async def untold_before(db: Database, before: datetime, limit: int = 50) -> list
 
 
 async def settle(
-    connection: AsyncConnection, key: str, status: str, now: datetime, *, told: bool = False
+    connection: AsyncConnection,
+    key: str,
+    status: str,
+    now: datetime,
+    *,
+    told: bool = False,
+    certain: bool = False,
 ) -> bool:
     """Settle the pending intent ``key`` (``told``: in the transaction of the reply that tells
     the user); ``False`` (nothing changed) if it was settled already: the caller then writes
-    nothing of its own outcome."""
+    nothing of its own outcome. ``certain``: the platform's own answer to the Confirm, which
+    also overrides a lookup's "failed" or "unknown" (a lookup made while the answer was late)."""
     result = await connection.execute(
         _SETTLE,
-        {"p_key": key, "p_status": status, "p_now": now, "p_told": now if told else None},
+        {
+            "p_key": key,
+            "p_status": status,
+            "p_now": now,
+            "p_told": now if told else None,
+            "p_from": [PENDING, FAILED, UNKNOWN] if certain else [PENDING],
+        },
     )
     return result.rowcount == 1
 

@@ -190,15 +190,19 @@ async def checkpoint(services: Services, turn: Turn) -> bool:
     return True
 
 
-def booked(record: booking_store.Confirmed, now: datetime, *, told: bool = True) -> Write:
+def booked(
+    record: booking_store.Confirmed, now: datetime, *, told: bool = True, certain: bool = True
+) -> Write:
     """The write of a booking the platform confirmed: the settled intent and our booking row
-    (the engine adds its reminders). Nothing is written if the intent was settled meanwhile
-    (by a lookup that recorded the booking already). ``told``: written with the reply that
-    says so (the Confirm turn's save)."""
+    (the engine adds its reminders). Nothing is written if the intent was settled as booked
+    meanwhile (by a lookup that recorded it already). ``told``: written with the reply that
+    says so (the Confirm turn's save); ``certain``: the platform's answer (see
+    :func:`storage.intents.settle`), not a lookup's."""
 
     async def write(connection: AsyncConnection) -> BookingChange | None:
         key = record.idempotency_key
-        if not await intent_store.settle(connection, key, BOOKED, now, told=told):
+        settled = intent_store.settle(connection, key, BOOKED, now, told=told, certain=certain)
+        if not await settled:
             return None
         view = await booking_store.record_confirmed(connection, record)
         await intent_store.link_booking(connection, key, view.id)
@@ -207,12 +211,21 @@ def booked(record: booking_store.Confirmed, now: datetime, *, told: bool = True)
     return write
 
 
-def moved(key: str, booking_id: int, result: Booking, now: datetime, *, told: bool = True) -> Write:
+def moved(
+    key: str,
+    booking_id: int,
+    result: Booking,
+    now: datetime,
+    *,
+    told: bool = True,
+    certain: bool = True,
+) -> Write:
     """The write of a reschedule the platform confirmed: the settled intent and our booking
-    row's new time (the engine moves its reminders)."""
+    row's new time (the engine moves its reminders). As :func:`booked`."""
 
     async def write(connection: AsyncConnection) -> BookingChange | None:
-        if not await intent_store.settle(connection, key, BOOKED, now, told=told):
+        settled = intent_store.settle(connection, key, BOOKED, now, told=told, certain=certain)
+        if not await settled:
             return None
         view = await booking_store.moved(connection, booking_id, result.start, result.end)
         if view is None:
@@ -282,9 +295,11 @@ async def look_up(services: Services, intent: IntentView) -> str | None:
         return await _settle_alone(services, intent, FAILED)
     now = services.clock()
     if intent.kind == "reschedule" and booking.rescheduling is not None:
-        write = moved(intent.idempotency_key, booking.rescheduling, found, now, told=False)
+        write = moved(
+            intent.idempotency_key, booking.rescheduling, found, now, told=False, certain=False
+        )
     else:
-        write = booked(confirmed(request, intent, found, now), now, told=False)
+        write = booked(confirmed(request, intent, found, now), now, told=False, certain=False)
     async with services.engine.begin() as connection:
         change = await write(connection)
         if change is not None:
