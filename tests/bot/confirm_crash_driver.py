@@ -7,6 +7,10 @@ that the kill lands inside it, every time): ``inside`` the transaction that book
 appointment is inserted, our booking row not yet), or ``after`` it committed (the turn's state
 not yet saved). When the pause is reached it writes ``<work dir>/paused`` and waits to be killed.
 
+With ``CRASH_QMATIC_URL`` set, the business is the Qmatic one of ``tests/bot/qmatic_world.py``
+on the fake served there, and no pause is installed (``point`` is ignored): the fake books and
+withholds its answer, and the test kills the process while it waits for it.
+
 ``... return``: the user comes back three minutes later (past the confirming grace) in a new
 process: the minute's sweep runs, the user taps the old Confirm button, then (if a confirm
 screen is shown) the new one, then sends /mybookings. Prints a JSON object: every text the bot
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,11 +32,12 @@ from sqlalchemy import select
 
 import bot.engine.intents
 import storage.bookings
-from bot.config import load_config
+from bot.config import AppConfig, load_config
 from bot.services import build_services
 from providers.base import utc_now
 from storage.delivery_models import Delivery
-from tests.bot.harness import running_bot
+from tests.bot import qmatic_world
+from tests.bot.harness import ChatDriver, running_bot
 from tests.bot.test_local_booking import book_haircut
 
 
@@ -61,17 +67,39 @@ def pause_at(point: str, marker: Path) -> None:
         bot.engine.intents.book_in_database = book_then_pause  # type: ignore[assignment]
 
 
+def app_config(database_url: str, qmatic_url: str | None) -> AppConfig:
+    if qmatic_url is None:
+        return load_config(env={}).model_copy(update={"database_url": database_url})
+    config = qmatic_world.app_config(database_url)
+    business = config.businesses[0]
+    settings = {**business.settings, "base_url": qmatic_url}
+    return config.model_copy(
+        update={"businesses": [business.model_copy(update={"settings": settings})]}
+    )
+
+
+async def to_the_summary(chat: ChatDriver, qmatic: bool) -> None:
+    if not qmatic:
+        await book_haircut(chat)
+        return
+    await qmatic_world.reserve_a_time(chat)
+    await qmatic_world.answer_questions(chat)
+    await qmatic_world.enter_details(chat)
+
+
 async def main(database_url: str, work: Path, phase: str, point: str) -> None:
-    config = load_config(env={}).model_copy(update={"database_url": database_url})
+    qmatic_url = os.environ.get("CRASH_QMATIC_URL")
+    config = app_config(database_url, qmatic_url)
     offset = timedelta(minutes=3) if phase == "return" else timedelta()
-    services = await build_services(config, env={}, clock=lambda: utc_now() + offset)
+    services = await build_services(config, env=qmatic_world.ENV, clock=lambda: utc_now() + offset)
     try:
         async with running_bot(services) as chat:
             if phase == "confirm":
-                await book_haircut(chat)
+                await to_the_summary(chat, qmatic_url is not None)
                 token = chat.data_of("✅ Confirm")
                 await asyncio.to_thread((work / "token").write_text, token)
-                pause_at(point, work / "paused")
+                if qmatic_url is None:
+                    pause_at(point, work / "paused")
                 await chat.tap(token)
                 raise SystemExit("the pause returned: nothing was killed")
             await chat.application.bot_data.engine.sweep_expired()

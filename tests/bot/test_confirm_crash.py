@@ -8,20 +8,30 @@ inside it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 
 from storage.db import create_engine
 from storage.intent_models import PENDING, BookingIntent
 from storage.models import Booking, LocalAppointment
+from tests.bot import qmatic_world
+from tests.fakes.qmatic import FakeClock, QmaticFake
 from tests.storage.postgres import postgres_url
 
 __all__ = ["postgres_url"]  # the fixture, imported so pytest finds it here
@@ -113,3 +123,100 @@ async def test_sigkill_inside_confirm_leaves_no_orphan_and_the_user_is_told(
     assert "Haircut" in seen["texts"][-1], "/mybookings shows the one booking"
     appointments, bookings, pending = await counts(crash_database_url)
     assert (appointments, bookings, pending) == (1, 1, 0), "one booking, mirrored, settled"
+
+
+# -- a remote platform: the appointment is made, the answer never reaches the bot -------------
+class WithheldConfirmAnswer:
+    """The Qmatic fake, except that it books on a reservation's confirmation (``PUT
+    /reservations/{id}``) and then withholds the answer: the bot is killed waiting for it."""
+
+    def __init__(self, fake: QmaticFake) -> None:
+        self.fake = fake
+        self.withheld = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        confirming = (
+            scope["type"] == "http"
+            and scope["method"] == "PUT"
+            and "/reservations/" in scope["path"]
+        )
+        if not confirming:
+            await self.fake(scope, receive, send)
+            return
+
+        async def swallow(_message: Any) -> None:
+            return None
+
+        await self.fake(scope, receive, swallow)
+        self.withheld.set()
+        await asyncio.sleep(60)  # the bot dies first; the server's shutdown cancels this
+
+
+@contextmanager
+def served(app: Any) -> Iterator[int]:
+    """``app`` on 127.0.0.1 in a thread; yields the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the fake did not start"
+        time.sleep(0.01)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+async def remote_counts(database_url: str) -> tuple[int, int]:
+    """Our booking rows, and intents still pending."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            bookings = await connection.scalar(select(func.count()).select_from(Booking))
+            pending = await connection.scalar(
+                select(func.count())
+                .select_from(BookingIntent)
+                .where(BookingIntent.status == PENDING)
+            )
+            return int(bookings or 0), int(pending or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_sigkill_while_qmatic_answers_is_looked_up_after_the_restart(
+    crash_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = QmaticFake(
+        clock=FakeClock(datetime.now(UTC)),
+        client_id=qmatic_world.CLIENT_ID,
+        client_secret=qmatic_world.CLIENT_SECRET,
+        services=[qmatic_world.permit_service()],
+        groups=[],
+        supported_languages=("en_US", "fr_FR"),
+    )
+    withholding = WithheldConfirmAnswer(fake)
+    with served(withholding) as port:
+        monkeypatch.setenv("CRASH_QMATIC_URL", f"http://127.0.0.1:{port}")
+        process = driver(crash_database_url, tmp_path, "confirm", "")
+        try:
+            assert await asyncio.to_thread(withholding.withheld.wait, 120), "never confirmed"
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.wait(timeout=30)
+        assert len(fake.active_appointments()) == 1, "the platform booked it"
+        assert await remote_counts(crash_database_url) == (0, 1), "pending, not yet mirrored"
+
+        seen = come_back(crash_database_url, tmp_path)
+    outcome = "✅ Your last confirmation went through: Residence permit on"
+    assert [text for text in seen["outbox"] if outcome in text], seen
+    assert "Residence permit" in seen["texts"][-1], "/mybookings shows it"
+    assert len(fake.active_appointments()) == 1, "not booked twice"
+    assert await remote_counts(crash_database_url) == (1, 0), "mirrored and settled"
