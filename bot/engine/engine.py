@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, select
 
 from bot.config import BusinessConfig
 from bot.delivery import reminders
-from bot.engine import intents
+from bot.engine import intents, reconcile
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
@@ -99,7 +99,7 @@ class Engine:
             turn.notice("Your previous booking timed out, so it was not kept.")
         try:
             # A Confirm not settled in its own turn (a crash, no answer) is settled first.
-            if state.intent is not None and await intents.settle_on_return(turn):
+            if state.intent is not None and await reconcile.settle_on_return(turn):
                 await self._current_or_hint(turn, hint=False)
             else:
                 await self._dispatch(turn)
@@ -244,9 +244,9 @@ class Engine:
 
     # -- housekeeping ------------------------------------------------------------------------
     async def sweep_expired(self) -> int:
-        """Settle abandoned Confirms (:func:`bot.engine.intents.settle_abandoned`), release the
+        """Settle abandoned Confirms (:func:`bot.engine.reconcile.settle_abandoned`), release the
         holds of abandoned conversations and forget them. Returns how many conversations."""
-        await intents.settle_abandoned(self.services, CONFIRMING_GRACE)
+        await reconcile.settle_abandoned(self.services, CONFIRMING_GRACE)
         now = self.services.clock()
         async with self.services.sessions() as session:
             expired = await conversations.expired(session, now)

@@ -11,33 +11,26 @@ booked, for whom) in one transaction (:func:`checkpoint`). Then:
   records the booking (:func:`booked`, :func:`moved`) or the refusal (:func:`refused`).
 
 An intent still pending afterwards (the process died, or the platform never answered) is
-settled by looking the appointment up with what was sent (``find_booking``), when the user
-comes back (:func:`settle_on_return`) or by the minute's sweep (:func:`settle_abandoned`), which
-tells the user through the outbox. A platform that cannot look bookings up settles it as
-"unknown", and the user is told that, honestly.
+settled later, by looking the appointment up: :mod:`bot.engine.reconcile`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.delivery import reminders
-from bot.delivery.outbox import enqueue_notice
 from bot.engine.state import BookingState, Choice
-from bot.engine.summary import when
-from bot.i18n import N_, gettext
-from providers.base import Booking, CustomerDetails, Money, ProviderError, Selection, Slot
+from providers.base import Booking, CustomerDetails, Money, Slot
 from storage import bookings as booking_store
 from storage import conversations
 from storage import intents as intent_store
-from storage.intent_models import BOOKED, FAILED, PENDING, UNKNOWN
-from storage.intents import IntentView
+from storage.intent_models import BOOKED, FAILED
 from storage.writes import BookingChange, Write
 
 if TYPE_CHECKING:
@@ -45,32 +38,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-
-#: How often the sweep asks a platform that does not answer before settling as "unknown".
-MAX_LOOKUPS = 10
-#: Settled intents are kept this long (they only serve to tell the user the outcome).
-KEEP_SETTLED = timedelta(days=2)
-
-#: What the user is told, by outcome and kind of Confirm.
-OUTCOME_TEXT = {
-    (BOOKED, "book"): N_(
-        "✅ Your last confirmation went through: {service} on {when}. "
-        "To cancel or change it, send /mybookings."
-    ),
-    (BOOKED, "reschedule"): N_("✅ Your last change went through: {service} is now on {when}."),
-    (FAILED, "book"): N_("Your last confirmation did not go through: nothing was booked."),
-    (FAILED, "reschedule"): N_(
-        "Your last change did not go through: your appointment keeps its time."
-    ),
-    (UNKNOWN, "book"): N_(
-        "We could not find out whether your last confirmation went through. "
-        "Please check with the business before you book again."
-    ),
-    (UNKNOWN, "reschedule"): N_(
-        "We could not find out whether your last change went through. "
-        "Please check with the business."
-    ),
-}
 
 
 # -- what an intent records --------------------------------------------------------------------
@@ -97,7 +64,7 @@ def service_choice(booking: BookingState) -> Choice:
     return Choice(ids=[], labels=[])
 
 
-def _request(turn: Turn) -> dict[str, Any]:
+def request_of(turn: Turn) -> dict[str, Any]:
     """What the intent records: the booking as the state stores it, and who books it."""
     event = turn.event
     return {
@@ -109,9 +76,17 @@ def _request(turn: Turn) -> dict[str, Any]:
 
 
 def confirmed(
-    request: dict[str, Any], intent: IntentView, result: Booking, now: datetime
+    request: dict[str, Any],
+    *,
+    key: str,
+    user_id: int,
+    chat_id: int,
+    business_id: int,
+    result: Booking,
+    now: datetime,
 ) -> booking_store.Confirmed:
-    """Our record of the booking ``result`` the intent's request made."""
+    """Our record of the booking ``result`` that ``request`` (an intent's, key ``key``)
+    made."""
     booking = BookingState.from_stored(request["b"])
     service = service_choice(booking)
     slot = Slot.from_json(booking.slot or {})
@@ -120,46 +95,22 @@ def confirmed(
         Money(Decimal(service.price[0]), service.price[1]) if service.price else None
     )
     return booking_store.Confirmed(
-        user_id=intent.user_id,
-        chat_id=intent.chat_id,
+        user_id=user_id,
+        chat_id=chat_id,
         first_name=request.get("first_name") or "",
         telegram_language=request.get("tg_lang"),
-        business_id=intent.business_id,
+        business_id=business_id,
         result=result,
         service_name=", ".join(service.labels) or result.service_name,
         resource_name=slot.resource_name or result.resource_name,
         price=(Decimal(price.amount), price.currency) if price else None,
         selection={key: choice.ids for key, choice in booking.choices.items()},
-        idempotency_key=intent.idempotency_key,
+        idempotency_key=key,
         fiche_id=booking.fiche_id,
         label=booking.label or "",
         details=booking.customer or {},
         now=now,
     )
-
-
-def in_turn(turn: Turn) -> tuple[IntentView, dict[str, Any]]:
-    """The intent the turn's checkpoint recorded, as it was written."""
-    key = turn.state.intent
-    if key is None:
-        raise LookupError("no intent recorded in this turn")
-    booking = turn.booking
-    view = IntentView(
-        id=0,
-        idempotency_key=key,
-        user_id=turn.event.user_id,
-        chat_id=turn.event.chat_id,
-        business_id=turn.services.business_ids[booking.business],
-        kind="reschedule" if booking.rescheduling else "book",
-        request={},
-        status=PENDING,
-        booking_id=None,
-        created_at=turn.now,
-        resolved_at=None,
-        told_at=None,
-        lookups=0,
-    )
-    return view, _request(turn)
 
 
 # -- recording and settling in the Confirm turn ------------------------------------------------
@@ -184,7 +135,7 @@ async def checkpoint(services: Services, turn: Turn) -> bool:
             chat_id=turn.event.chat_id,
             business_id=services.business_ids[booking.business],
             kind="reschedule" if booking.rescheduling else "book",
-            request=_request(turn),
+            request=request_of(turn),
             now=now,
         )
     return True
@@ -265,141 +216,17 @@ async def book_in_database(
     key = turn.state.intent
     turn.state.intent = None
     if key is not None:
-        turn.writes.append(_told(key, turn.now))  # with the "Booked!" reply's state
+        turn.writes.append(told(key, turn.now))  # with the "Booked!" reply's state
     return result
 
 
-# -- settling later ----------------------------------------------------------------------------
-async def look_up(services: Services, intent: IntentView) -> str | None:
-    """Settle the pending ``intent`` by asking its platform what it booked: the new status,
-    or ``None`` when the platform did not answer (still pending)."""
-    slug = services.business_slugs.get(intent.business_id)
-    provider = services.providers.get(slug) if slug else None
-    request = intent.request
-    if provider is None or not provider.supports_lookup or "b" not in request:
-        return await _settle_alone(services, intent, UNKNOWN)
-    booking = BookingState.from_stored(request["b"])
-    selection = Selection(
-        choices={key: tuple(choice.ids) for key, choice in booking.choices.items()},
-        language=str(request.get("lang") or "en"),
-        user_key=f"tg:{intent.user_id}",
-    )
-    try:
-        found = await provider.find_booking(
-            selection, Slot.from_json(booking.slot or {}), customer_details(booking)
-        )
-    except ProviderError as failure:
-        log.warning("could not look a booking up: %s", type(failure).__name__)
-        return None
-    if found is None:
-        return await _settle_alone(services, intent, FAILED)
-    now = services.clock()
-    if intent.kind == "reschedule" and booking.rescheduling is not None:
-        write = moved(
-            intent.idempotency_key, booking.rescheduling, found, now, told=False, certain=False
-        )
-    else:
-        write = booked(confirmed(request, intent, found, now), now, told=False, certain=False)
-    async with services.engine.begin() as connection:
-        change = await write(connection)
-        if change is not None:
-            business = services.business(services.business_slugs[intent.business_id])
-            await reminders.follow(connection, change, business)
-    return BOOKED
+def told(key: str, now: datetime) -> Write:
+    """The write noting that the user was told the outcome of the intent ``key``."""
 
-
-async def _settle_alone(services: Services, intent: IntentView, status: str) -> str:
-    async with services.engine.begin() as connection:
-        await intent_store.settle(connection, intent.idempotency_key, status, services.clock())
-    return status
-
-
-async def outcome_text(services: Services, intent: IntentView, status: str, language: str) -> str:
-    """What the user is told about a settled intent, in ``language``."""
-    message = OUTCOME_TEXT[(status, intent.kind if intent.kind == "reschedule" else "book")]
-    if status != BOOKED:
-        return gettext(language, message)
-    settled = await intent_store.find(services, intent.idempotency_key)
-    row = None
-    if settled is not None and settled.booking_id is not None:
-        row = await booking_store.owned(services, settled.booking_id, intent.user_id)
-    if row is None:
-        return gettext(language, message, service="-", when="-")
-    zone = services.business(services.business_slugs[row.business_id]).zone
-    return gettext(
-        language, message, service=row.service_name, when=when(row.start_at, zone, language)
-    )
-
-
-async def settle_on_return(turn: Turn) -> bool:
-    """The user is back after a Confirm that was not settled in its own turn: settle it (look
-    it up if needed), tell them the outcome unless they know it, and bring the state in line.
-    ``True`` when their update was a tap on a screen from before the outcome: it is not acted
-    on (the caller shows where they are)."""
-    services, state = turn.services, turn.state
-    key = state.intent
-    # A turn that got no answer stored its state without "confirming" and told the user so
-    # ("did not answer... try again"); a crash left the checkpoint's state, with it.
-    warned = state.confirming is None
-    state.intent = state.confirming = None
-    intent = await intent_store.find(services, key) if key else None
-    if intent is None:
-        return False
-    status = intent.status
-    if status == PENDING:
-        status = await look_up(services, intent) or await _settle_alone(services, intent, UNKNOWN)
-    if status == BOOKED:
-        state.booking = None
-    # Nothing new for a user warned of the lost answer, unless it did book: their tap (Retry,
-    # usually) goes ahead as they decided.
-    news = intent.told_at is None and (status == BOOKED or not warned)
-    if news:
-        turn.notices.append(await outcome_text(services, intent, status, turn.language))
-    if intent.told_at is None:
-        turn.writes.append(_told(intent.idempotency_key, turn.now))
-    return news and turn.event.kind == "button"
-
-
-def _told(key: str, now: datetime) -> Write:
     async def write(connection: AsyncConnection) -> None:
         await intent_store.mark_told(connection, key, now)
 
     return write
-
-
-async def settle_abandoned(services: Services, grace: timedelta) -> int:
-    """Settle the intents still pending ``grace`` after their Confirm (its process died, or
-    the platform never answered) and tell their users through the outbox, as for intents
-    settled by a turn that died before its reply. Returns how many users were told."""
-    now = services.clock()
-    settled = 0
-    for intent in await intent_store.untold_before(services, now - grace):
-        status: str | None = intent.status
-        if status == PENDING:
-            status = await look_up(services, intent)
-        if status is None:
-            if intent.lookups + 1 < MAX_LOOKUPS:
-                async with services.engine.begin() as connection:
-                    await intent_store.count_lookup(connection, intent.idempotency_key)
-                continue
-            status = await _settle_alone(services, intent, UNKNOWN)
-        settled += 1
-        language = str(intent.request.get("lang") or services.config.default_language)
-        text = await outcome_text(services, intent, status, language)
-        async with services.sessions() as session, session.begin():
-            connection = await session.connection()
-            if await intent_store.mark_told(connection, intent.idempotency_key, now):
-                enqueue_notice(
-                    session,
-                    business_id=intent.business_id,
-                    user_id=intent.user_id,
-                    chat_id=intent.chat_id,
-                    text=text,
-                    now=now,
-                )
-    async with services.engine.begin() as connection:
-        await intent_store.forget_settled(connection, now - KEEP_SETTLED)
-    return settled
 
 
 __all__ = [
@@ -408,11 +235,9 @@ __all__ = [
     "checkpoint",
     "confirmed",
     "customer_details",
-    "in_turn",
-    "look_up",
     "moved",
     "refused",
+    "request_of",
     "service_choice",
-    "settle_abandoned",
-    "settle_on_return",
+    "told",
 ]

@@ -221,8 +221,15 @@ class ConfirmStep(StepHandler):
     @staticmethod
     def _record(turn: Turn, result: Booking) -> booking_store.Confirmed:
         """Our record of the booking ``result`` this Confirm made."""
-        intent, request = intents.in_turn(turn)
-        return intents.confirmed(request, intent, result, turn.now)
+        return intents.confirmed(
+            intents.request_of(turn),
+            key=turn.state.intent or "",
+            user_id=turn.event.user_id,
+            chat_id=turn.event.chat_id,
+            business_id=turn.services.business_ids[turn.booking.business],
+            result=result,
+            now=turn.now,
+        )
 
     async def _finish(self, turn: Turn, result: Booking) -> None:
         booking = turn.booking
