@@ -20,7 +20,7 @@ from bot.engine.intents import booked, confirmed, customer_details, moved, told
 from bot.engine.state import BookingState
 from bot.engine.summary import when
 from bot.i18n import N_, gettext
-from providers.base import ProviderError, Selection, Slot
+from providers.base import ProviderError, ProviderUnavailable, Selection, Slot
 from storage import bookings as booking_store
 from storage import intents as intent_store
 from storage.intent_models import BOOKED, FAILED, PENDING, UNKNOWN
@@ -37,6 +37,11 @@ MAX_LOOKUPS = 10
 #: Settled intents are kept this long (they only serve to tell the user the outcome).
 KEEP_SETTLED = timedelta(days=2)
 
+#: The platform did not answer the lookup either.
+CHECKING = N_(
+    "We are still checking with the booking system whether your last confirmation went "
+    "through. I will tell you as soon as I know."
+)
 #: What the user is told, by outcome and kind of Confirm.
 OUTCOME_TEXT = {
     (BOOKED, "book"): N_(
@@ -61,7 +66,7 @@ OUTCOME_TEXT = {
 
 async def look_up(services: Services, intent: IntentView) -> str | None:
     """Settle the pending ``intent`` by asking its platform what it booked: the new status,
-    or ``None`` when the platform did not answer (still pending)."""
+    or ``None`` when the platform did not answer (still pending: ask again later)."""
     slug = services.business_slugs.get(intent.business_id)
     provider = services.providers.get(slug) if slug else None
     request = intent.request
@@ -77,9 +82,14 @@ async def look_up(services: Services, intent: IntentView) -> str | None:
         found = await provider.find_booking(
             selection, Slot.from_json(booking.slot or {}), customer_details(booking)
         )
-    except ProviderError as failure:
-        log.warning("could not look a booking up: %s", type(failure).__name__)
+    except ProviderUnavailable:
+        log.warning("the platform did not answer a booking lookup; asking again later")
         return None
+    except ProviderError as failure:
+        # It cannot be asked (no signed-in session after a restart, a refusal): asking again
+        # would not help.
+        log.warning("could not look a booking up: %s", type(failure).__name__)
+        return await _settle_alone(services, intent, UNKNOWN)
     if found is None:
         return await _settle_alone(services, intent, FAILED)
     now = services.clock()
@@ -143,9 +153,14 @@ async def settle_on_return(turn: Turn) -> bool:
     intent = await intent_store.find(services, key) if key else None
     if intent is None:
         return False
-    status = intent.status
+    status: str | None = intent.status
     if status == PENDING:
-        status = await look_up(services, intent) or await _settle_alone(services, intent, UNKNOWN)
+        status = await look_up(services, intent)
+    if status is None:
+        # Nobody can say yet: no new Confirm until we know (the sweep keeps asking, and tells).
+        state.intent = key
+        turn.notice(CHECKING)
+        return turn.event.kind == "button"
     if status == BOOKED:
         state.booking = None
     # Nothing new for a user warned of the lost answer, unless it did book: their tap (Retry,

@@ -482,6 +482,32 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
     assert "Residence permit" in chat.text
 
 
+async def test_a_lookup_the_platform_does_not_answer_books_nothing_until_it_can_tell(
+    world: QmaticWorld, chat: ChatDriver
+) -> None:
+    await book_to_summary(chat)
+    world.network.lose_next_answer("PUT", "/reservations/")
+    await chat.press(CONFIRM)
+    world.fake.control.fail_next("unavailable", 20)  # the lookup too, retries included
+    await chat.press("↻ Retry")
+    assert "We are still checking with the booking system" in chat.text
+    assert "Please check your booking" in chat.text, "shown where they are"
+    await chat.press(CONFIRM)
+    assert "We are still checking with the booking system" in chat.text
+    assert world.confirm_requests() == 1, "no second booking while nobody can tell"
+
+    world.fake.control.take_all()
+    world.clock.advance(minutes=3)
+    await chat.application.bot_data.engine.sweep_expired()
+    async with world.services.sessions() as session:
+        notices = list(
+            await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
+        )
+        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert len(notices) == 1 and "went through" in notices[0]["text"]
+    assert len(world.fake.active_appointments()) == 1
+
+
 async def test_a_lost_answer_is_looked_up_after_a_restart_and_the_user_told_by_the_outbox(
     world: QmaticWorld, chat: ChatDriver
 ) -> None:
