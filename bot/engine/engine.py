@@ -220,10 +220,12 @@ class Engine:
         booking intent with it (:func:`bot.engine.intents.checkpoint`)."""
         state = turn.state
         state.confirming = self.services.clock().isoformat()
-        # The tapped menu is used up: stored without it, none of its buttons (the same Confirm
-        # after the grace, or after a crash) can act again. This turn's reply brings a new one.
-        state.menu = None
         if intent:
+            # The tapped menu is used up: stored without it, none of its buttons (the same
+            # Confirm after the grace, or after a crash) can book again. This turn's reply
+            # brings a new one. (A broadcast's Send drops its draft instead, which its buttons
+            # then find gone: "this broadcast can no longer be changed".)
+            state.menu = None
             stored = await intents.checkpoint(self.services, turn)
         else:
             stored = await self._store(turn, with_writes=False)
