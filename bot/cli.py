@@ -12,7 +12,14 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+from bot.config import (
+    REFUSED_AT_START_UP,
+    AppConfig,
+    ConfigError,
+    TelegramSettings,
+    config_path,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -85,11 +92,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve(config, telegram))
     except InvalidToken:
-        # One line, no traceback: the exception's text quotes the server's answer.
-        print(
-            "the Bot API refused TELEGRAM_BOT_TOKEN: check the token (and TELEGRAM_API_BASE_URL)",
-            file=sys.stderr,
-        )
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
         return 2
     return 0
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_application
+from bot.config import REFUSED_AT_START_UP
 from bot.delivery.dispatcher import Dispatcher
 from bot.local_api import UpdateFactory
 from bot.services import Services
@@ -84,10 +85,13 @@ async def test_replies_log_no_token_from_a_page_echoing_the_path(
     assert SECRET not in await every_stored_value(db)
 
 
-def test_a_refused_token_at_start_up_is_one_line_without_the_token(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["bot.cli", "run"], ["bot.delivery", "--until-idle"]])
+def test_a_refused_token_at_start_up_is_one_line_without_the_token(
+    tmp_path: Path, command: list[str]
+) -> None:
     with FakeBotApi(echo_path={"*": 404}) as api:
-        started = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run"],
+        started = subprocess.run(  # noqa: S603 - our own interpreter and modules
+            [sys.executable, "-m", *command],
             cwd=ROOT,
             env={
                 **os.environ,
@@ -104,6 +108,4 @@ def test_a_refused_token_at_start_up_is_one_line_without_the_token(tmp_path: Pat
     assert SECRET not in err and SECRET not in started.stdout.decode()
     assert "Traceback" not in err, err
     said = [line for line in err.splitlines() if " INFO " not in line]
-    assert said == [
-        "the Bot API refused TELEGRAM_BOT_TOKEN: check the token (and TELEGRAM_API_BASE_URL)"
-    ], err
+    assert said == [REFUSED_AT_START_UP], err
