@@ -53,6 +53,8 @@ FIND_APPOINTMENT = select(
     _appointments.c.customer_name == bindparam("p_name"),
     _appointments.c.status == "confirmed",
 )
+#: Whether a confirmed appointment of this business exists (the lookup after a cancel).
+CONFIRMED = select(_appointments.c.id).where(*_CONFIRMED)
 CANCEL = (
     update(_appointments)
     .where(*_CONFIRMED)
