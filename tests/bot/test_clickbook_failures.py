@@ -132,6 +132,8 @@ async def test_a_lost_answer_nobody_retries_is_settled_by_the_sweep_and_told(
             assert [b.provider_ref for b in await world.bookings()] == [made.id]
 
             await chat.press("↻ Retry")  # the old button: already settled, not booked again
+            answered = chat.calls("answerCallbackQuery")[-1].params
+            assert answered.get("text") == "This menu has expired."
         assert fake.count("BOOKTIMESLOT") == 1
         assert len(fake.world.live_bookings()) == 1
         assert len(await world.bookings()) == 1
