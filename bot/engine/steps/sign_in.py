@@ -110,12 +110,20 @@ class SignInStep(StepHandler):
             booking.account = _stored(account)
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
+            if booking.then is not None:
+                # Signing in again for a Cancel (see my_bookings.sign_in_first).
+                from bot.engine.my_bookings import resume_after_sign_in
+
+                await resume_after_sign_in(turn)
+                return
             await follow(turn, SIGNED_IN)
             return
         await super().on_text(turn, step, text)
 
     async def on_back(self, turn: Turn, step: Step) -> bool:
         booking = turn.booking
+        if booking.then is not None and booking.sign_in_stage == "email":
+            return False  # signing in again for a Cancel: no account to create instead
         if (booking.sign_in_stage or "start") != "start":
             booking.sign_in_stage = "email" if booking.sign_in_stage == "password" else "start"
             await self.show(turn, step)
