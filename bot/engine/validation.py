@@ -13,7 +13,7 @@ import phonenumbers
 from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 
-from providers.base import CustomerField, FieldRule
+from providers.base import CustomerField
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -157,17 +157,10 @@ def clean_field(
     field: CustomerField,
     text: str,
     today: date,
-    rule: FieldRule | None = None,
     region: str | None = None,
 ) -> str:
-    """Validate ``text`` for ``field`` (by the platform's ``rule`` when it has one); the value
-    is returned as a string for the state. ``region``: the business's country, for phone
-    numbers typed without their country code."""
-    if rule is not None:
-        value = text.strip()
-        if not rule.accepts(value):
-            raise InvalidInput(rule.invalid)
-        return value
+    """Validate ``text`` for ``field``; the value is returned as a string for the state.
+    ``region``: the business's country, for phone numbers typed without their country code."""
     if field in (CustomerField.FIRST_NAME, CustomerField.LAST_NAME):
         return clean_name(text)
     if field is CustomerField.PHONE:

@@ -4,7 +4,6 @@ customer form asks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import ClassVar
 
@@ -21,7 +20,7 @@ from bot.engine.validation import (
     readable_phone,
 )
 from bot.i18n import N_, format_date
-from providers.base import CustomerField, FieldRule, ProviderError, Step
+from providers.base import CustomerField, ProviderError, Step
 from storage.fiches import fiche_details, for_user
 
 PROMPTS = {
@@ -54,10 +53,9 @@ FIELD_NAMES = {
 class CustomerStep(StepHandler):
     kind: ClassVar[str] = "customer"
 
-    async def _form(self, turn: Turn) -> tuple[list[str], set[str], Mapping[str, FieldRule]]:
+    async def _form(self, turn: Turn) -> tuple[list[str], set[str]]:
         form = await turn.provider.customer_form(turn.selection())
-        rules = {f.value: rule for f, rule in form.rules.items()}
-        return [f.value for f in form.fields()], {f.value for f in form.required}, rules
+        return [f.value for f in form.fields()], {f.value for f in form.required}
 
     async def _known_people(self, turn: Turn) -> list[Person]:
         """Our stored fiches for this business, plus the platform's own for a signed-in account
@@ -92,7 +90,7 @@ class CustomerStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        fields, required, rules = await self._form(turn)
+        fields, required = await self._form(turn)
         if booking.customer_stage is None:
             people = await self._known_people(turn)
             booking.people = people
@@ -103,9 +101,13 @@ class CustomerStep(StepHandler):
             _show_people(turn)
             return
         cust, skipped = _details(turn), booking.skipped or []
+        if booking.asking not in (None, *fields) or booking.editing not in (None, *fields):
+            # A detail the form no longer lists (a state stored while Qmatic still asked a
+            # personal identifier): ask what the form lists instead.
+            booking.asking = booking.editing = None
         if booking.editing:
             field = CustomerField(booking.editing)
-            _ask(turn, field, field.value not in required, rules, cust.get(field.value))
+            _ask(turn, field, field.value not in required, cust.get(field.value))
             return
         if booking.customer_stage == "review":
             booking.asking = None
@@ -113,7 +115,7 @@ class CustomerStep(StepHandler):
             return
         missing = [f for f in fields if f not in cust and f not in skipped]
         if missing:
-            _ask(turn, CustomerField(missing[0]), missing[0] not in required, rules)
+            _ask(turn, CustomerField(missing[0]), missing[0] not in required)
             return
         booking.asking = None
         if booking.fiche_id is None and booking.label is None:
@@ -162,13 +164,11 @@ class CustomerStep(StepHandler):
         booking = turn.booking
         stage = booking.customer_stage
         try:
-            if stage in ("ask", "review") and booking.asking:
-                field = CustomerField(booking.asking)
-                rule = (await self._form(turn))[2].get(field.value)
+            asking = booking.asking
+            if stage in ("ask", "review") and asking and asking in (await self._form(turn))[0]:
+                field = CustomerField(asking)
                 region = phone_region(turn.business.zone)
-                _details(turn)[field.value] = clean_field(
-                    field, text, turn.now.date(), rule, region
-                )
+                _details(turn)[field.value] = clean_field(field, text, turn.now.date(), region)
                 _answered(turn, field.value)
                 if field is CustomerField.PHONE:
                     turn.drafts.append(_remove_keyboard(turn))
@@ -249,7 +249,6 @@ def _ask(
     turn: Turn,
     field: CustomerField,
     optional: bool,
-    rules: Mapping[str, FieldRule],
     current: str | None = None,
 ) -> None:
     """Ask for ``field``; ``current``: its value, when it is asked again to be corrected."""
@@ -260,8 +259,7 @@ def _ask(
     if optional:
         rows.append([MenuButton(turn.t("Skip"), "b:skip")])
     rows.append(nav_row(turn))
-    rule = rules.get(field.value)
-    text = turn.t(rule.prompt if rule is not None else PROMPTS[field])
+    text = turn.t(PROMPTS[field])
     if current is not None:
         now = turn.t("Now: {value}", value=shown_detail(field, current, turn.language))
         text = now + "\n" + text
