@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from providers.registry import known_kinds, settings_model
@@ -34,6 +35,9 @@ class BusinessConfig(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     provider: str
     timezone: str
+    #: the business's country (ISO 3166 alpha-2, "FR"), where phone numbers typed the national
+    #: way are read; unset: the country of ``timezone`` (none for "UTC")
+    country: str | None = None
     language: str = "en"
     admins: list[int] = Field(default_factory=list)
     #: reminder offsets before the appointment, in minutes
@@ -55,6 +59,16 @@ class BusinessConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country {value!r}; an ISO 3166 alpha-2 code such as FR")
+        return code
 
     @field_validator("language")
     @classmethod

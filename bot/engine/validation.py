@@ -53,11 +53,23 @@ def clean_name(text: str) -> str:
     return name
 
 
-def phone_region(zone: ZoneInfo) -> str | None:
-    """The country (ISO 3166 code) of a business's time zone, for numbers typed without their
-    country code ("Europe/Paris" -> "FR"); ``None`` for a zone of no one country ("UTC")."""
+def phone_region(zone: ZoneInfo, country: str | None = None) -> str | None:
+    """The business's country (ISO 3166 code), for numbers typed without their country code:
+    ``country`` when the business configures one, else its time zone's ("Europe/Paris" ->
+    "FR"); ``None`` for a zone of no one country ("UTC")."""
+    if country:
+        return country
     territories: Mapping[str, str] = get_global("zone_territories")
     return territories.get(str(zone.key))
+
+
+def phone_example(region: str | None) -> str:
+    """A mobile number as it is typed in ``region`` ("06 12 34 56 78" in France), or in the
+    international form when there is no region to read national numbers in."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if region is None or number is None:
+        return "+33 6 12 34 56 78"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def clean_phone(text: str, region: str | None = None) -> str:

@@ -16,6 +16,7 @@ from bot.engine.validation import (
     clean_field,
     clean_label,
     clean_shared_phone,
+    phone_example,
     phone_region,
     readable_phone,
 )
@@ -29,8 +30,7 @@ PROMPTS = {
     ),
     CustomerField.LAST_NAME: N_("Please type their last name."),
     CustomerField.PHONE: N_(
-        "Please share your phone number with the button below, "
-        "or type it with the country code (+33 6 12 34 56 78)."
+        "Please share your phone number with the button below, or type it, for example {example}."
     ),
     CustomerField.EMAIL: N_("Please type an email address for the confirmation."),
     CustomerField.BIRTH_DATE: N_("Please type the date of birth (DD/MM/YYYY)."),
@@ -167,7 +167,7 @@ class CustomerStep(StepHandler):
             asking = booking.asking
             if stage in ("ask", "review") and asking and asking in (await self._form(turn))[0]:
                 field = CustomerField(asking)
-                region = phone_region(turn.business.zone)
+                region = phone_region(turn.business.zone, turn.business.country)
                 _details(turn)[field.value] = clean_field(field, text, turn.now.date(), region)
                 _answered(turn, field.value)
                 if field is CustomerField.PHONE:
@@ -259,7 +259,9 @@ def _ask(
     if optional:
         rows.append([MenuButton(turn.t("Skip"), "b:skip")])
     rows.append(nav_row(turn))
-    text = turn.t(PROMPTS[field])
+    business = turn.business
+    example = phone_example(phone_region(business.zone, business.country))
+    text = turn.t(PROMPTS[field], example=example)
     if current is not None:
         now = turn.t("Now: {value}", value=shown_detail(field, current, turn.language))
         text = now + "\n" + text
