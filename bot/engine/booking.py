@@ -42,7 +42,7 @@ async def new_booking(
 
     A reschedule starts at the ``date`` step (``first_kind``), without the steps that collect
     who the appointment is for (``skip_kinds``); the caller fills in the old choices. Signing
-    in again for a Cancel is a booking of the ``sign_in`` step alone (``only_kind``).
+    in again for a Cancel or Change is a booking of the ``sign_in`` step alone (``only_kind``).
     """
     await abandon(turn)
     provider = turn.services.providers[slug]

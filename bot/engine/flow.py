@@ -54,7 +54,9 @@ SIGNED_IN = Transition(
     "sign_in", "email + password accepted (password message deleted), or account created", NEXT
 )
 WRONG_PASSWORD = Transition("sign_in", "wrong password", "sign_in")
-SIGNED_IN_AGAIN = Transition("sign_in", "signed in again for a Cancel (then carried out)", IDLE)
+SIGNED_IN_AGAIN = Transition(
+    "sign_in", "signed in again for a Cancel or Change (then carried out)", IDLE
+)
 ANSWERED = Transition("questions", "all answered", NEXT)
 SCREENED_OUT = Transition("questions", "screening answer refused", IDLE)
 CUSTOMER_KNOWN = Transition("customer", "stored fiche picked, or every field typed and valid", NEXT)
@@ -81,7 +83,7 @@ RETRIED = Transition(ANY, "platform unavailable, then Retry", ANY)
 STALE_BUTTON = Transition(ANY, "stale or forged button", ANY)
 CANCELLED_BOOKING = Transition(IDLE, "/mybookings → Cancel → Yes", IDLE)
 RESCHEDULE = Transition(IDLE, "/mybookings → Change", "date")
-SESSION_ENDED = Transition(IDLE, "Cancel (/mybookings, reminder): session ended", "sign_in")
+SESSION_ENDED = Transition(IDLE, "Cancel or Change: the session ended", "sign_in")
 
 TRANSITIONS: list[Transition] = [
     START,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from providers.base import ProviderError
+from providers.base import Booking, ProviderError, Selection, Slot
 from tests.bot.clicrdv_world import (
     BOOKED,
     CHECK_PROMPT,
@@ -553,3 +553,46 @@ async def test_a_reminders_cancel_after_the_session_ended_signs_in_then_cancels(
             await send_message(chat, PASSWORD)
             assert "Your appointment is cancelled." in chat.text
         assert world.fake.live_appointments() == []
+
+
+async def test_a_change_whose_session_ended_signs_in_then_starts_the_change_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform with both customer sign-in and Change (ClicRDV has no Change: it is given
+    one here that, like its writes, needs a live session): the Change skips signing in, so an
+    ended session is met at its Confirm; the customer signs in there and the Change goes on."""
+    async with clicrdv_world(database_url) as world:
+        provider = world.provider
+        moved: list[str] = []
+
+        async def reschedule(booking_ref: str, selection: Selection, slot: Slot) -> Booking:
+            await provider.appointments(selection)  # AuthFailed without a live session
+            moved.append(booking_ref)
+            return Booking(booking_ref, slot.start, slot.end, "Coupe")
+
+        monkeypatch.setattr(provider, "supports_reschedule", True)
+        monkeypatch.setattr(provider, "reschedule", reschedule)
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            world.fake.sessions.clear()
+            await chat.send("/mybookings")
+            (change,) = [label for label in chat.labels if label.startswith("↻ Change")]
+            await chat.press(change)
+            await choose_time(chat)
+            assert "Please check the new time:" in chat.text
+            await chat.press("✅ Confirm")
+            assert "Please sign in again." in chat.text
+            assert "Please type your email address." in chat.text
+            assert moved == []
+
+            await chat.send(EMAIL)
+            await send_message(chat, PASSWORD)
+            assert f"Signed in as {EMAIL}." in chat.text
+            assert "Pick the new day for your appointment." in chat.text
+            await choose_time(chat)
+            await chat.press("✅ Confirm")
+            assert "✅ Your new time is confirmed." in chat.text
+        assert len(moved) == 1
+        (booking,) = await world.bookings()
+        assert booking.provider_ref == moved[0]

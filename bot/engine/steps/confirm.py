@@ -186,6 +186,14 @@ class ConfirmStep(StepHandler):
             await follow(turn, FIELD_REFUSED)
             return
         except AuthFailed as refused_account:
+            if booking.rescheduling is not None and turn.provider.supports_sign_in:
+                # A Change skips signing in; the session ended: sign in, then the Change
+                # starts again (see my_bookings.sign_in_first).
+                from bot.engine.my_bookings import sign_in_first
+
+                change = f"r:{booking.rescheduling}"
+                await sign_in_first(turn, booking.business, change, refused_account)
+                return
             if not any(s.key == "sign_in" for s in turn.steps):
                 # The business's own credentials were refused: nothing the user can fix.
                 raise ProviderUnavailable(refused_account.message) from None

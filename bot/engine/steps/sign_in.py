@@ -111,7 +111,7 @@ class SignInStep(StepHandler):
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
             if booking.then is not None:
-                # Signing in again for a Cancel (see my_bookings.sign_in_first).
+                # Signing in again for a Cancel or Change (see my_bookings.sign_in_first).
                 from bot.engine.my_bookings import resume_after_sign_in
 
                 await resume_after_sign_in(turn)
