@@ -259,9 +259,12 @@ def _ask(
     if optional:
         rows.append([MenuButton(turn.t("Skip"), "b:skip")])
     rows.append(nav_row(turn))
-    business = turn.business
-    example = phone_example(phone_region(business.zone, business.country))
-    text = turn.t(PROMPTS[field], example=example)
+    if field is CustomerField.PHONE:
+        business = turn.business
+        example = phone_example(phone_region(business.zone, business.country))
+        text = turn.t(PROMPTS[field], example=example)
+    else:
+        text = turn.t(PROMPTS[field])
     if current is not None:
         now = turn.t("Now: {value}", value=shown_detail(field, current, turn.language))
         text = now + "\n" + text
