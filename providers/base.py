@@ -42,6 +42,8 @@ from providers.domain import (
     Option,
     Question,
     Selection,
+    SignUpField,
+    SignUpForm,
     Slot,
     Step,
     StepKind,
@@ -99,6 +101,8 @@ __all__ = [
     "Question",
     "Refusal",
     "Selection",
+    "SignUpField",
+    "SignUpForm",
     "Slot",
     "SlotTaken",
     "Step",
@@ -234,13 +238,39 @@ class BookingProvider(ABC):
         """Sign the end user in; the session stays in the adapter's memory only."""
         raise NotImplementedError
 
-    async def sign_up(self, selection: Selection, email: str) -> Account:
-        """Create an account for the end user."""
+    async def sign_up_form(self, selection: Selection) -> SignUpForm | None:
+        """The fields a self-registration asks after the email; ``None`` (the default): the
+        platform creates the account from the email alone and mails the user a password."""
+        return None
+
+    async def sign_up(
+        self,
+        selection: Selection,
+        email: str,
+        *,
+        details: Mapping[str, str] | None = None,
+        password: str | None = None,
+    ) -> Account:
+        """Create an account for the end user. With a :meth:`sign_up_form`, ``details`` holds
+        its answers by field key and ``password`` the password typed twice; the adapter signs
+        the new account in when the platform allows it, and drops the password."""
         raise NotImplementedError
 
     async def fiches(self, selection: Selection) -> Sequence[Fiche]:
         """The signed-in account's customer records in this business."""
         return ()
+
+    async def start(self) -> list[str]:
+        """Prepare what the adapter needs before its first customer (ClickBook: read its
+        WSDLs). Returns the problems found, each a sentence for the operator (never a
+        secret); the default has nothing to prepare."""
+        return []
+
+    async def check_sign_in(self) -> str | None:
+        """Sign in with the business's configured check credentials, if the adapter has any
+        (``bookbot check-provider``): what was signed in as, or ``None`` when there is
+        nothing to sign in with. Raises the platform's :class:`ProviderError` when refused."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional, no-op by default
         """Release what the adapter owns (its own HTTP client, if it made one)."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from bot.config import BusinessConfig
 from bot.delivery import reminders
@@ -30,6 +30,7 @@ from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.types import Event, Reply
+from bot.engine.unsafe_text import unsafe_character
 from bot.i18n import gettext, pick_language
 from providers.base import (
     Hold,
@@ -40,6 +41,7 @@ from providers.base import (
 )
 from storage import conversations
 from storage.conversations import ConversationRecord
+from storage.db import connected
 from storage.models import User
 from storage.writes import BookingChange
 
@@ -66,6 +68,25 @@ def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
         return now - datetime.fromisoformat(started) < CONFIRMING_GRACE
     except (TypeError, ValueError):
         return False
+
+
+def _read_conversation(connection: Connection, chat_id: int, user_id: int) -> ConversationRecord:
+    """:meth:`Engine.load`'s statements, on one synchronous connection."""
+    record = conversations.read(connection, chat_id, user_id)
+    if record.is_new:
+        chosen = connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
+        if chosen:
+            record.data = ConversationState(language=chosen).to_stored()
+    return record
+
+
+def _write_conversation(
+    connection: Connection, record: ConversationRecord, *, expires_at: datetime, now: datetime
+) -> bool:
+    """A turn's state written alone (no other writes), committed: one synchronous call."""
+    stored = conversations.write(connection, record, expires_at=expires_at, now=now)
+    connection.commit()
+    return stored
 
 
 class Engine:
@@ -122,21 +143,38 @@ class Engine:
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
+        if event.kind in ("text", "contact") and not self._readable(turn):
+            await self._current_or_hint(turn)
+            return
         if await self.features.take(self, turn):
             return
         if event.kind == "command":
             await command(turn, event.command, event.text.strip())
         elif event.kind == "button":
             await button(turn, event.text, self._feature_action(turn))
-        elif len(event.text) > MAX_TEXT:
-            turn.notice("That message is too long.")
-            await self._current_or_hint(turn)
         elif event.kind == "contact" and turn.in_booking:
             await HANDLERS[turn.step.kind].on_contact(turn, turn.step, event.phone)
         elif turn.in_booking:
             await HANDLERS[turn.step.kind].on_text(turn, turn.step, event.text)
         else:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
+
+    def _readable(self, turn: Turn) -> bool:
+        """Whether the text (or shared phone number) may be read at all, before any step or
+        feature sees it; if not, says why (the user stays where they are)."""
+        typed = turn.event.phone if turn.event.kind == "contact" else turn.event.text
+        if len(typed) > MAX_TEXT:
+            turn.notice("That message is too long.")
+            return False
+        code = unsafe_character(typed)
+        if code is not None:
+            turn.notice(
+                "That message contains an invisible or control character ({code}) that I "
+                "cannot keep. Please type it again without it.",
+                code=code,
+            )
+            return False
+        return True
 
     async def _current_or_hint(self, turn: Turn) -> None:
         if turn.in_booking:
@@ -155,17 +193,16 @@ class Engine:
     # -- persistence -------------------------------------------------------------------------
     # Every update reads its conversation once and writes it once, each on one connection
     # with Core statements (storage.conversations); a turn's other writes commit in the
-    # transaction that writes the state.
+    # transaction that writes the state. The read, and a state written alone (most updates),
+    # run their statements and commit in one ``run_sync`` call: one pass through SQLAlchemy's
+    # asyncio layer instead of one per statement, BEGIN and COMMIT (docs/performance.md).
+    # Neither holds a connection across the turn's platform calls: the read's connection goes
+    # back to the pool before the turn starts, the write's is taken after it ends.
     async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
-        async with self.services.autocommit_engine.connect() as connection:
-            record = await conversations.load(connection, chat_id, user_id)
-            if record.is_new:
-                chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
-                if chosen:
-                    record.data = ConversationState(language=chosen).to_stored()
-        return record
+        async with connected(self.services.autocommit_engine) as connection:
+            return await connection.run_sync(_read_conversation, chat_id, user_id)
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
@@ -178,9 +215,13 @@ class Engine:
         record.data = turn.state.to_stored()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
-        # The state alone is one conditional statement: it needs no transaction around it.
-        engine = self.services.engine if writes else self.services.autocommit_engine
-        async with engine.begin() as connection:
+        if not writes:
+            # The state alone is one conditional statement: it needs no transaction around it.
+            async with connected(self.services.autocommit_engine) as connection:
+                return await connection.run_sync(
+                    _write_conversation, record, expires_at=expires_at, now=now
+                )
+        async with self.services.engine.begin() as connection:
             for write in writes:
                 change = await write(connection)
                 if change is not None:

@@ -14,6 +14,7 @@ from bot.engine.types import Button, Event, Reply, Screen
 from bot.i18n import gettext, ngettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
+from storage.types import row_id
 from storage.writes import Write
 
 if TYPE_CHECKING:
@@ -66,13 +67,14 @@ class Turn:
 
     def id_action(self, action: str) -> tuple[str, int] | None:
         """A menu action ``<kind>:<id>`` split into its kind and id; ``None``, with "this menu
-        has expired" for the user, when the id is not a number (actions are ours, but a row
-        they name may be gone: callers still check it)."""
+        has expired" for the user, when the id is not a row id (:func:`storage.types.row_id`).
+        Actions are ours, but a row they name may be gone: callers still check it."""
         kind, _, raw_id = action.partition(":")
-        if not raw_id.isdigit():
+        parsed = row_id(raw_id)
+        if parsed is None:
             self.alert = self.t("This menu has expired.")
             return None
-        return kind, int(raw_id)
+        return kind, parsed
 
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:

@@ -252,7 +252,15 @@ class ClicrdvProvider(BookingProvider):
         del password
         return api.account_of(account, email)
 
-    async def sign_up(self, selection: Selection, email: str) -> Account:
+    async def sign_up(
+        self,
+        selection: Selection,
+        email: str,
+        *,
+        details: Mapping[str, str] | None = None,
+        password: str | None = None,
+    ) -> Account:
+        # ClicRDV has no registration form: it creates the account and mails a password.
         body = await self._client.post(
             api.ACCOUNTS_PATH,
             {"account": {"email": email, "group_id": api.id_value(self.group_id)}},
