@@ -12,7 +12,14 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+from bot.config import (
+    REFUSED_AT_START_UP,
+    AppConfig,
+    ConfigError,
+    TelegramSettings,
+    config_path,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -114,7 +121,13 @@ def cmd_run(_: argparse.Namespace) -> int:
         print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
         return 2
     config = _load_or_exit()
-    asyncio.run(_serve(config, telegram))
+    from telegram.error import InvalidToken
+
+    try:
+        asyncio.run(_serve(config, telegram))
+    except InvalidToken:
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
+        return 2
     return 0
 
 
@@ -153,6 +166,7 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
             await application.updater.stop()
             await application.stop()
     finally:
+        await application.bot.shutdown()  # (no-op once shut down) a refused token leaves it open
         await services.aclose()
 
 

@@ -167,6 +167,13 @@ class AppConfig(BaseModel):
         return next((b for b in self.businesses if b.slug == slug), None)
 
 
+#: What start-up prints, alone, when the Bot API refuses the token (never the exception: its
+#: text quotes the token).
+REFUSED_AT_START_UP = (
+    "the Bot API refused TELEGRAM_BOT_TOKEN: check the token (and TELEGRAM_API_BASE_URL)"
+)
+
+
 @dataclass(frozen=True)
 class TelegramSettings:
     """Telegram settings from the environment (never from the file: the token is a secret)."""

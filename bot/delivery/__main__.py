@@ -15,12 +15,20 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from datetime import timedelta
 
+from telegram.error import InvalidToken
 from telegram.ext import ExtBot
 
 from bot.bot_api_request import AiohttpRequest
-from bot.config import ConfigError, TelegramSettings, bot_api_urls, usable_database_url
+from bot.config import (
+    REFUSED_AT_START_UP,
+    ConfigError,
+    TelegramSettings,
+    bot_api_urls,
+    usable_database_url,
+)
 from bot.delivery.dispatcher import Dispatcher
 from bot.rate_limiter import TELEGRAM_RATE, Priority, TelegramRateLimiter
 from storage.db import create_engine, create_session_factory
@@ -103,7 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(amain(args))
+    try:
+        asyncio.run(amain(args))
+    except InvalidToken:
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ A row holds the customer's switches; news counts only once they answered about i
 (``news_answered``: the consent's yes, or the news switch itself), since a row is also written
 when only the reminders are switched. Rows from before news was opt-in count as answered when
 news was switched off (their explicit no); a "yes" there was the old default, so it is asked
-(migration 0003).
+(migration 0004).
 """
 
 from __future__ import annotations

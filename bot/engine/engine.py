@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from bot.config import BusinessConfig
 from bot.delivery import reminders
+from bot.engine import intents, reconcile
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
@@ -55,6 +56,8 @@ MAX_TEXT = 4096
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
+#: Commands answered while a confirmation is in progress: they show, and change nothing.
+READ_ONLY_COMMANDS = frozenset({"help", "mybookings"})
 #: The language a user chose with /language (read when their conversation is new).
 _CHOSEN_LANGUAGE = select(User.language).where(User.id == bindparam("p_user"))
 
@@ -104,20 +107,23 @@ class Engine:
         language = pick_language(
             state.language, event.telegram_language, services.config.default_language
         )
-        if confirming_elsewhere(state, now):
-            # The same Confirm delivered twice (or a tap meanwhile): the update that holds the
-            # checkpoint is calling the platform. Saving this one would bump the version under
-            # it and lose its "Booked!" screen and state, so this update changes nothing.
-            return Reply(
-                screens=[], alert=gettext(language, "This booking is already being confirmed.")
-            )
         turn = Turn(services, event, record, state, now=now, language=language)
-        turn.checkpoint = lambda: self._checkpoint(turn)
+        if confirming_elsewhere(state, now):
+            return await self._while_confirming(turn)
+
+        async def checkpoint(*, intent: bool = False) -> bool:
+            return await self._checkpoint(turn, intent=intent)
+
+        turn.checkpoint = checkpoint
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
             await follow(turn, TIMED_OUT)
             turn.notice("Your previous booking timed out, so it was not kept.")
         try:
-            await self._dispatch(turn)
+            # A Confirm not settled in its own turn (a crash, no answer) is settled first.
+            if state.intent is not None and await reconcile.settle_on_return(turn):
+                await self._current_or_hint(turn, hint=False)
+            else:
+                await self._dispatch(turn)
         except ProviderUnavailable:
             turn.drafts.clear()
             turn.notice("The booking system is not answering right now. Your choices are kept.")
@@ -140,6 +146,24 @@ class Engine:
             if turn.in_booking:
                 await show_current(turn)
         return await self._save(turn)
+
+    async def _while_confirming(self, turn: Turn) -> Reply:
+        """An update while another one holds the checkpoint and is calling the platform (the
+        same Confirm delivered twice, a tap, a command meanwhile). Saving it would bump the
+        version under that update and lose its "Booked!" screen and state, so nothing is
+        stored: a tap is answered with a notice, /help and /mybookings with their text (no
+        buttons: no menu would back them), anything else with what is going on."""
+        event = turn.event
+        if event.kind == "button":
+            return Reply(screens=[], alert=turn.t("This booking is already being confirmed."))
+        turn.notice("Your booking is being confirmed right now. I will show it in a moment.")
+        if event.kind == "command" and event.command in READ_ONLY_COMMANDS:
+            await command(turn, event.command, "")
+        turn.writes.clear()
+        reply, _ = turn.build_reply(turn.record.version)
+        for screen in reply.screens:
+            screen.buttons = []
+        return reply
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
@@ -176,10 +200,10 @@ class Engine:
             return False
         return True
 
-    async def _current_or_hint(self, turn: Turn) -> None:
+    async def _current_or_hint(self, turn: Turn, *, hint: bool = True) -> None:
         if turn.in_booking:
             await show_current(turn)
-        else:
+        elif hint:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
 
     def _feature_action(self, turn: Turn) -> FeatureAction:
@@ -231,12 +255,22 @@ class Engine:
     def _business_of(self, change: BookingChange) -> BusinessConfig:
         return self.services.business(self.services.business_slugs[change.booking.business_id])
 
-    async def _checkpoint(self, turn: Turn) -> bool:
+    async def _checkpoint(self, turn: Turn, *, intent: bool = False) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used
-        twice; ``False`` if another update got there first."""
-        turn.state.confirming = self.services.clock().isoformat()
-        stored = await self._store(turn, with_writes=False)
-        turn.state.confirming = None
+        twice; ``False`` if another update got there first. ``intent``: record the Confirm's
+        booking intent with it (:func:`bot.engine.intents.checkpoint`)."""
+        state = turn.state
+        state.confirming = self.services.clock().isoformat()
+        if intent:
+            # The tapped menu is used up: stored without it, none of its buttons (the same
+            # Confirm after the grace, or after a crash) can book again. This turn's reply
+            # brings a new one. (A broadcast's Send drops its draft instead, which its buttons
+            # then find gone: "this broadcast can no longer be changed".)
+            state.menu = None
+            stored = await intents.checkpoint(self.services, turn)
+        else:
+            stored = await self._store(turn, with_writes=False)
+        state.confirming = None
         return stored
 
     async def _save(self, turn: Turn) -> Reply:
@@ -253,7 +287,9 @@ class Engine:
 
     # -- housekeeping ------------------------------------------------------------------------
     async def sweep_expired(self) -> int:
-        """Release the holds of abandoned conversations and forget them. Returns how many."""
+        """Settle abandoned Confirms (:func:`bot.engine.reconcile.settle_abandoned`), release the
+        holds of abandoned conversations and forget them. Returns how many conversations."""
+        await reconcile.settle_abandoned(self.services, CONFIRMING_GRACE)
         now = self.services.clock()
         async with self.services.sessions() as session:
             expired = await conversations.expired(session, now)

@@ -3,10 +3,10 @@ steps share (translation, menus, the booking's selection)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from bot.config import BusinessConfig
 from bot.engine.state import BookingState, ConversationState
@@ -27,6 +27,14 @@ class MenuButton(NamedTuple):
 
     label: str
     action: str
+
+
+class Checkpoint(Protocol):
+    """Stores the state now, before a platform call that must happen once; ``intent``: also
+    record the Confirm's booking intent (:mod:`bot.engine.intents`). ``False`` if another
+    update changed the conversation first."""
+
+    def __call__(self, *, intent: bool = False) -> Awaitable[bool]: ...
 
 
 @dataclass
@@ -58,7 +66,7 @@ class Turn:
     delete_user_message: bool = False
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
-    checkpoint: Callable[[], Awaitable[bool]] = field(default=lambda: _never())
+    checkpoint: Checkpoint = field(default=lambda *, intent=False: _never())
     #: database writes to make in the transaction that saves this turn's state
     #: (:class:`~storage.writes.Write`)
     writes: list[Write] = field(default_factory=list)

@@ -26,7 +26,7 @@ async def test_migration_0002_runs_down_and_up_on_sqlite(database_url: str) -> N
     assert "ix_deliveries_due" in {i["name"] for i in indexes}
 
 
-async def test_migration_0003_counts_an_old_news_off_as_answered_and_an_old_on_as_not(
+async def test_migration_0004_counts_an_old_news_off_as_answered_and_an_old_on_as_not(
     database_url: str,
 ) -> None:
     """Before news was opt-in it was on by default: a stored "off" was the customer's no, a

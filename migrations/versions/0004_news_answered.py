@@ -6,8 +6,8 @@ default) count as answered when news is off, the customer's explicit no; a news 
 the default, so it is not taken as a yes: the customer is asked once, and gets no news until
 they answer.
 
-Revision ID: 0003_s7_follow_news_answered
-Revises: 0002
+Revision ID: 0004_s7_follow_news_answered
+Revises: 0003_s7_rel14
 Create Date: 2026-12-02 01:10:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_s7_follow_news_answered"
-down_revision: str | None = "0002"
+revision: str = "0004_s7_follow_news_answered"
+down_revision: str | None = "0003_s7_rel14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
