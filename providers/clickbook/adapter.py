@@ -57,10 +57,6 @@ from providers.http import RetryPolicy, TTLCache
 from providers.settings import secret
 
 ASK_PROVIDER = N_("Which business would you like to book with?")
-CANCEL_NEEDS_SESSION = N_(
-    "The bot's ClickBook session has ended, so it cannot cancel this appointment. "
-    "Please cancel it on clickbook.net or ask the business."
-)
 #: Free timeslots are not kept longer than this (the engine reads a month, then a day).
 AVAILABILITY_TTL = 5.0
 
@@ -370,6 +366,7 @@ class ClickbookProvider(BookingProvider):
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         if self.client.session(selection.user_key) is None:
-            raise AuthFailed(CANCEL_NEEDS_SESSION, detail="no ClickBook session to cancel with")
+            # The engine asks the customer to sign in again, then cancels.
+            raise AuthFailed(SESSION_ENDED, detail="no ClickBook session to cancel with")
         await booking.cancel_booking(self.client, selection.user_key, booking_ref)
         self._availability.clear()
