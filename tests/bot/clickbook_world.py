@@ -14,19 +14,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.base import utc_now
 from providers.clickbook import ClickbookProvider
-from storage import conversations
-from storage.delivery_models import Delivery
-from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver, running_bot
+from tests.bot.stored_records import USER_ID, StoredRecords
 from tests.fakes.clickbook import API_KEY, FakeClickbook, settings_for
 
 SLUG = "studio-zen"
@@ -36,7 +32,6 @@ EMAIL = "anna.martin@example.org"
 PASSWORD = "Canary-Pa55word-c1ickbook-cust-5d2e"
 STAFF_EMAIL = "maya@studio-zen.example"
 STAFF_PASSWORD = "Canary-Pa55word-c1ickbook-staff-a9c4"
-USER_ID = 42
 
 SIGN_IN_SCREEN = "please sign in to your account with " + BUSINESS_NAME
 PASSWORD_PROMPT = "Please type your password for"
@@ -63,7 +58,7 @@ def clickbook_config(database_url: str, cache_dir: Path) -> AppConfig:
 
 
 @dataclass
-class ClickbookWorld:
+class ClickbookWorld(StoredRecords):
     """The fake platform and the bot's current Services, sharing one clock (the fake's: real
     time plus the offset a test moves with :meth:`advance`)."""
 
@@ -103,27 +98,6 @@ class ClickbookWorld:
 
     def chat(self, user_id: int = USER_ID) -> AbstractAsyncContextManager[ChatDriver]:
         return running_bot(self.services, user_id=user_id)
-
-    async def state(self, user_id: int = USER_ID) -> dict[str, Any]:
-        async with self.services.engine.connect() as connection:
-            record = await conversations.load(connection, user_id, user_id)
-        return record.data
-
-    async def fiches(self) -> list[Fiche]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Fiche).order_by(Fiche.id)))
-
-    async def bookings(self) -> list[Booking]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Booking).order_by(Booking.id)))
-
-    async def notices(self) -> list[str]:
-        """The texts of the notices queued in the outbox (what the sweep tells users)."""
-        async with self.services.sessions() as session:
-            payloads = await session.scalars(
-                select(Delivery.payload).where(Delivery.kind == "notice").order_by(Delivery.id)
-            )
-            return [str(p["text"]) for p in payloads]
 
 
 @asynccontextmanager

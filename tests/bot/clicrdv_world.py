@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.clicrdv import ClicrdvProvider
-from storage import conversations
-from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver, running_bot
+from tests.bot.stored_records import USER_ID, StoredRecords
 from tests.fakes.clicrdv import (
     API_KEY,
     FakeAccount,
@@ -40,7 +38,6 @@ BUSINESS_NAME = "Salon Clic"
 KEY_ENV = "SALON_CLIC_API_KEY"
 EMAIL = "anna.martin@example.org"
 PASSWORD = "the-right-password"
-USER_ID = 42
 
 #: The existing fiche of the account: a child the parent books for.
 CHILD = {
@@ -89,7 +86,7 @@ def clicrdv_config(database_url: str, group_id: int) -> AppConfig:
 
 
 @dataclass
-class ClicrdvWorld:
+class ClicrdvWorld(StoredRecords):
     fake: FakeClicrdv
     services: Services
     account: FakeAccount
@@ -116,20 +113,6 @@ class ClicrdvWorld:
             for r in self.fake.requests
             if r.method == "POST" and r.path.endswith("/appointments.json")
         ]
-
-    async def state(self) -> dict[str, Any]:
-        """The stored conversation state of the user."""
-        async with self.services.engine.connect() as connection:
-            record = await conversations.load(connection, USER_ID, USER_ID)
-        return record.data
-
-    async def fiches(self) -> list[Fiche]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Fiche).order_by(Fiche.id)))
-
-    async def bookings(self) -> list[Booking]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Booking).order_by(Booking.id)))
 
 
 @asynccontextmanager
