@@ -38,6 +38,13 @@ PASSWORD_PROMPT = "Please type your password for"
 WHO_PROMPT = "Who is this appointment for?"
 CHECK_PROMPT = "Please check your booking"
 BOOKED = "Booked!"
+#: The client a staff member books for (a new client file).
+CLIENT = {
+    "first": "Chloé",
+    "last": "Petit",
+    "phone": "+33 6 55 44 33 22",
+    "email": "chloe@example.org",
+}
 
 
 def clickbook_config(database_url: str, cache_dir: Path) -> AppConfig:
@@ -163,3 +170,56 @@ async def sign_in(chat: ChatDriver, email: str = EMAIL, password: str = PASSWORD
 
 def deleted(chat: ChatDriver, message_id: int) -> bool:
     return any(c.params.get("message_id") == message_id for c in chat.calls("deleteMessage"))
+
+
+async def to_confirm(chat: ChatDriver) -> str:
+    """From /book to the check screen as the customer Anna (signed in, booking for herself);
+    returns the time label tapped."""
+    await choose_to_date(chat)
+    label = await choose_time(chat)
+    await sign_in(chat)
+    await chat.press("Book for Anna Martin")
+    assert CHECK_PROMPT in chat.text
+    return label
+
+
+async def book_as_customer(chat: ChatDriver) -> str:
+    """:func:`to_confirm`, then Confirm: Anna's booking is made; returns the time label."""
+    label = await to_confirm(chat)
+    await chat.press("✅ Confirm")
+    assert BOOKED in chat.text, chat.text
+    return label
+
+
+async def type_client(chat: ChatDriver) -> None:
+    """At the customer details step of a staff member: :data:`CLIENT`'s details."""
+    assert "first name" in chat.text, chat.text
+    await chat.send(CLIENT["first"])
+    await chat.send(CLIENT["last"])
+    await chat.send(CLIENT["phone"])
+    assert "email address" in chat.text
+    await chat.send(CLIENT["email"])
+
+
+async def staff_to_confirm(chat: ChatDriver) -> None:
+    """From /book to the Confirm of the staff member booking for :data:`CLIENT`."""
+    await choose_to_date(chat)
+    await choose_time(chat)
+    await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
+    await type_client(chat)
+
+
+async def register(
+    chat: ChatDriver, email: str, first: str, last: str, phone: str, password: str
+) -> None:
+    """At the sign-in step: create an account (Paris time, France, terms agreed) with
+    ``password`` typed twice."""
+    await chat.press("Create an account")
+    await chat.send(email)
+    for answer in (first, last, phone):
+        await chat.send(answer)
+    await chat.press("(GMT+01:00) Paris")
+    await chat.press("France")
+    await chat.press("I agree")
+    await send_message(chat, password)
+    await send_message(chat, password)

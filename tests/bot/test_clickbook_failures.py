@@ -12,18 +12,14 @@ import pytest
 
 from tests.bot.clickbook_world import (
     BOOKED,
-    CHECK_PROMPT,
     SIGN_IN_SCREEN,
     SLUG,
-    STAFF_EMAIL,
-    STAFF_PASSWORD,
-    choose_time,
     choose_to_date,
     clickbook_world,
     sign_in,
+    staff_to_confirm,
+    to_confirm,
 )
-from tests.bot.harness import ChatDriver
-from tests.bot.test_clickbook_staff import type_client
 
 NOT_ANSWERED = "The booking system did not answer"
 NOT_ANSWERING = "The booking system is not answering right now. Your choices are kept."
@@ -32,15 +28,6 @@ UNKNOWN_OUTCOME = (
     "We could not find out whether your last confirmation went through. "
     "Please check with the business before you book again."
 )
-
-
-async def to_confirm(chat: ChatDriver) -> str:
-    await choose_to_date(chat)
-    label = await choose_time(chat)
-    await sign_in(chat)
-    await chat.press("Book for Anna Martin")
-    assert CHECK_PROMPT in chat.text
-    return label
 
 
 @pytest.mark.parametrize("mode", ["fault", "timeout", "error", "unavailable"])
@@ -95,10 +82,7 @@ async def test_staff_whose_booking_answer_was_lost_finds_it_in_the_new_client_fi
     async with clickbook_world(database_url, tmp_path) as world:
         fake = world.fake
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            await choose_time(chat)
-            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
-            await type_client(chat)
+            await staff_to_confirm(chat)
             fake.control.fail_next("lost", 1, operation="BOOKTIMESLOT")
             await chat.press("✅ Confirm")
             assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
