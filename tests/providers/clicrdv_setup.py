@@ -1,6 +1,6 @@
 """The ClicRDV world the adapter tests share: Ana's account on the fake, a provider on it.
 
-A test module takes the fixtures by importing them (``from ... import fake, provider``), and may
+A test module takes the fixtures by assigning them (``fake = clicrdv_setup.fake``), and may
 override ``fake`` with its own (a grouped catalog, say); ``provider`` is built on whichever
 ``fake`` the module has.
 """
