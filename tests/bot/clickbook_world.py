@@ -8,7 +8,6 @@ Services; ``world.chat()`` runs the Telegram Application against the local Bot A
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +21,13 @@ from bot.services import Services, build_services
 from providers.base import utc_now
 from providers.clickbook import ClickbookProvider
 from tests.bot.harness import ChatDriver, running_bot
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    choose_time,
+    send_message,
+    sign_in_at,
+)
 from tests.bot.stored_records import USER_ID, StoredRecords
 from tests.fakes.clickbook import API_KEY, FakeClickbook, settings_for
 
@@ -34,10 +40,6 @@ STAFF_EMAIL = "maya@studio-zen.example"
 STAFF_PASSWORD = "Canary-Pa55word-c1ickbook-staff-a9c4"
 
 SIGN_IN_SCREEN = "please sign in to your account with " + BUSINESS_NAME
-PASSWORD_PROMPT = "Please type your password for"
-WHO_PROMPT = "Who is this appointment for?"
-CHECK_PROMPT = "Please check your booking"
-BOOKED = "Booked!"
 #: The client a staff member books for (a new client file).
 CLIENT = {
     "first": "Chloé",
@@ -141,31 +143,9 @@ async def choose_to_date(chat: ChatDriver) -> None:
     await chat.press("No preference")
 
 
-async def choose_time(chat: ChatDriver) -> str:
-    """From the date picker to the sign-in step; returns the time label tapped."""
-    assert "Pick a day" in chat.text or "No free time this month" in chat.text, chat.text
-    await chat.press("⚡ Earliest available")
-    assert "Free times on" in chat.text, chat.text
-    label = next(text for text in chat.labels if re.match(r"^\d{1,2}:\d{2}", text))
-    await chat.press_first_time()
-    return label
-
-
-async def send_message(chat: ChatDriver, text: str) -> int:
-    update = chat.updates.text(text)
-    assert update.message is not None
-    await chat.application.process_update(update)
-    return update.message.message_id
-
-
 async def sign_in(chat: ChatDriver, email: str = EMAIL, password: str = PASSWORD) -> int:
     """From the sign-in step through the password; returns the password message's id."""
-    assert SIGN_IN_SCREEN in chat.text, chat.text
-    await chat.press("I have an account")
-    assert "Please type your email address." in chat.text
-    await chat.send(email)
-    assert PASSWORD_PROMPT in chat.text
-    return await send_message(chat, password)
+    return await sign_in_at(chat, SIGN_IN_SCREEN, email, password)
 
 
 def deleted(chat: ChatDriver, message_id: int) -> bool:

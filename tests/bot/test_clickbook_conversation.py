@@ -8,23 +8,25 @@ from pathlib import Path
 
 from providers.base import Selection
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     EMAIL,
     PASSWORD,
-    PASSWORD_PROMPT,
     SIGN_IN_SCREEN,
-    WHO_PROMPT,
     book_as_customer,
-    choose_time,
     choose_to_date,
     clickbook_world,
     deleted,
-    send_message,
     sign_in,
     to_confirm,
 )
 from tests.bot.harness import ChatDriver
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    PASSWORD_PROMPT,
+    WHO_PROMPT,
+    choose_time,
+    send_message,
+)
 
 
 async def test_a_returning_customer_signs_in_and_books(database_url: str, tmp_path: Path) -> None:

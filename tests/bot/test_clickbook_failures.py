@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.bot.clickbook_world import (
-    BOOKED,
     SIGN_IN_SCREEN,
     SLUG,
     choose_to_date,
@@ -21,6 +20,9 @@ from tests.bot.clickbook_world import (
     to_confirm,
 )
 from tests.bot.harness import ChatDriver
+from tests.bot.signed_in_steps import (
+    BOOKED,
+)
 from tests.fakes.clickbook import FakeClickbook
 
 NOT_ANSWERED = "The booking system did not answer"

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     SIGN_IN_SCREEN,
-    WHO_PROMPT,
-    choose_time,
     choose_to_date,
     clickbook_world,
     deleted,
     register,
+)
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    WHO_PROMPT,
+    choose_time,
     send_message,
 )
 

@@ -12,17 +12,19 @@ import pytest
 
 from providers.base import ProviderError, Selection
 from tests.bot.clickbook_world import (
-    BOOKED,
     EMAIL,
     PASSWORD,
     STAFF_PASSWORD,
     ClickbookWorld,
     book_as_customer,
-    choose_time,
     choose_to_date,
     clickbook_world,
     register,
     staff_to_confirm,
+)
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    choose_time,
 )
 from tests.bot.test_clickbook_registration import NEW_EMAIL, NEW_PASSWORD
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     CLIENT,
     STAFF_EMAIL,
     STAFF_PASSWORD,
-    choose_time,
     choose_to_date,
     clickbook_world,
     sign_in,
     staff_to_confirm,
+)
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    choose_time,
 )
 
 
