@@ -23,6 +23,7 @@ from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
 from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
+from bot.update_processor import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def build_application(
         .token(token or LOCAL_TOKEN)
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
+        # different chats at once, each chat's updates in order (bot/update_processor.py)
+        .concurrent_updates(ChatOrderedProcessor())
     )
     if request is None:
         builder = builder.request(AiohttpRequest(CONNECTION_POOL_SIZE)).get_updates_request(
