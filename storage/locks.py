@@ -5,8 +5,8 @@
 - :data:`START_UP`: a process's start-up writes (the businesses, their admins, the local
   calendars' catalogs, :func:`bot.services.build_services`), so workers started together do
   not insert the same rows at once;
-- :data:`POLLING`: held by the one process polling Telegram for a token, for as long as it
-  polls (a second poller would steal its updates).
+- :data:`POLLING`: held by the one process polling Telegram for a bot, for as long as it
+  polls (a second poller would steal its updates), or shared by the bot's webhook workers.
 
 On SQLite (one file, one machine) these are no-ops: its own write lock serialises the writers,
 and several processes on one SQLite file are not a supported deployment.
@@ -57,13 +57,17 @@ async def held(engine: AsyncEngine, lock_id: int) -> AsyncIterator[None]:
             await connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
 
 
-async def try_hold(engine: AsyncEngine, lock_id: int) -> AsyncConnection | None:
-    """Take ``lock_id`` now if it is free: the connection holding it (close it to release),
-    or ``None`` when another session holds it. PostgreSQL only (:func:`supports_locks`)."""
+async def try_hold(
+    engine: AsyncEngine, lock_id: int, *, shared: bool = False
+) -> AsyncConnection | None:
+    """Take ``lock_id`` now if it is free (``shared``: unless someone holds it exclusively):
+    the connection holding it (close it to release), or ``None`` when it is taken.
+    PostgreSQL only (:func:`supports_locks`)."""
+    function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
     connection = await engine.connect()
     try:
         await _autocommit(connection)
-        got = await connection.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id})
+        got = await connection.scalar(text(f"SELECT {function}(:id)"), {"id": lock_id})
     except BaseException:
         await connection.close()
         raise
