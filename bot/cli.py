@@ -98,11 +98,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _send_rate(workers: int = 1) -> float:
-    """This process's share of the token's budget, messages a second (``BOOKBOT_SEND_RATE``,
-    default Telegram's 30, divided between the workers)."""
+    """This process's budget, messages a second: the token's (``BOOKBOT_SEND_RATE``, default
+    Telegram's 30) when the processes share it (``BOOKBOT_REDIS_URL``), else its share."""
     from bot.rate_limiter import TELEGRAM_RATE
 
-    return float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE)) / max(1, workers)
+    rate = float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE))
+    return rate if os.environ.get("BOOKBOT_REDIS_URL") else rate / max(1, workers)
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,9 @@ from bot.http_server import HttpServer, Readiness
 from bot.services import Services
 from bot.webhook import WebhookReceiver, secret_problem
 from storage import locks
+
+if TYPE_CHECKING:
+    from bot.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +108,26 @@ async def serve(
     services = await build_services(config)
     try:
         application = build_application(
-            services, token=telegram.token, base_url=telegram.api_base_url, send_rate=send_rate
+            services,
+            token=telegram.token,
+            base_url=telegram.api_base_url,
+            send_rate=send_rate,
+            shared_budget=shared_budget(telegram.token, send_rate),
         )
         async with application:
             await _run(application, services, telegram, worker, stop)
     finally:
         await services.aclose()
+
+
+def shared_budget(token: str | None, rate: float) -> SharedBudget | None:
+    """The token's budget shared by every process, in Redis when ``BOOKBOT_REDIS_URL`` is set."""
+    url = os.environ.get("BOOKBOT_REDIS_URL")
+    if not url or not token:
+        return None
+    from bot.shared_budget import RedisBudget
+
+    return RedisBudget.from_url(url, token, rate)
 
 
 async def _run(
