@@ -19,21 +19,18 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application
 
+from bot import shared_budget
 from bot.config import AppConfig, TelegramSettings
 from bot.http_server import HttpServer, Readiness
 from bot.services import Services
 from bot.webhook import WebhookReceiver, secret_problem
 from storage import locks
-
-if TYPE_CHECKING:
-    from bot.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -112,22 +109,12 @@ async def serve(
             token=telegram.token,
             base_url=telegram.api_base_url,
             send_rate=send_rate,
-            shared_budget=shared_budget(telegram.token, send_rate),
+            shared_budget=shared_budget.from_env(telegram.token, send_rate),
         )
         async with application:
             await _run(application, services, telegram, worker, stop)
     finally:
         await services.aclose()
-
-
-def shared_budget(token: str | None, rate: float) -> SharedBudget | None:
-    """The token's budget shared by every process, in Redis when ``BOOKBOT_REDIS_URL`` is set."""
-    url = os.environ.get("BOOKBOT_REDIS_URL")
-    if not url or not token:
-        return None
-    from bot.shared_budget import RedisBudget
-
-    return RedisBudget.from_url(url, token, rate)
 
 
 async def _run(

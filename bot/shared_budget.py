@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import uuid
 from typing import Any, Protocol
@@ -116,6 +117,15 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 return tostring(math.max(0, paused - now))
 """
+
+
+def from_env(token: str | None, rate: float) -> RedisBudget | None:
+    """The token's budget shared by every process, in Redis when ``BOOKBOT_REDIS_URL`` is set
+    (``None`` otherwise: each process keeps to its own rate)."""
+    url = os.environ.get("BOOKBOT_REDIS_URL")
+    if not url or not token:
+        return None
+    return RedisBudget.from_url(url, token, rate)
 
 
 class SharedBudget(Protocol):

@@ -96,6 +96,8 @@ class BotApiState:
     events: list[Event] = field(default_factory=list)
     edits: list[tuple[int, int, str]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: messages accepted (sent or edited), in order, whatever ``record_events`` says
+    delivered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
     _chat_last: dict[int, float] = field(default_factory=dict)
     _forced: deque[int] = field(default_factory=deque)
@@ -213,6 +215,8 @@ class BotApiState:
             status, body = self.send_message(params)
             if self.record_events:
                 self.events.append(Event(self.clock(), method, int(params["chat_id"]), status))
+            if status == 200:
+                self.delivered.append((method, params))
             return status, body
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
@@ -220,6 +224,7 @@ class BotApiState:
             chat_id = int(params.get("chat_id", 0))
             message_id = int(params.get("message_id", 0))
             self.edits.append((chat_id, message_id, str(params.get("text", ""))))
+            self.delivered.append((method, params))
             return 200, {
                 "ok": True,
                 "result": self._message(chat_id, str(params.get("text", "")), params),
