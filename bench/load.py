@@ -177,6 +177,8 @@ class Load:
         self.api = api
         self.replies = Replies(api)
         self.latencies: list[float] = []
+        #: how long delivering an update took (webhook: until the bot's 200)
+        self.acks: list[float] = []
         #: latencies by step: /book, the 1st, 2nd, 3rd tap, /cancel
         self.by_step: dict[str, list[float]] = {}
         self.lost = 0
@@ -213,6 +215,7 @@ class Load:
             reply = self.replies.expect(user_id)
             sent = time.monotonic()
             await self.deliver(update)
+            self.acks.append(time.monotonic() - sent)
             try:
                 params = await asyncio.wait_for(reply, REPLY_TIMEOUT_S)
             except TimeoutError:
@@ -358,6 +361,11 @@ def main() -> None:
             print(f"# this process (the fakes and the customers): {100 * driver:.0f}% of a core")
             figures["peak_mb"] = rss_peak_mb(proc.pid)
             print(f"# bookbot CPU: {1e6 * cpu / max(load.answered, 1):.0f} µs per update")
+            acks = sorted(load.acks) or [0.0]
+            print(
+                f"# delivering an update (webhook: until acknowledged): p50_ms="
+                f"{1000 * acks[len(acks) // 2]:.0f} p95_ms={1000 * acks[int(0.95 * len(acks))]:.0f}"
+            )
             for step, values in load.by_step.items():
                 values.sort()
                 print(
