@@ -18,6 +18,7 @@ every running slot from the others.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable
 from typing import Any
 
@@ -80,10 +81,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         if turn is None:
             turn = self._chats[key] = _ChatTurn()
         turn.users += 1
+        started = False
         try:
             async with turn.lock, self._running:
+                started = True
                 await coroutine
         finally:
+            if not started and inspect.iscoroutine(coroutine):
+                coroutine.close()  # cancelled while waiting: it will never run
             turn.users -= 1
             if turn.users == 0:
                 del self._chats[key]
