@@ -1,6 +1,6 @@
 """The ``bookbot`` command: ``run`` (Telegram), ``chat`` (console), ``migrate``,
-``check-config``. With no subcommand it runs on Telegram when ``TELEGRAM_BOT_TOKEN`` is set and
-in the console otherwise."""
+``check-config``, ``check-provider <business>``. With no subcommand it runs on Telegram when
+``TELEGRAM_BOT_TOKEN`` is set and in the console otherwise."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_provider(args: argparse.Namespace) -> int:
+    from bot.check_provider import check_provider
+
+    config = _load_or_exit()
+    return 0 if asyncio.run(check_provider(config, args.business)) else 1
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
@@ -63,7 +70,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
         finally:
             await services.aclose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C: asyncio.run has closed the console and the database
+        print("\nbye")
+        return 130
     return 0
 
 
@@ -136,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check-config", help="validate the configuration").set_defaults(
         func=cmd_check_config
     )
+    check = sub.add_parser(
+        "check-provider", help="sign in and read a business's catalog on its platform"
+    )
+    check.add_argument("business", help="the business's slug")
+    check.set_defaults(func=cmd_check_provider)
     args = parser.parse_args(argv)
     _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     if args.command is None:

@@ -43,6 +43,8 @@ from providers.domain import (
     Option,
     Question,
     Selection,
+    SignUpField,
+    SignUpForm,
     Slot,
     Step,
     StepKind,
@@ -51,6 +53,7 @@ from providers.domain import (
 from providers.errors import (
     AuthFailed,
     BookingRefused,
+    CancelUnconfirmed,
     HoldExpired,
     InvalidCustomerData,
     NotBookable,
@@ -79,6 +82,7 @@ __all__ = [
     "Booking",
     "BookingProvider",
     "BookingRefused",
+    "CancelUnconfirmed",
     "CustomerDetails",
     "CustomerField",
     "CustomerForm",
@@ -99,6 +103,8 @@ __all__ = [
     "Question",
     "Refusal",
     "Selection",
+    "SignUpField",
+    "SignUpForm",
     "Slot",
     "SlotTaken",
     "Step",
@@ -205,6 +211,19 @@ class BookingProvider(ABC):
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         """Cancel a booking. :class:`NotFound` when it does not exist or is already cancelled."""
 
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Whether ``booking_ref`` still stands on the platform, looked up: ``True`` (booked),
+        ``False`` (gone or cancelled), ``None`` when this platform offers no lookup.
+
+        Asked after :meth:`cancel` answered :class:`NotFound`: "not found" from a guessed path
+        or from a session the platform ignored does not mean cancelled, so only a lookup that
+        shows the appointment gone lets the engine say so. ``customer_ref`` is the platform's
+        reference of the person the booking is for, when we keep one (Qmatic looks
+        appointments up by it)."""
+        return None
+
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Move a booking to another slot of the same service."""
         raise NotImplementedError
@@ -221,13 +240,39 @@ class BookingProvider(ABC):
         """Sign the end user in; the session stays in the adapter's memory only."""
         raise NotImplementedError
 
-    async def sign_up(self, selection: Selection, email: str) -> Account:
-        """Create an account for the end user."""
+    async def sign_up_form(self, selection: Selection) -> SignUpForm | None:
+        """The fields a self-registration asks after the email; ``None`` (the default): the
+        platform creates the account from the email alone and mails the user a password."""
+        return None
+
+    async def sign_up(
+        self,
+        selection: Selection,
+        email: str,
+        *,
+        details: Mapping[str, str] | None = None,
+        password: str | None = None,
+    ) -> Account:
+        """Create an account for the end user. With a :meth:`sign_up_form`, ``details`` holds
+        its answers by field key and ``password`` the password typed twice; the adapter signs
+        the new account in when the platform allows it, and drops the password."""
         raise NotImplementedError
 
     async def fiches(self, selection: Selection) -> Sequence[Fiche]:
         """The signed-in account's customer records in this business."""
         return ()
+
+    async def start(self) -> list[str]:
+        """Prepare what the adapter needs before its first customer (ClickBook: read its
+        WSDLs). Returns the problems found, each a sentence for the operator (never a
+        secret); the default has nothing to prepare."""
+        return []
+
+    async def check_sign_in(self) -> str | None:
+        """Sign in with the business's configured check credentials, if the adapter has any
+        (``bookbot check-provider``): what was signed in as, or ``None`` when there is
+        nothing to sign in with. Raises the platform's :class:`ProviderError` when refused."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional, no-op by default
         """Release what the adapter owns (its own HTTP client, if it made one)."""

@@ -33,6 +33,11 @@ class ProviderSettings(BaseModel):
             if name.endswith(SECRET_SUFFIX) and isinstance(value, str) and value
         ]
 
+    def local_problems(self) -> list[tuple[str, str]]:
+        """Problems shown by what these settings name on this machine (a file, a cache), as
+        ``(key, message)`` pairs; never read from the network. Default: none."""
+        return []
+
 
 def settings_problems(
     model: type[ProviderSettings], settings: Mapping[str, Any]
@@ -40,10 +45,10 @@ def settings_problems(
     """Every problem ``model`` finds in ``settings``, as ``(key, message)`` pairs; the key is
     dotted (``staff.0.hours``), empty for a problem of the settings as a whole."""
     try:
-        model.model_validate(settings)
+        parsed = model.model_validate(settings)
     except ValidationError as exc:
         return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
-    return []
+    return parsed.local_problems()
 
 
 def secret(secrets: Mapping[str, str], env_name: str, kind: str) -> str:

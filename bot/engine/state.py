@@ -153,6 +153,8 @@ class Account(TypedDict):
     ref: str
     email: str
     name: str
+    #: a business's staff member (books for clients, not for themselves)
+    staff: NotRequired[bool]
 
 
 #: A free time as the ``slot`` step offers it: id, start, end (ISO), resource id and name
@@ -201,17 +203,23 @@ class BookingState(_Part):
     not_before: str | None = stored("after")
     slot: dict[str, Any] | None = stored("slot")
     hold: dict[str, Any] | None = stored("hold")
-    # sign_in (``sign_in_stage``: start, email, signup, password)
+    # sign_in (``sign_in_stage``: start, email, signup, password; a registration form's
+    # form, new_password, repeat_password: ``signup`` its answers by the platform's field key,
+    # ``password_check`` a keyed digest of the first password, never the password)
     sign_in_stage: str | None = stored("si")
     email: str | None = stored("email")
     account: Account | None = stored("acct")
+    signup: dict[str, str] | None = stored("su")
+    password_check: str | None = stored("pwc")
     # questions
     questions: list[StoredQuestion] | None = stored("qs")
     answers: dict[str, str] | None = stored("ans")
-    # customer (``customer_stage``: who, ask, label; ``people`` on screen)
+    # customer (``customer_stage``: who, ask, label, review; ``people`` on screen;
+    # ``editing``: a detail asked again to correct it, after Back or from the review)
     customer_stage: str | None = stored("cs")
     people: list[Person] | None = stored("people")
     asking: str | None = stored("field")
+    editing: str | None = stored("edit")
     skipped: list[str] | None = stored("skipped")
     customer: dict[str, str] | None = stored("cust")
     #: the stored fiche the booking is for; None for someone new
