@@ -18,10 +18,11 @@ customers together ask for about the budget). A reply is the first ``sendMessage
 ``editMessageText`` the fake receives for the customer's chat after the update was sent.
 
 The last line: ``updates_per_s=… share_of_budget=… p50_ms=… p95_ms=… p99_ms=… 429s=…
-duplicates=… lost=… peak_mb=…``: updates answered per second; messages (sends and edits) per
-second as a share of ``--budget``; reply latency percentiles; 429s the fake sent; updates
-answered by more than one message (duplicates) or by none within 30 s (lost); the peak resident
-memory of the bookbot process(es), summed.
+duplicates=… lost=… peak_mb=…``: updates answered per second and messages (sends and edits) per
+second as a share of ``--budget``, both in the steady state (from one think time after the
+start, when every customer has arrived, to the end); reply latency percentiles; 429s the fake
+sent; updates answered by more than one message (duplicates) or by none within 30 s (lost);
+the peak resident memory of the bookbot process(es), summed.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ class Load:
         #: latencies by step: /book, the 1st, 2nd, 3rd tap, /cancel
         self.by_step: dict[str, list[float]] = {}
         self.lost = 0
+        self.answered_at: list[float] = []
         self.answered = 0
         self.update_ids = iter(range(1, 10**9))
         limits = httpx.Limits(max_connections=40, max_keepalive_connections=40)
@@ -225,6 +227,7 @@ class Load:
             self.latencies.append(time.monotonic() - sent)
             self.by_step.setdefault(step, []).append(time.monotonic() - sent)
             self.answered += 1
+            self.answered_at.append(time.monotonic())
             pending = None if step == "/cancel" else next_tap(params)
             await asyncio.sleep(think)
 
@@ -237,20 +240,22 @@ class Load:
         await asyncio.gather(
             *(self.customer(base + n, deadline) for n in range(self.args.customers))
         )
-        elapsed = time.monotonic() - started
         await asyncio.sleep(1.0)  # late extras
         stop.set()
         await watcher
         await self.http.aclose()
         lat = sorted(self.latencies) or [0.0]
-        window = [t for t in self.replies.messages if started + 2 <= t <= started + elapsed]
-        span = max(elapsed - 2, 1e-9)
+        # the steady state: once every customer has arrived (one think time), until the end
+        steady = started + self.args.think_ms / 1000 + 1.0
+        span = max(deadline - steady, 1e-9)
+        window = [t for t in self.replies.messages if steady <= t <= deadline]
+        answered = [t for t in self.answered_at if steady <= t <= deadline]
 
         def pct(p: float) -> float:
             return 1000 * lat[min(len(lat) - 1, int(p * len(lat)))]
 
         return {
-            "updates_per_s": self.answered / elapsed,
+            "updates_per_s": len(answered) / span,
             "share_of_budget": len(window) / span / self.args.budget,
             "p50_ms": 1000 * statistics.median(lat),
             "p95_ms": pct(0.95),
