@@ -16,6 +16,7 @@ from bot import handlers
 from bot.admin import BroadcastComposer
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
+from bot.config import bot_api_urls
 from bot.context import CONTEXT_TYPES, BookbotContext
 from bot.delivery.reminder_buttons import ReminderButtons
 from bot.delivery.settings import NotificationSettings
@@ -69,8 +70,8 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if base_url:
         # A self-hosted Bot API server: https://host/bot and https://host/file/bot
-        root = base_url.rstrip("/")
-        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        api_url, file_url = bot_api_urls(base_url)
+        builder = builder.base_url(api_url).base_file_url(file_url)
     if rate_limit:
         limiter = TelegramRateLimiter(send_rate, shared=shared_budget)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]

@@ -10,7 +10,14 @@ import logging
 import os
 import sys
 
-from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+from bot.config import (
+    REFUSED_AT_START_UP,
+    AppConfig,
+    ConfigError,
+    TelegramSettings,
+    config_path,
+    load_config,
+)
 
 
 def _configure_logging(level: int) -> None:
@@ -30,12 +37,20 @@ def _load_or_exit() -> AppConfig:
 
 
 def cmd_check_config(_: argparse.Namespace) -> int:
+    config: AppConfig | None = None
     try:
         config = load_config()
     except ConfigError as error:
         print(error, file=sys.stderr)
+    try:
+        TelegramSettings.from_env()  # the Bot API address, when one is set
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        config = None
+    if config is None:
         return 2
     print(f"{config_path()}: OK ({len(config.businesses)} business(es))")
+    print(f"  database: {_shown_database(config.database_url)}")
     for business in config.businesses:
         print(f"  - {business.slug}: {business.name} [{business.provider}, {business.timezone}]")
     return 0
@@ -46,6 +61,17 @@ def cmd_check_provider(args: argparse.Namespace) -> int:
 
     config = _load_or_exit()
     return 0 if asyncio.run(check_provider(config, args.business)) else 1
+
+
+def _shown_database(url: str) -> str:
+    """The database, without its password; for SQLite, the file (relative paths are taken
+    from the working directory: see ``AppConfig.database_url``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database or '(in memory)'}"
+    return parsed.render_as_string(hide_password=True)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -79,7 +105,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    telegram = TelegramSettings.from_env()
+    try:
+        telegram = TelegramSettings.from_env()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     if not telegram.token:
         print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
         return 2
@@ -96,11 +126,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         return run_workers(workers)
     config = _load_or_exit()
+    from telegram.error import InvalidToken
+
     from bot.serve import Worker, one_line, serve
 
     worker = Worker.from_env()
     try:
         asyncio.run(serve(config, telegram, send_rate=_send_rate(worker.count), worker=worker))
+    except InvalidToken:
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
+        return 2
     except Exception as error:
         logging.getLogger(__name__).debug("start-up failed", exc_info=True)
         print(f"bookbot could not start: {one_line(error, telegram.token)}", file=sys.stderr)

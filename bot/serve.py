@@ -111,8 +111,12 @@ async def serve(
             send_rate=send_rate,
             shared_budget=shared_budget.from_env(telegram.token, send_rate),
         )
-        async with application:
-            await _run(application, services, telegram, worker, stop)
+        try:
+            async with application:
+                await _run(application, services, telegram, worker, stop)
+        finally:
+            # (a no-op once shut down) a token refused at initialize leaves the bot open
+            await application.bot.shutdown()
     finally:
         await services.aclose()
 

@@ -67,7 +67,7 @@ from providers.texts import N_, PlatformText, UserText, platform_text
 
 if TYPE_CHECKING:
     import httpx
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 __all__ = [
     "ANY_OPTION",
@@ -156,6 +156,12 @@ class BookingProvider(ABC):
     supports_holds: ClassVar[bool] = False
     supports_reschedule: ClassVar[bool] = False
     supports_sign_in: ClassVar[bool] = False
+    #: the platform can be asked what it booked for a customer (:meth:`find_booking`): a
+    #: Confirm whose answer was lost (timeout, crash) is then settled by looking it up
+    supports_lookup: ClassVar[bool] = False
+    #: the platform is our own database: :meth:`book_in` books in the caller's transaction,
+    #: so the booking, our record of it and its reminders commit together or not at all
+    books_in_database: ClassVar[bool] = False
 
     def __init__(self, deps: ProviderDeps) -> None:
         self.deps = deps
@@ -206,6 +212,32 @@ class BookingProvider(ABC):
         hold: Hold | None = None,
     ) -> Booking:
         """Book ``slot`` for ``customer``. Never retried blindly by the adapter."""
+
+    async def book_in(
+        self,
+        connection: AsyncConnection,
+        selection: Selection,
+        slot: Slot,
+        customer: CustomerDetails,
+    ) -> Booking:
+        """:meth:`book` on ``connection``, in the caller's transaction (only when
+        :attr:`books_in_database`)."""
+        raise NotImplementedError
+
+    def customer_reference(self, customer: CustomerDetails) -> str | None:
+        """The reference a booking will file ``customer`` under, when the adapter chooses it
+        itself (Qmatic's customer identifier), else ``None``. The engine asks before the call
+        and keeps it with the booking (``customer.provider_ref`` then), so the booking intent
+        records what was sent and a lookup after a lost answer can find it."""
+        return None
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The confirmed appointment at ``slot`` for ``customer`` (what a booking or a
+        reschedule sent), or ``None`` when the platform has none (only when
+        :attr:`supports_lookup`). Raises :class:`ProviderError` when it cannot answer."""
+        raise NotImplementedError
 
     @abstractmethod
     async def cancel(self, booking_ref: str, selection: Selection) -> None:

@@ -263,6 +263,8 @@ class ConversationState(_Part):
     menu: Menu | None = stored("menu", part=Menu)
     #: when an update checkpointed the state to call the platform for a Confirm (ISO time)
     confirming: str | None = stored("confirming")
+    #: the key of a Confirm's booking intent not settled yet (``bot.engine.intents``)
+    intent: str | None = stored("intent")
     booking: BookingState | None = stored("b", part=BookingState)
     #: an admin's broadcast draft (:class:`bot.admin.state.ComposerState`, kept in its stored
     #: shape): beside the booking, so composing a broadcast does not drop a booking in progress

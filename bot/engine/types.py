@@ -30,6 +30,11 @@ class Event:
     #: the formatting of ``text`` (``kind == "text"``), as the Bot API's ``MessageEntity`` JSON;
     #: kept by features that repeat a message as it was written (a broadcast)
     entities: tuple[dict[str, object], ...] = ()
+    #: (``kind == "button"``) the tapped message's keyboard, as Telegram repeats it, has a
+    #: button with this data. A client may send any data for any message: engine tokens are
+    #: checked against the server's menu instead, and a legacy settings switch (``ds:``) acts
+    #: only when this is true
+    data_on_message: bool = False
 
 
 class Button(NamedTuple):

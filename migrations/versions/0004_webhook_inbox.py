@@ -1,7 +1,7 @@
 """webhook inbox: each update_id handled once across workers
 
-Revision ID: 0003_s7many18_webhook_inbox
-Revises: 0002
+Revision ID: 0004_s7many18_webhook_inbox
+Revises: 0003_s7_rel14
 Create Date: 2026-12-02 00:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0003_s7many18_webhook_inbox"
-down_revision: str | None = "0002"
+revision: str = "0004_s7many18_webhook_inbox"
+down_revision: str | None = "0003_s7_rel14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
