@@ -1,7 +1,7 @@
 """webhook inbox: each update_id handled once across workers
 
-Revision ID: 0004_s7many18_webhook_inbox
-Revises: 0003_s7_rel14
+Revision ID: 0005_s7many18_webhook_inbox
+Revises: 0004_s7_follow_news_answered
 Create Date: 2026-12-02 00:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0004_s7many18_webhook_inbox"
-down_revision: str | None = "0003_s7_rel14"
+revision: str = "0005_s7many18_webhook_inbox"
+down_revision: str | None = "0004_s7_follow_news_answered"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
