@@ -242,4 +242,5 @@ class LocalSlotClaim(Base):
 
 
 from storage import delivery_models as delivery_models  # noqa: E402
+from storage import inbox as inbox  # noqa: E402
 from storage import intent_models as intent_models  # noqa: E402
