@@ -12,7 +12,8 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers
-from bot.admin import BroadcastComposer
+from bot.admin import AccessControl, BroadcastComposer
+from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
 from bot.context import CONTEXT_TYPES, BookbotContext
@@ -23,6 +24,7 @@ from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
 from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
+from bot.telegram_io import set_command_menus
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
     application.bot_data.services = services
-    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer()]
+    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer(), AccessControl()]
     application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)
     if jobs and application.job_queue is not None:
@@ -81,6 +83,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         commands = [BotCommand(c.name, gettext(language, c.description)) for c in menu()]
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
+        )
+    # everyone with a role gets their own menu in their private chat (bot.admin.menus)
+    services: Services = application.bot_data.services
+    async with services.sessions() as session:
+        await set_command_menus(
+            application.bot, await menus_with_roles(session, services.config.default_language)
         )
     freeze_startup_heap()
 

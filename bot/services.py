@@ -89,7 +89,8 @@ async def sync_businesses(
         }
         admins = {(a.user_id, a.business_id): a for a in await session.scalars(select(Admin))}
         for key, admin in admins.items():
-            if key not in configured and admin.role in ("owner", "admin"):
+            # roles granted with /grant are the database's; only the configuration's are synced
+            if key not in configured and admin.granted_by is None:
                 await session.delete(admin)
         for user_id, business_id in configured - set(admins):
             session.add(

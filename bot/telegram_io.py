@@ -9,11 +9,14 @@ from functools import partial
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     MessageEntity,
+    MessageOriginUser,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -38,6 +41,7 @@ def event_from_update(update: Update) -> Event | None:
         chat_id=chat.id,
         telegram_language=user.language_code,
         first_name=user.first_name or "",
+        username=user.username.lower() if user.username else None,
     )
     query = update.callback_query
     if query is not None:
@@ -56,7 +60,15 @@ def event_from_update(update: Update) -> Event | None:
         command = head[1:].split("@", 1)[0].lower()
         return who(kind="command", command=command, text=argument, message_id=message.message_id)
     entities = tuple(entity.to_dict() for entity in message.entities)
-    return who(kind="text", text=text, message_id=message.message_id, entities=entities)
+    origin = message.forward_origin
+    forwarded = origin.sender_user.id if isinstance(origin, MessageOriginUser) else None
+    return who(
+        kind="text",
+        text=text,
+        message_id=message.message_id,
+        entities=entities,
+        forward_user_id=forwarded,
+    )
 
 
 def _keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
@@ -83,6 +95,7 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
     query = update.callback_query
     if query is not None:
         await _answer_tap(bot, query, reply)
+    await set_command_menus(bot, reply.command_menus)
     if reply.delete_user_message and event.message_id is not None:
         try:
             await bot.delete_message(chat_id=event.chat_id, message_id=event.message_id)
@@ -125,6 +138,18 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
             if markup is None and screen.remove_keyboard
             else markup,
         )
+
+
+async def set_command_menus(bot: Bot, menus: dict[int, tuple[str, list[tuple[str, str]]]]) -> None:
+    """Each private chat's own command menu (the commands its user's roles allow)."""
+    for chat_id, (_language, commands) in menus.items():
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, description) for name, description in commands],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:  # a chat the user never opened with the bot
+            log.debug("command menu not set: %s", type(exc).__name__)
 
 
 async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:

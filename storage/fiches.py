@@ -84,6 +84,9 @@ _ENSURE_USER = by_dialect(
 _SET_LANGUAGE = (
     update(_users).where(_users.c.id == bindparam("p_user")).values(language=bindparam("p_lang"))
 )
+_SET_USERNAME = (
+    update(_users).where(_users.c.id == bindparam("p_user")).values(username=bindparam("p_name"))
+)
 
 
 async def ensure_user(
@@ -108,11 +111,15 @@ async def set_language(
     await connection.execute(_SET_LANGUAGE, {"p_user": user_id, "p_lang": language})
 
 
-def remember_user(user_id: int, first_name: str, telegram_language: str | None) -> Write:
-    """The write of /start: the user's row, if they have none yet."""
+def remember_user(
+    user_id: int, first_name: str, telegram_language: str | None, username: str | None = None
+) -> Write:
+    """The write of /start: the user's row, if they have none yet, and their @username (so
+    an owner can name them to /grant or /block)."""
 
     async def write(connection: AsyncConnection) -> BookingChange | None:
         await ensure_user(connection, user_id, first_name, telegram_language)
+        await connection.execute(_SET_USERNAME, {"p_user": user_id, "p_name": username})
         return None
 
     return write

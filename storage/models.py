@@ -64,6 +64,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(200), default="")
+    #: the Telegram @username (without the @, lower case), so an owner can name the user
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     #: set by /language; wins over the Telegram client's language
     language: Mapped[str | None] = mapped_column(String(16))
@@ -71,8 +73,12 @@ class User(Base):
 
 
 class Admin(Base):
-    """A Telegram user allowed to run admin commands: for one business, or all when
-    ``business_id`` is null (an owner)."""
+    """A Telegram user with a role: ``owner`` (every business; ``business_id`` is null),
+    ``admin`` of one business, or ``staff`` of one business (their own schedule: the staff
+    member or resource named ``staff_name`` in the business's calendar).
+
+    Owners and the configuration's admins are synchronised from the TOML file
+    (``granted_by`` null); the others are granted with ``/grant`` (``granted_by``: the owner)."""
 
     __tablename__ = "admins"
     __table_args__ = (UniqueConstraint("user_id", "business_id"),)
@@ -81,6 +87,10 @@ class Admin(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default="admin")
+    #: who granted it with /grant; null: from the configuration
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    #: for ``staff``: the staff member's name, as bookings name it (``Booking.resource_name``)
+    staff_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class Conversation(Base):
@@ -241,4 +251,5 @@ class LocalSlotClaim(Base):
     block_start: Mapped[datetime]
 
 
+from storage import admin_models as admin_models  # noqa: E402
 from storage import delivery_models as delivery_models  # noqa: E402

@@ -4,6 +4,10 @@
 
 - :mod:`.rights`: who may administer which business (the ``admins`` table, synchronised from
   the configuration's ``owners`` and each business's ``admins``), checked on every action;
+- :mod:`.guard`: the role each command needs, and the refusal (the unknown-command answer);
+- :mod:`.access`: ``/grant``, ``/revoke``, ``/block``, ``/unblock``, ``/audit`` (owners);
+- :mod:`.menus`: each user's command menu, following their roles;
+- :mod:`.people`: naming a user (id, @username, forwarded message);
 - :mod:`.composer`: ``/broadcast`` (choose the business, write the message, choose the
   audience, preview, send) and ``/broadcast_cancel``;
 - :mod:`.state`: the composer's keys in the conversation state;
@@ -12,6 +16,7 @@
 Sending is the delivery engine's (:mod:`bot.delivery.broadcasts`).
 """
 
+from bot.admin.access import AccessControl
 from bot.admin.composer import BroadcastComposer
 
-__all__ = ["BroadcastComposer"]
+__all__ = ["AccessControl", "BroadcastComposer"]

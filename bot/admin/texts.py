@@ -19,6 +19,36 @@ BROADCAST_CANCELLED = "Broadcast cancelled: {sent} of {total} had been sent."
 BROADCAST_NOTHING_TO_CANCEL = "You have no broadcast in progress."
 BROADCAST_STALE = "This broadcast can no longer be changed."
 
+# -- roles, blocking, audit (bot/admin/access.py) -----------------------------------------
+GRANT_USAGE = (
+    "Send /grant <user> <business> [admin|staff <staff name>]. The user is their id, their "
+    "@username (once they have started the bot), or forward me one of their messages after "
+    "/grant <business> [role]."
+)
+REVOKE_USAGE = "Send /revoke <user> <business>."
+BLOCK_USAGE = "Send /block <user> or /unblock <user>: their id or @username."
+ASK_FORWARD = "Forward me a message from the user (or send their id or @username)."
+UNKNOWN_USER = "I do not know this user. They must start the bot first, or send their id."
+NO_FORWARD_ID = (
+    "Telegram does not say who wrote this message (their privacy settings). Send their id instead."
+)
+UNKNOWN_BUSINESS = "There is no business {business}."
+UNKNOWN_STAFF = "There is no staff member {staff} at {business}."
+BAD_ROLE = "The role is admin or staff."
+GRANTED = "{user} is now {role} of {business}."
+GRANTED_STAFF = "{user} is now staff of {business}, with the schedule of {staff}."
+REVOKED = "{user} no longer has a role at {business}."
+NOTHING_TO_REVOKE = "{user} has no role at {business} that can be revoked."
+FROM_CONFIG = "{user}'s role at {business} comes from the configuration; change it there."
+BLOCKED = "{user} is blocked: the bot ignores them."
+NOT_BLOCKABLE = "An owner cannot be blocked."
+UNBLOCKED = "{user} is no longer blocked."
+NOT_BLOCKED = "{user} was not blocked."
+AUDIT_EMPTY = "No admin action recorded yet."
+AUDIT_HEADER = "Admin actions, newest first:"
+BUTTON_OLDER = "Older ›"
+BUTTON_NEWER = "‹ Newer"
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )

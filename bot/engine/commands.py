@@ -52,7 +52,9 @@ async def command(turn: Turn, command: str, argument: str) -> None:
 def remember_user(turn: Turn) -> Write:
     """The write that records the user (their name and Telegram language) on /start."""
     event = turn.event
-    return fiche_store.remember_user(event.user_id, event.first_name, event.telegram_language)
+    return fiche_store.remember_user(
+        event.user_id, event.first_name, event.telegram_language, event.username
+    )
 
 
 async def set_language(turn: Turn, language: str) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import BusinessConfig
 from bot.delivery import reminders
@@ -39,6 +40,7 @@ from providers.base import (
     ProviderUnavailable,
 )
 from storage import conversations
+from storage.admin_models import BlockedUser
 from storage.conversations import ConversationRecord
 from storage.models import User
 from storage.writes import BookingChange
@@ -55,6 +57,8 @@ MAX_TEXT = 4096
 CONFIRMING_GRACE = timedelta(minutes=2)
 #: The language a user chose with /language (read when their conversation is new).
 _CHOSEN_LANGUAGE = select(User.language).where(User.id == bindparam("p_user"))
+#: Whether an owner blocked the user (``/block``).
+_BLOCKED = select(BlockedUser.user_id).where(BlockedUser.user_id == bindparam("p_user"))
 
 
 def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
@@ -78,7 +82,9 @@ class Engine:
     async def handle(self, event: Event) -> Reply:
         services = self.services
         now = services.clock()
-        record = await self.load(event.chat_id, event.user_id)
+        record = await self._load_unless_blocked(event)
+        if record is None:
+            return Reply(screens=[])  # an owner blocked this user: the bot ignores them
         state = ConversationState.from_stored(record.data)
         language = pick_language(
             state.language, event.telegram_language, services.config.default_language
@@ -160,11 +166,26 @@ class Engine:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
         async with self.services.autocommit_engine.connect() as connection:
-            record = await conversations.load(connection, chat_id, user_id)
-            if record.is_new:
-                chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
-                if chosen:
-                    record.data = ConversationState(language=chosen).to_stored()
+            return await self._read(connection, chat_id, user_id)
+
+    async def _load_unless_blocked(self, event: Event) -> ConversationRecord | None:
+        """:meth:`load`, or ``None`` for a user an owner blocked (``/block``; owners cannot
+        be), on the same connection."""
+        async with self.services.autocommit_engine.connect() as connection:
+            if event.user_id not in self.services.config.owners and await connection.scalar(
+                _BLOCKED, {"p_user": event.user_id}
+            ):
+                return None
+            return await self._read(connection, event.chat_id, event.user_id)
+
+    async def _read(
+        self, connection: AsyncConnection, chat_id: int, user_id: int
+    ) -> ConversationRecord:
+        record = await conversations.load(connection, chat_id, user_id)
+        if record.is_new:
+            chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
+            if chosen:
+                record.data = ConversationState(language=chosen).to_stored()
         return record
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:

@@ -63,6 +63,8 @@ class Turn:
     writes: list[Write] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
+    #: see :attr:`bot.engine.types.Reply.command_menus`
+    command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def id_action(self, action: str) -> tuple[str, int] | None:
         """A menu action ``<kind>:<id>`` split into its kind and id; ``None``, with "this menu
@@ -170,6 +172,7 @@ class Turn:
             delete_user_message=self.delete_user_message,
             language=self.language,
             tapped_keyboard=self.tapped_keyboard,
+            command_menus=self.command_menus,
         )
         return reply, actions
 

@@ -30,6 +30,11 @@ class Event:
     #: the formatting of ``text`` (``kind == "text"``), as the Bot API's ``MessageEntity`` JSON;
     #: kept by features that repeat a message as it was written (a broadcast)
     entities: tuple[dict[str, object], ...] = ()
+    #: the sender's Telegram @username (without the @), if they have one
+    username: str | None = None
+    #: for a forwarded message: the id of the user who wrote it, when their privacy settings
+    #: let Telegram say (an owner names a user to /grant or /block by forwarding their message)
+    forward_user_id: int | None = None
 
 
 class Button(NamedTuple):
@@ -68,6 +73,9 @@ class Reply:
     delete_user_message: bool = False
     #: the language the texts are in
     language: str = "en"
+    #: command menus to set now, per private chat (roles changed): chat id -> (language,
+    #: [(command, description)]) (``set_my_commands`` with a chat scope)
+    command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
     #: replace only the keyboard of the tapped message, keeping its text (``[]`` removes it);
     #: for messages sent outside the conversation (a reminder), whose buttons carry their own
     #: callback data in :attr:`Button.token`

@@ -1,0 +1,94 @@
+"""business side: roles granted in the database, blocked users, the append-only audit log,
+muted notices, users' @usernames
+
+Revision ID: 0003_s7_biz17
+Revises: 0002
+Create Date: 2026-12-02 00:45:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision: str = "0003_s7_biz17"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: UPDATE and DELETE on the audit log are refused by the database itself.
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+]
+_POSTGRES_TRIGGERS = [
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "at",
+            storage.types.UTCDateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("business_id", sa.Integer(), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
+    op.create_table(
+        "blocked_users",
+        sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("blocked_by", sa.BigInteger(), nullable=False),
+        sa.Column("blocked_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_blocked_users")),
+    )
+    op.create_table(
+        "notice_mutes",
+        sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("business_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "business_id", "kind", name=op.f("pk_notice_mutes")),
+    )
+    with op.batch_alter_table("admins", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("granted_by", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("staff_name", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("username", sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f("ix_users_username"), ["username"], unique=False)
+    triggers = (
+        _POSTGRES_TRIGGERS if op.get_bind().dialect.name == "postgresql" else _SQLITE_TRIGGERS
+    )
+    for statement in triggers:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_username"))
+        batch_op.drop_column("username")
+    with op.batch_alter_table("admins", schema=None) as batch_op:
+        batch_op.drop_column("staff_name")
+        batch_op.drop_column("granted_by")
+    op.drop_table("notice_mutes")
+    op.drop_table("blocked_users")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_at")
+    op.drop_table("audit_log")
