@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers
-from bot.admin import AccessControl, BroadcastComposer
+from bot.admin import AccessControl, BroadcastComposer, NoticeButtons, ScheduleViews
 from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
@@ -70,7 +70,14 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
     application.bot_data.services = services
-    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer(), AccessControl()]
+    features = [
+        NotificationSettings(),
+        ReminderButtons(),
+        BroadcastComposer(),
+        AccessControl(),
+        NoticeButtons(),
+        ScheduleViews(),
+    ]
     application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)
     if jobs and application.job_queue is not None:

@@ -40,6 +40,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", N_("Stop the booking in progress")),
     Command("language", N_("Choose the language")),
     Command("help", N_("What I can do")),
+    Command("today", N_("Today's appointments"), "staff"),
+    Command("tomorrow", N_("Tomorrow's appointments"), "staff"),
+    Command("week", N_("The next seven days' appointments"), "staff"),
+    Command("bookings", N_("The appointments of a day: /bookings YYYY-MM-DD"), "staff"),
     Command("broadcast", N_("Write a message to your customers"), "admins"),
     Command("broadcast_cancel", N_("Stop your broadcast"), "admins"),
     Command(

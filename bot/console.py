@@ -12,9 +12,12 @@ import sys
 from typing import TextIO
 
 from telegram import Update
+from telegram.ext import ExtBot
 
 from bot.app import build_application
-from bot.local_api import ApiCall, LocalBotApi, UpdateFactory
+from bot.delivery.dispatcher import Dispatcher
+from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotApi, UpdateFactory
+from bot.rate_limiter import Priority, TelegramRateLimiter
 from bot.services import Services
 
 #: Button labels that are layout, not choices (calendar padding and closed days).
@@ -29,7 +32,17 @@ class ConsoleScreen:
         self.buttons: list[tuple[str, str]] = []
         self.menu_message_id = 0
 
+    #: the console user's chat: what the dispatcher sends to other chats (a booking notice to
+    #: the business's admin) is shown as "(to chat N)", without its buttons
+    chat_id: int | None = None
+
     def __call__(self, call: ApiCall) -> None:
+        chat = call.params.get("chat_id")
+        if self.chat_id is not None and chat is not None and int(chat) != self.chat_id:
+            if call.method == "sendMessage":
+                self.out.write(f"\n(to chat {chat}) {call.params.get('text', '')}\n")
+                self.out.flush()
+            return
         if call.method in ("sendMessage", "editMessageText"):
             self._message(call)
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
@@ -76,6 +89,7 @@ async def run_console(
     language: str = "en",
 ) -> None:
     screen = ConsoleScreen(stdout)
+    screen.chat_id = user_id
     api = LocalBotApi(on_call=screen, record=False)
     application = build_application(services, request=api, rate_limit=False, jobs=False)
     interactive = stdin.isatty()
@@ -88,6 +102,9 @@ async def run_console(
             "/help for commands, Ctrl-D to quit.\n"
         )
         await application.process_update(updates.text("/start"))
+        # what the outbox owes (a booking notice for an admin, reminders) arrives as in Telegram
+        bot = await _dispatcher_bot(api)
+        await Dispatcher(services.sessions, bot, poll_interval=0.05).run(until_idle=True)
         loop = asyncio.get_running_loop()
         while True:
             if interactive:
@@ -102,7 +119,19 @@ async def run_console(
             if not interactive:
                 stdout.write(f"> {line}\n")
             await application.process_update(_update_for(line, screen, updates))
+            # a dispatcher runs once (run() leaves it stopped): a new one after each line
+            await Dispatcher(services.sessions, bot, poll_interval=0.05).run(until_idle=True)
         stdout.write("\nbye\n")
+
+
+async def _dispatcher_bot(api: LocalBotApi) -> ExtBot[Priority]:
+    """The outbox dispatcher's bot, on the console's Bot API (a dispatcher's bot has the
+    token's rate limiter, as ``bookbot dispatch`` builds it)."""
+    bot: ExtBot[Priority] = ExtBot(
+        LOCAL_TOKEN, request=api, get_updates_request=api, rate_limiter=TelegramRateLimiter()
+    )
+    await bot.initialize()
+    return bot
 
 
 def _update_for(line: str, screen: ConsoleScreen, updates: UpdateFactory) -> Update:

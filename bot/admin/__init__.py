@@ -6,6 +6,8 @@
   the configuration's ``owners`` and each business's ``admins``), checked on every action;
 - :mod:`.guard`: the role each command needs, and the refusal (the unknown-command answer);
 - :mod:`.access`: ``/grant``, ``/revoke``, ``/block``, ``/unblock``, ``/audit`` (owners);
+- :mod:`.notice_buttons`: Call and Mute on the booking notices (:mod:`bot.delivery.notices`);
+- :mod:`.schedule`: ``/today``, ``/tomorrow``, ``/week``, ``/bookings <date>`` (staff: their own);
 - :mod:`.menus`: each user's command menu, following their roles;
 - :mod:`.people`: naming a user (id, @username, forwarded message);
 - :mod:`.composer`: ``/broadcast`` (choose the business, write the message, choose the
@@ -18,5 +20,7 @@ Sending is the delivery engine's (:mod:`bot.delivery.broadcasts`).
 
 from bot.admin.access import AccessControl
 from bot.admin.composer import BroadcastComposer
+from bot.admin.notice_buttons import NoticeButtons
+from bot.admin.schedule import ScheduleViews
 
-__all__ = ["AccessControl", "BroadcastComposer"]
+__all__ = ["AccessControl", "BroadcastComposer", "NoticeButtons", "ScheduleViews"]

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import menus, texts
-from bot.admin.guard import refuse, roles_for
+from bot.admin.guard import allowed, refuse, roles_for
 from bot.admin.people import find_user, forwarded_user, looks_like_user
 from bot.admin.rights import GRANTABLE, roles_of
 from bot.engine.features import Feature
@@ -59,8 +59,12 @@ class AccessControl(Feature):
             turn.alert = turn.t("This menu has expired.")
             return
         # the menu was offered to an owner; the role is read again at the tap
-        if await roles_for(turn, "audit", "") is not None:
+        async with turn.services.sessions() as session:
+            roles = await roles_of(session, turn.event.user_id)
+        if allowed(roles, "audit"):
             await _audit_page(turn, int(offset))
+        else:
+            turn.alert = turn.t("This menu has expired.")
 
     def takes_text(self, turn: Turn) -> bool:
         waiting = turn.state.admin

@@ -49,6 +49,20 @@ AUDIT_HEADER = "Admin actions, newest first:"
 BUTTON_OLDER = "Older ›"
 BUTTON_NEWER = "‹ Newer"
 
+# -- the buttons of booking notices (bot/admin/notice_buttons.py) ------------------------
+CALL_CUSTOMER = "Call {customer}: {phone}"
+MUTED = "You will no longer get this kind of notice for this business."
+
+# -- schedule views (bot/admin/schedule.py) -----------------------------------------------
+SCHEDULE_NONE = "You have no business's schedule to see."
+SCHEDULE_PICK_BUSINESS = "Which business's schedule?"
+BOOKINGS_USAGE = "Send /bookings YYYY-MM-DD, for example /bookings 2026-12-24."
+SCHEDULE_TITLE = "{business}, {span}:"
+SCHEDULE_TITLE_STAFF = "{business}, {span}, {staff}'s schedule:"
+SCHEDULE_EMPTY = "No appointments."
+BUTTON_PREVIOUS = "‹ Previous"
+BUTTON_NEXT = "Next ›"
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )

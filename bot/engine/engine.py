@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import BusinessConfig
-from bot.delivery import reminders
+from bot.delivery import notices, reminders
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
@@ -191,7 +191,8 @@ class Engine:
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
         ``with_writes`` is false (a checkpoint stores the state alone). A write that changed a
-        booking has its reminders scheduled or withdrawn here, in that transaction too.
+        booking has its reminders scheduled or withdrawn and the business's notices written
+        here, in that transaction too.
 
         The writes commit even when the version check refuses the state (``False``): they
         record what already happened on the platform (a booking, a cancellation)."""
@@ -206,6 +207,7 @@ class Engine:
                 change = await write(connection)
                 if change is not None:
                     await reminders.follow(connection, change, self._business_of(change))
+                    await notices.follow(connection, change)
             return await conversations.save(connection, record, expires_at=expires_at, now=now)
 
     def _business_of(self, change: BookingChange) -> BusinessConfig:
