@@ -22,6 +22,7 @@ from bot.delivery.settings import NotificationSettings
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
+from bot.my_data import MyData
 from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
 from bot.telegram_io import set_command_menus
@@ -77,6 +78,7 @@ def build_application(
         AccessControl(),
         NoticeButtons(),
         ScheduleViews(),
+        MyData(),
     ]
     application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)

@@ -37,6 +37,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("mybookings", N_("Your appointments")),
     Command("mydetails", N_("Your stored details")),
     Command("settings", N_("Reminders and news")),
+    Command("mydata", N_("Everything stored about you, as a file")),
+    Command("forget", N_("Delete your data")),
     Command("cancel", N_("Stop the booking in progress")),
     Command("language", N_("Choose the language")),
     Command("help", N_("What I can do")),

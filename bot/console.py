@@ -47,6 +47,9 @@ class ConsoleScreen:
             self._message(call)
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
             self.out.write(f"  ({call.params['text']})\n")
+        elif call.method in ("sendDocument", "sendPhoto"):
+            sizes = ", ".join(f"{len(data):,} bytes" for data in call.files.values())
+            self.out.write(f"\n(a file: {call.params.get('caption') or ''} {sizes})\n")
         elif call.method == "deleteMessage":
             self.out.write("  (your message was deleted from the chat)\n")
         self.out.flush()

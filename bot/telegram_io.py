@@ -14,6 +14,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     MessageEntity,
     MessageOriginUser,
@@ -23,7 +24,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, TelegramError
 
-from bot.engine.types import Button, Event, Reply
+from bot.engine.types import Button, Document, Event, Reply
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,17 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
             if markup is None and screen.remove_keyboard
             else markup,
         )
+    await send_documents(bot, event.chat_id, reply.documents)
+
+
+async def send_documents(bot: Bot, chat_id: int, documents: Sequence[Document]) -> None:
+    """The reply's files (or pictures), after its messages."""
+    for document in documents:
+        upload = InputFile(document.content, filename=document.filename)
+        if document.photo:
+            await bot.send_photo(chat_id, upload, caption=document.caption or None)
+        else:
+            await bot.send_document(chat_id, upload, caption=document.caption or None)
 
 
 async def set_command_menus(bot: Bot, menus: dict[int, tuple[str, list[tuple[str, str]]]]) -> None:

@@ -82,6 +82,8 @@ HELP = N_(
     "/mybookings — see, change or cancel your appointments\n"
     "/mydetails — see or delete the details you stored\n"
     "/settings — reminders and news on or off\n"
+    "/mydata — everything stored about you, as a file\n"
+    "/forget — delete your data\n"
     "/cancel — stop the booking in progress\n"
     "/language — choose the language\n"
     "/help — this message"

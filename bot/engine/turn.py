@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from bot.config import BusinessConfig
 from bot.engine.state import BookingState, ConversationState
-from bot.engine.types import Button, Event, Reply, Screen
+from bot.engine.types import Button, Document, Event, Reply, Screen
 from bot.i18n import gettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
@@ -63,6 +63,8 @@ class Turn:
     writes: list[Write] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
+    #: see :attr:`bot.engine.types.Reply.documents`
+    documents: list[Document] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.command_menus`
     command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
@@ -173,6 +175,7 @@ class Turn:
             language=self.language,
             tapped_keyboard=self.tapped_keyboard,
             command_menus=self.command_menus,
+            documents=self.documents,
         )
         return reply, actions
 

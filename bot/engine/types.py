@@ -60,6 +60,17 @@ class Screen:
     entities: tuple[dict[str, object], ...] = ()
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file sent with the reply (``/mydata``'s JSON, ``/export``'s CSV), or a picture."""
+
+    filename: str
+    content: bytes
+    caption: str = ""
+    #: send it as a photo (a chart), not as a file
+    photo: bool = False
+
+
 @dataclass
 class Reply:
     screens: list[Screen] = field(default_factory=list)
@@ -73,6 +84,8 @@ class Reply:
     delete_user_message: bool = False
     #: the language the texts are in
     language: str = "en"
+    #: files sent after the screens
+    documents: list[Document] = field(default_factory=list)
     #: command menus to set now, per private chat (roles changed): chat id -> (language,
     #: [(command, description)]) (``set_my_commands`` with a chat scope)
     command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
