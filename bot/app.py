@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers
-from bot.admin import AccessControl, BroadcastComposer, NoticeButtons, ScheduleViews
+from bot.admin import AccessControl, BroadcastComposer, Export, NoticeButtons, ScheduleViews
 from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
@@ -78,6 +78,7 @@ def build_application(
         AccessControl(),
         NoticeButtons(),
         ScheduleViews(),
+        Export(),
         MyData(),
     ]
     application.bot_data.engine = Engine(services, features=features)

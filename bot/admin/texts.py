@@ -63,6 +63,10 @@ SCHEDULE_EMPTY = "No appointments."
 BUTTON_PREVIOUS = "‹ Previous"
 BUTTON_NEXT = "Next ›"
 
+# -- /export (bot/admin/export.py) --------------------------------------------------------
+EXPORT_USAGE = "Send /export, or /export YYYY-MM-DD YYYY-MM-DD for a period."
+EXPORT_DONE = "Bookings from {first} to {last}: a CSV file and a calendar (.ics) per business."
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )
