@@ -12,7 +12,14 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers
-from bot.admin import AccessControl, BroadcastComposer, Export, NoticeButtons, ScheduleViews
+from bot.admin import (
+    AccessControl,
+    BroadcastComposer,
+    CalendarActions,
+    Export,
+    NoticeButtons,
+    ScheduleViews,
+)
 from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
@@ -78,6 +85,7 @@ def build_application(
         AccessControl(),
         NoticeButtons(),
         ScheduleViews(),
+        CalendarActions(),
         Export(),
         MyData(),
     ]

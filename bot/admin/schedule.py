@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import texts
+from bot.admin.calendar import open_action
 from bot.admin.guard import roles_for
 from bot.admin.rights import Roles, roles_of, with_schedule
 from bot.engine.features import Feature
@@ -124,17 +125,22 @@ async def _show(turn: Turn, roles: Roles, view: View) -> None:
     if not page:
         turn.show(title + "\n" + turn.t(texts.SCHEDULE_EMPTY))
         return
+    # one button per booking opens it (cancel, no-show: bot.admin.calendar)
+    rows = [[MenuButton(label, open_action(booking_id))] for _, label, booking_id in page]
     buttons = []
     if view.page:
         buttons.append(MenuButton(turn.t(texts.BUTTON_PREVIOUS), view.action(view.page - 1)))
     if len(lines) > (view.page + 1) * PAGE:
         buttons.append(MenuButton(turn.t(texts.BUTTON_NEXT), view.action(view.page + 1)))
-    turn.show("\n".join([title, *page]), [buttons] if buttons else None)
+    if buttons:
+        rows.append(buttons)
+    turn.show("\n".join([title, *(line for line, _, _ in page)]), rows)
 
 
 async def _lines(
     turn: Turn, session: AsyncSession, business: Business, view: View, staff: str | None
-) -> list[str]:
+) -> list[tuple[str, str, int]]:
+    """(line, button label, booking id) of each booking of the view, in order."""
     zone = ZoneInfo(business.timezone)
     start = datetime.combine(view.first, time(0), zone)
     end = datetime.combine(view.first + timedelta(days=view.days), time(0), zone)
@@ -159,7 +165,7 @@ async def _lines(
             when = f"{format_short_day(local.date(), turn.language)} {when}"
         parts = [when, booking.service_name, booking.resource_name or "—"]
         parts += [booking.customer_name or "—", phone or "—"]
-        lines.append(" · ".join(parts))
+        lines.append((" · ".join(parts), f"{when} · {booking.customer_name or '—'}", booking.id))
     return lines
 
 

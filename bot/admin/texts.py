@@ -67,6 +67,24 @@ BUTTON_NEXT = "Next ›"
 EXPORT_USAGE = "Send /export, or /export YYYY-MM-DD YYYY-MM-DD for a period."
 EXPORT_DONE = "Bookings from {first} to {last}: a CSV file and a calendar (.ics) per business."
 
+# -- managing bookings (bot/admin/calendar.py) --------------------------------------------
+BOOKING_DETAIL = "{service} with {staff}\n{day} at {time}\nCustomer: {customer}\nStatus: {status}"
+STATUS_CONFIRMED = "confirmed"
+STATUS_CANCELLED = "cancelled"
+STATUS_NO_SHOW = "no-show"
+STATUSES = {"confirmed": STATUS_CONFIRMED, "cancelled": STATUS_CANCELLED, "no_show": STATUS_NO_SHOW}
+BUTTON_CANCEL_BOOKING = "✖ Cancel this booking"
+BUTTON_NO_SHOW = "🚫 No-show"
+BUTTON_BACK = "« Back"
+CANCEL_BOOKING_ASK = "Cancel the booking of {customer}? They will be told."
+BUTTON_CANCEL_BOOKING_YES = "Yes, cancel it and tell the customer"
+CANCEL_BOOKING_DONE = "The booking of {customer} is cancelled; they will be told."
+NO_SHOW_DONE = "{customer} is marked as a no-show."
+CANCELLED_BY_BUSINESS = (
+    "{business} had to cancel your appointment: {service}, {day} at {time}. Send /book to "
+    "choose another time."
+)
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, insert, or_, select
@@ -30,6 +31,9 @@ from storage.admin_models import NoticeMute
 from storage.delivery_models import PRIORITY_NOTICE, Delivery
 from storage.models import Admin, Booking, Business, Fiche, User
 from storage.writes import BookingChange
+
+if TYPE_CHECKING:
+    from storage.bookings import BookingView
 
 #: Callback data prefix of the notices' buttons: ``dn:call:<booking id>``,
 #: ``dn:mute:<kind>:<business id>``.
@@ -79,6 +83,28 @@ async def follow(connection: AsyncConnection, change: BookingChange) -> None:
         for user_id in users
     ]
     await connection.execute(insert(_deliveries), rows)
+
+
+async def tell_customer(
+    connection: AsyncConnection, booking: BookingView, text: str, now: datetime
+) -> None:
+    """Owe the booking's customer a plain notice (their booking was cancelled by the
+    business...), in the transaction of the change it tells about."""
+    await connection.execute(
+        insert(_deliveries).values(
+            kind="notice",
+            priority=PRIORITY_NOTICE,
+            business_id=booking.business_id,
+            user_id=booking.user_id,
+            chat_id=booking.chat_id,
+            booking_id=booking.id,
+            payload={"text": text},
+            status="pending",
+            attempts=0,
+            due_at=now,
+            next_attempt_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -188,4 +214,12 @@ def _keyboard(language: str, change: str, item: _Found) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([contact, [mute]])
 
 
-__all__ = ["CHANGES", "KIND", "NOTICE_PREFIX", "follow", "recipients", "render_notices"]
+__all__ = [
+    "CHANGES",
+    "KIND",
+    "NOTICE_PREFIX",
+    "follow",
+    "recipients",
+    "render_notices",
+    "tell_customer",
+]

@@ -99,7 +99,8 @@ async def test_an_admin_pages_through_today(services: Services, schedule: date) 
         lines = admin.text.splitlines()
         assert lines[0].startswith("Salon Belle Rue, ") and len(lines) == 11
         assert lines[1] == "8:00\u202fAM · Haircut · Anna · Cust 00 · +33611111111"
-        assert admin.labels == ["Next ›"]
+        assert admin.labels[0] == "8:00\u202fAM · Cust 00" and admin.labels[-1] == "Next ›"
+        assert len(admin.labels) == 11  # a button per booking opens it (bot.admin.calendar)
         await admin.press("Next ›")
         lines = admin.text.splitlines()
         assert [line.split(" · ")[3] for line in lines[1:]] == [
@@ -108,7 +109,7 @@ async def test_an_admin_pages_through_today(services: Services, schedule: date) 
             "Marc's customer",
         ]
         assert "Gone" not in admin.text and "Barber's" not in admin.text
-        assert admin.labels == ["‹ Previous"]
+        assert admin.labels[-1] == "‹ Previous"
         await admin.send("/tomorrow")
         assert admin.text.splitlines()[1:] == ["10:00\u202fAM · Haircut · Anna · Tomorrow's · —"]
         await admin.send("/week")
