@@ -16,8 +16,10 @@ from bot.admin import (
     AccessControl,
     BroadcastComposer,
     CalendarActions,
+    Closures,
     Export,
     NoticeButtons,
+    PhonedIn,
     ScheduleViews,
 )
 from bot.admin.menus import menus_with_roles
@@ -86,7 +88,9 @@ def build_application(
         NoticeButtons(),
         ScheduleViews(),
         CalendarActions(),
+        Closures(),
         Export(),
+        PhonedIn(),
         MyData(),
     ]
     application.bot_data.engine = Engine(services, features=features)
@@ -102,6 +106,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
         )
+    # the deep links /enter gives (t.me/<bot>?start=claim-...)
+    application.bot_data.services.extra["bot_username"] = application.bot.username
     # everyone with a role gets their own menu in their private chat (bot.admin.menus)
     services: Services = application.bot_data.services
     async with services.sessions() as session:

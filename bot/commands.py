@@ -48,6 +48,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("bookings", N_("The appointments of a day: /bookings YYYY-MM-DD"), "staff"),
     Command("broadcast", N_("Write a message to your customers"), "admins"),
     Command("broadcast_cancel", N_("Stop your broadcast"), "admins"),
+    Command("enter", N_("Book for a customer who phoned"), "admins"),
+    Command("close", N_("Close days or block times of the calendar"), "admins"),
+    Command("reopen", N_("Open a closure again: /reopen <number>"), "admins"),
     Command("export", N_("Your bookings as a CSV file and a calendar"), "admins"),
     Command(
         "grant", N_("Give a user a role: /grant <user> <business> [admin|staff <name>]"), "owners"

@@ -150,7 +150,10 @@ async def _sync_local_catalog(
     sessions: async_sessionmaker[AsyncSession], business_id: int, business: BusinessConfig
 ) -> None:
     from providers.local.catalog import sync_catalog
+    from providers.local.closures import sync_configured
     from providers.local.settings import LocalSettings
 
+    settings = LocalSettings.model_validate(business.settings)
     async with sessions() as session, session.begin():
-        await sync_catalog(session, business_id, LocalSettings.model_validate(business.settings))
+        await sync_catalog(session, business_id, settings)
+        await sync_configured(session, business_id, settings, business.zone)

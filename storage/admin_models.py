@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -49,3 +49,16 @@ class NoticeMute(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     business_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class BookingClaim(Base):
+    """A booking an admin entered for a customer who phoned (``/enter``), waiting for the
+    customer to claim it in Telegram through ``t.me/<bot>?start=claim-<token>``. Until then the
+    booking belongs to a placeholder user with no chat; the claim moves it to the customer."""
+
+    __tablename__ = "booking_claims"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

@@ -244,11 +244,32 @@ class LocalSlotClaim(Base):
     __table_args__ = (UniqueConstraint("staff_id", "block_start"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(
+    #: the appointment holding the block, or (``closure_id``) the closure that blocks it
+    appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("local_appointments.id", ondelete="CASCADE"), index=True
+    )
+    closure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_closures.id", ondelete="CASCADE"), index=True
     )
     staff_id: Mapped[int] = mapped_column(ForeignKey("local_staff.id"))
     block_start: Mapped[datetime]
+
+
+class LocalClosure(Base):
+    """A time a staff member cannot be booked: a holiday, a closed day, a blocked range.
+    It claims the free blocks of its range (:class:`LocalSlotClaim` with ``closure_id``), so
+    the slot arithmetic and the double-booking constraint need nothing more; bookings already
+    in the range stay. From the configuration (``created_by`` null) or ``/close``."""
+
+    __tablename__ = "local_closures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("local_staff.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 from storage import admin_models as admin_models  # noqa: E402

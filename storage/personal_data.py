@@ -50,6 +50,10 @@ PLAN: dict[str, TablePlan] = {
         None, "pseudonymise", "the local calendar's copy of the user's bookings"
     ),
     "local_slot_claims": TablePlan(None, "none", "which times are taken"),
+    "local_closures": TablePlan(None, "none", "when the calendar is closed"),
+    "booking_claims": TablePlan(
+        None, "none", "a phoned-in booking's link: a token and its booking"
+    ),
     "broadcasts": TablePlan("created_by", "keep", "an admin's message, the business's record"),
     "deliveries": TablePlan("user_id", "delete"),
     "delivery_preferences": TablePlan("user_id", "delete"),

@@ -9,6 +9,8 @@
 - :mod:`.notice_buttons`: Call and Mute on the booking notices (:mod:`bot.delivery.notices`);
 - :mod:`.schedule`: ``/today``, ``/tomorrow``, ``/week``, ``/bookings <date>`` (staff: their own);
 - :mod:`.calendar`: a booking opened from the schedule: cancel (the customer is told), no-show;
+- :mod:`.closures`: ``/close``, ``/reopen``: days off and blocked ranges of a local calendar;
+- :mod:`.phoned`: ``/enter``, a booking for a customer who phoned, claimed by a deep link;
 - :mod:`.export`: ``/export [period]``, a CSV file and an .ics feed per business;
 - :mod:`.menus`: each user's command menu, following their roles;
 - :mod:`.people`: naming a user (id, @username, forwarded message);
@@ -22,16 +24,20 @@ Sending is the delivery engine's (:mod:`bot.delivery.broadcasts`).
 
 from bot.admin.access import AccessControl
 from bot.admin.calendar import CalendarActions
+from bot.admin.closures import Closures
 from bot.admin.composer import BroadcastComposer
 from bot.admin.export import Export
 from bot.admin.notice_buttons import NoticeButtons
+from bot.admin.phoned import PhonedIn
 from bot.admin.schedule import ScheduleViews
 
 __all__ = [
     "AccessControl",
     "BroadcastComposer",
     "CalendarActions",
+    "Closures",
     "Export",
     "NoticeButtons",
+    "PhonedIn",
     "ScheduleViews",
 ]

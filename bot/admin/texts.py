@@ -85,6 +85,43 @@ CANCELLED_BY_BUSINESS = (
     "choose another time."
 )
 
+# -- closures (bot/admin/closures.py) -----------------------------------------------------
+CLOSE_USAGE = (
+    "Send /close [business] <staff|all> <YYYY-MM-DD> [YYYY-MM-DD] [HH:MM-HH:MM] [reason], "
+    "for example /close all 2026-12-24 2026-12-26 Christmas, or /close anna 2026-12-03 "
+    "14:00-16:00. /reopen <number> opens a closure again."
+)
+CLOSE_NOT_LOCAL = (
+    "The calendar of {business} is kept on its booking platform: close days there, and the bot "
+    "will offer no time then."
+)
+CLOSED = "{business}: {count} closure(s) added."
+CLOSED_BOOKINGS_KEPT = (
+    "{count} booking(s) already in that time are kept: open them from /today or /week to "
+    "cancel them."
+)
+NOT_CLOSED = "Nothing is closed."
+REOPEN_USAGE = "Send /reopen <number>, the number shown by /close."
+REOPENED = "Closure #{number} removed: those times can be booked again."
+NO_SUCH_CLOSURE = "There is no closure #{number} at your businesses."
+
+# -- phoned-in bookings (bot/admin/phoned.py) ---------------------------------------------
+ENTER_USAGE = (
+    "Send /enter [business] <service> <staff> <YYYY-MM-DD> <HH:MM> <phone> <name>, for "
+    "example /enter cut anna 2026-12-03 10:00 +33612345678 Anna Martin (service and staff by "
+    "their keys in the configuration)."
+)
+ENTER_NOT_LOCAL = (
+    "The calendar of {business} is kept on its booking platform: enter the booking there."
+)
+ENTER_NOT_FREE = "That time is not free (or outside the hours). Pick another in /today or /week."
+ENTERED = (
+    "Booked for {customer}: {service} with {staff}, {day} at {time}. Give the customer this "
+    "link to follow it in Telegram: {link}"
+)
+CLAIM_UNKNOWN = "This link is not valid any more: the booking was claimed or cancelled."
+CLAIMED = "Your booking at {business} is now yours here: see it in /mybookings."
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )

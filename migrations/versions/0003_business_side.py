@@ -1,5 +1,5 @@
 """business side: roles granted in the database, blocked users, the append-only audit log,
-muted notices, users' @usernames
+muted notices, users' @usernames, the local calendar's closures, claims of phoned-in bookings
 
 Revision ID: 0003_s7_biz17
 Revises: 0002
@@ -70,6 +70,56 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("username", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_users_username"), ["username"], unique=False)
+    op.create_table(
+        "local_closures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("business_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("start_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("end_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["business_id"],
+            ["businesses.id"],
+            name=op.f("fk_local_closures_business_id_businesses"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["local_staff.id"],
+            name=op.f("fk_local_closures_staff_id_local_staff"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_local_closures")),
+    )
+    with op.batch_alter_table("local_slot_claims", schema=None) as batch_op:
+        batch_op.alter_column("appointment_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column("closure_id", sa.Integer(), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_local_slot_claims_closure_id"), ["closure_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_local_slot_claims_closure_id_local_closures"),
+            "local_closures",
+            ["closure_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+    op.create_table(
+        "booking_claims",
+        sa.Column("token", sa.String(length=32), nullable=False),
+        sa.Column("booking_id", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["booking_id"],
+            ["bookings.id"],
+            name=op.f("fk_booking_claims_booking_id_bookings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_booking_claims")),
+    )
     triggers = (
         _POSTGRES_TRIGGERS if op.get_bind().dialect.name == "postgresql" else _SQLITE_TRIGGERS
     )
@@ -78,6 +128,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM local_slot_claims WHERE closure_id IS NOT NULL")
+    with op.batch_alter_table("local_slot_claims", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_local_slot_claims_closure_id_local_closures"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_local_slot_claims_closure_id"))
+        batch_op.drop_column("closure_id")
+        batch_op.alter_column("appointment_id", existing_type=sa.Integer(), nullable=False)
+    op.drop_table("local_closures")
+    op.drop_table("booking_claims")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
