@@ -18,9 +18,11 @@ from bot.admin import (
     CalendarActions,
     Closures,
     Export,
+    Health,
     NoticeButtons,
     PhonedIn,
     ScheduleViews,
+    Stats,
 )
 from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
@@ -91,6 +93,8 @@ def build_application(
         Closures(),
         Export(),
         PhonedIn(),
+        Stats(),
+        Health(),
         MyData(),
     ]
     application.bot_data.engine = Engine(services, features=features)

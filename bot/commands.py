@@ -52,6 +52,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("close", N_("Close days or block times of the calendar"), "admins"),
     Command("reopen", N_("Open a closure again: /reopen <number>"), "admins"),
     Command("export", N_("Your bookings as a CSV file and a calendar"), "admins"),
+    Command("stats", N_("Bookings, cancellations, no-shows, reminders"), "admins"),
+    Command("health", N_("Whether the platform and the deliveries work"), "admins"),
     Command(
         "grant", N_("Give a user a role: /grant <user> <business> [admin|staff <name>]"), "owners"
     ),

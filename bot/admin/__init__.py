@@ -12,6 +12,7 @@
 - :mod:`.closures`: ``/close``, ``/reopen``: days off and blocked ranges of a local calendar;
 - :mod:`.phoned`: ``/enter``, a booking for a customer who phoned, claimed by a deep link;
 - :mod:`.export`: ``/export [period]``, a CSV file and an .ics feed per business;
+- :mod:`.stats`, :mod:`.health`: ``/stats [period]``, ``/health``;
 - :mod:`.menus`: each user's command menu, following their roles;
 - :mod:`.people`: naming a user (id, @username, forwarded message);
 - :mod:`.composer`: ``/broadcast`` (choose the business, write the message, choose the
@@ -27,9 +28,11 @@ from bot.admin.calendar import CalendarActions
 from bot.admin.closures import Closures
 from bot.admin.composer import BroadcastComposer
 from bot.admin.export import Export
+from bot.admin.health import Health
 from bot.admin.notice_buttons import NoticeButtons
 from bot.admin.phoned import PhonedIn
 from bot.admin.schedule import ScheduleViews
+from bot.admin.stats import Stats
 
 __all__ = [
     "AccessControl",
@@ -37,7 +40,9 @@ __all__ = [
     "CalendarActions",
     "Closures",
     "Export",
+    "Health",
     "NoticeButtons",
     "PhonedIn",
     "ScheduleViews",
+    "Stats",
 ]

@@ -122,6 +122,24 @@ ENTERED = (
 CLAIM_UNKNOWN = "This link is not valid any more: the booking was claimed or cancelled."
 CLAIMED = "Your booking at {business} is now yours here: see it in /mybookings."
 
+# -- /health (bot/admin/health.py) --------------------------------------------------------
+HEALTH_NOT_CONFIGURED = "Not in the configuration any more."
+HEALTH_PLATFORM_OK = "Platform: answers ({ms} ms)"
+HEALTH_PLATFORM_DOWN = "Platform: NOT answering ({error})"
+HEALTH_OUTBOX = "Outbox: {depth} waiting, the oldest for {minutes} min"
+HEALTH_OUTBOX_EMPTY = "Outbox: empty"
+HEALTH_LAST_ERROR = "Last delivery error: {error}"
+
+# -- /stats (bot/admin/stats.py) ----------------------------------------------------------
+STATS_USAGE = "Send /stats, or /stats YYYY-MM-DD YYYY-MM-DD for a period."
+STATS_HEADER = "From {first} to {last}:"
+STATS_MADE = "Bookings made"
+STATS_CANCELLED = "of which cancelled"
+STATS_NO_SHOW = "of which no-shows"
+STATS_REMINDERS = "Reminders sent"
+STATS_NOTICES = "Booking notices sent"
+STATS_IN_PROGRESS = "Bookings in progress now, by step: {steps}"
+
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 )
