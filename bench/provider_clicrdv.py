@@ -2,9 +2,10 @@
 
 ``round_trips``: platform requests on the critical path of one booking with a warm catalog
 (group settings, categories, services, calendars cached), from tapping a date to the
-confirmation: the day's ``availabletimeslots``, the session login, the account's fiches and the
-appointment creation. ClicRDV books as a signed-in Account, so the login and the fiche list are
-part of the platform's required path.
+confirmation: the day's ``availabletimeslots``, the session login, the account's fiches (with
+the session read back beside them), the session read back before the write, and the appointment
+creation. ClicRDV books as a signed-in Account and answers no 401 for a lost session, so the
+login, the fiche list and the read-backs are part of the platform's required path.
 ``slots_ms``: time from tapping a date to having its slots, with ``latency_ms`` injected on every
 request. ``week_ms`` is the time to know which days of a week have slots (one request for the
 whole week), ``month_view_ms`` the same for a month view. ``cold_round_trips`` counts a booking

@@ -70,7 +70,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
         finally:
             await services.aclose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C: asyncio.run has closed the console and the database
+        print("\nbye")
+        return 130
     return 0
 
 

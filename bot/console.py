@@ -1,15 +1,21 @@
 """``bookbot chat``: the same Application, in the terminal.
 
 Bot messages are printed; buttons are numbered ``[1] label``; the user types a number (or the
-button's label) to press it, or any text to answer. Input may be piped, so a test can script a
-whole booking. Nothing leaves the machine: the Bot API is :class:`bot.local_api.LocalBotApi`.
+button's label, spaces and case as they like: "9:00 am" presses "9:00\u202fAM") to press it, or
+any text to answer. A keyboard edited in place (a reminder's buttons) is printed again. The
+calendar keeps its blank cells, so each day sits under its weekday. Input may be piped, so a
+test can script a whole booking; Ctrl-C or Ctrl-D ends it. Nothing leaves the machine: the Bot
+API is :class:`bot.local_api.LocalBotApi`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
-from typing import TextIO
+import threading
+import unicodedata
+from typing import Any, TextIO
 
 from telegram import Update
 from telegram.ext import ExtBot
@@ -22,6 +28,16 @@ from bot.services import Services
 
 #: Button labels that are layout, not choices (calendar padding and closed days).
 _FILLER = {"", " ", "·"}
+#: A keyboard row of at least this many cells is a grid (the calendar's weeks): its cells are
+#: printed in columns of one width.
+_GRID = 5
+
+
+def normalized(label: str) -> str:
+    """A label or a typed line as they are compared: compatibility characters folded (NFKC:
+    the narrow no-break space Babel puts in "9:00\u202fAM" becomes a space), spaces collapsed,
+    case ignored."""
+    return " ".join(unicodedata.normalize("NFKC", label).split()).casefold()
 
 
 class ConsoleScreen:
@@ -45,6 +61,9 @@ class ConsoleScreen:
             return
         if call.method in ("sendMessage", "editMessageText"):
             self._message(call)
+        elif call.method == "editMessageReplyMarkup":
+            self.out.write("\n(buttons changed)\n")
+            self._keyboard(call.params.get("reply_markup"), call.message_id)
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
             self.out.write(f"  ({call.params['text']})\n")
         elif call.method in ("sendDocument", "sendPhoto"):
@@ -59,26 +78,44 @@ class ConsoleScreen:
         self.out.write(str(call.params.get("text", "")) + "\n")
         markup = call.params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
-            self.buttons = []
-            self.menu_message_id = call.message_id or 0
-            for row in markup["inline_keyboard"]:
-                cells = []
-                for button in row:
-                    if button["text"] in _FILLER:
-                        continue
-                    self.buttons.append((button["text"], button.get("callback_data", "")))
-                    cells.append(f"[{len(self.buttons)}] {button['text']}")
-                if cells:
-                    self.out.write("  " + "   ".join(cells) + "\n")
+            self._keyboard(markup, call.message_id)
         elif isinstance(markup, dict) and "keyboard" in markup:
             self.out.write("  (type your phone number)\n")
 
+    def _keyboard(self, markup: Any, message_id: int | None) -> None:
+        """Number the buttons of ``markup`` (the newest menu) and print them, row by row."""
+        self.buttons = []
+        self.menu_message_id = message_id or 0
+        rows: list[list[str]] = []
+        inline = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+        for row in inline:
+            cells = []
+            for button in row:
+                if button["text"] in _FILLER:
+                    # Kept (blank, or a closed day's dot) so the grid's columns stay in place.
+                    cells.append(button["text"].strip())
+                    continue
+                self.buttons.append((button["text"], button.get("callback_data", "")))
+                cells.append(f"[{len(self.buttons)}] {button['text']}")
+            rows.append(cells)
+        width = max((len(c) for cells in rows if len(cells) >= _GRID for c in cells), default=0)
+        for cells in rows:
+            if len(cells) >= _GRID:
+                line = "  ".join(cell.ljust(width) for cell in cells).rstrip()
+            else:
+                line = "   ".join(cell for cell in cells if cell)
+            if line.strip():
+                self.out.write("  " + line + "\n")
+        if not inline:
+            self.out.write("  (no buttons)\n")
+
     def press(self, line: str) -> str | None:
         """Callback data for a typed number or label, if it names a button."""
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+        if line.strip().isdigit() and 1 <= int(line) <= len(self.buttons):
             return self.buttons[int(line) - 1][1]
+        typed = normalized(line)
         for label, data in self.buttons:
-            if label.strip().lower() == line.strip().lower():
+            if normalized(label) == typed:
                 return data
         return None
 
@@ -102,18 +139,18 @@ async def run_console(
         )
         stdout.write(
             "bookbot console: type a button's number or label, text to answer, "
-            "/help for commands, Ctrl-D to quit.\n"
+            "/help for commands, Ctrl-D or Ctrl-C to quit.\n"
         )
         await application.process_update(updates.text("/start"))
         # what the outbox owes (a booking notice for an admin, reminders) arrives as in Telegram
         bot = await _dispatcher_bot(api)
         await Dispatcher(services.sessions, bot, poll_interval=0.05).run(until_idle=True)
-        loop = asyncio.get_running_loop()
+        lines = _lines_of(stdin)
         while True:
             if interactive:
                 stdout.write("> ")
                 stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
+            line = await lines.get()
             if not line:
                 break
             line = line.rstrip("\n")
@@ -135,6 +172,24 @@ async def _dispatcher_bot(api: LocalBotApi) -> ExtBot[Priority]:
     )
     await bot.initialize()
     return bot
+
+
+def _lines_of(stdin: TextIO) -> asyncio.Queue[str]:
+    """The lines of ``stdin`` as they are typed ("" at the end), read by a daemon thread: a
+    blocking read in the loop's executor would keep Ctrl-C waiting for one more line (the
+    executor is joined at exit), and a daemon thread is simply left behind."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in itertools.chain(iter(stdin.readline, ""), [""]):
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the loop is closed: the console has ended
+                return
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return queue
 
 
 def _update_for(line: str, screen: ConsoleScreen, updates: UpdateFactory) -> Update:

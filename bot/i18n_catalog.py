@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DEFAULT_LANGUAGE, DOMAIN, LANGUAGES, LOCALES_DIR
@@ -144,37 +144,63 @@ def check(
     for message in template:
         if not message.id:
             continue
-        try:
-            placeholders(str(message.id))
-        except ValueError:
-            problems.append(
-                Problem("*", str(message.id), "unbalanced braces", tuple(message.locations))
-            )
+        for text in _ids(message.id):
+            try:
+                placeholders(text)
+            except ValueError:
+                problems.append(Problem("*", text, "unbalanced braces", tuple(message.locations)))
     for language in translated_languages():
         path = catalog_path(language, locales)
         catalog = read_catalog(path, language) if path.exists() else Catalog(locale=language)
         for message in template:
-            if not message.id:
-                continue
-            msgid = str(message.id)
-            where = tuple(message.locations)
-            translation = catalog.get(msgid)
-            if translation is None or not translation.string:
-                problems.append(Problem(language, msgid, "no translation", where))
-            elif translation.fuzzy:
-                problems.append(Problem(language, msgid, "fuzzy translation (not used)", where))
-            else:
-                problems.extend(
-                    _placeholder_problems(language, msgid, str(translation.string), where)
-                )
+            if message.id:
+                problems.extend(_translation_problems(language, catalog, message))
     return problems
 
 
+def _ids(msgid: object) -> tuple[str, ...]:
+    """The texts of a message id: one, or a singular and a plural."""
+    return tuple(str(i) for i in msgid) if isinstance(msgid, list | tuple) else (str(msgid),)
+
+
+def _translation_problems(language: str, catalog: Catalog, message: Message) -> list[Problem]:
+    """Why ``message`` has no usable translation in ``catalog``: missing, fuzzy, a plural form
+    missing (French has two: 0 and 1, and more), or placeholders that differ."""
+    ids = _ids(message.id)
+    msgid, where = ids[0], tuple(message.locations)
+    translation = catalog.get(msgid)
+    if translation is None or not translation.string:
+        return [Problem(language, msgid, "no translation", where)]
+    if translation.fuzzy:
+        return [Problem(language, msgid, "fuzzy translation (not used)", where)]
+    forms = _ids(translation.string)
+    if len(ids) > 1 and (len(forms) < catalog.num_plurals or not all(forms)):
+        return [Problem(language, msgid, f"needs {catalog.num_plurals} plural forms", where)]
+    expected = {field for text in ids for field in _fields_or_none(text)}
+    return [
+        problem
+        for form in forms
+        for problem in _placeholder_problems(language, msgid, form, where, expected)
+    ]
+
+
+def _fields_or_none(text: str) -> set[str]:
+    try:
+        return placeholders(text)
+    except ValueError:
+        return set()
+
+
 def _placeholder_problems(
-    language: str, msgid: str, translation: str, where: tuple[Location, ...]
+    language: str,
+    msgid: str,
+    translation: str,
+    where: tuple[Location, ...],
+    expected: set[str] | None = None,
 ) -> Iterable[Problem]:
     try:
-        expected, actual = placeholders(msgid), placeholders(translation)
+        expected = placeholders(msgid) if expected is None else expected
+        actual = placeholders(translation)
     except ValueError:
         return [Problem(language, msgid, "unbalanced braces in the translation", where)]
     if expected != actual:

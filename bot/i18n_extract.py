@@ -10,7 +10,8 @@ Where message ids are found:
   (tables of texts, and in ``providers/`` the adapters' texts for the user: ``providers.base.N_``,
   the twin of ``bot.i18n.N_`` for code that does not import the bot) and ``InvalidInput``
   (validation errors). ``Turn.show`` takes text that is already translated, so it is not a
-  keyword.
+  keyword. Plural messages (:data:`PLURAL_KEYWORDS`: ``Turn.tn`` and ``ngettext(language, ...)``)
+  give a singular and a plural id, kept together as one entry.
 - A pass over the syntax tree of those same arguments, for the literals Babel does not see:
   fallbacks (``refused.message or "..."``, ``TABLE.get(key, "...")``, ``a if c else "..."``) and
   strings wrapped in extra parentheses. It also vets Babel's output: Babel joins all the
@@ -52,6 +53,8 @@ KEYWORDS: dict[str, int] = {
     "N_": 1,
     "InvalidInput": 1,
 }
+#: Plural forms: function name -> position (1-based) of the singular; the plural follows it.
+PLURAL_KEYWORDS: dict[str, int] = {"tn": 1, "ngettext": 2}
 #: Marks for text shown as it is (the platform's words): no literal of ours may go through them.
 AS_IS_MARKS = ("platform_text", "PlatformText", "UserText")
 HEADER = """\
@@ -62,6 +65,8 @@ wraps the sign alone onto the next line.
 Regenerate with: python -m bot.i18n_catalog extract && python -m bot.i18n_catalog update"""
 
 Location = tuple[str, int]
+#: a message id: one text, or a singular and a plural
+MessageId = str | tuple[str, str]
 
 
 # -- extraction ------------------------------------------------------------------------------
@@ -74,7 +79,7 @@ def extract(root: Path = ROOT) -> Catalog:
         header_comment=header_comment(),
         fuzzy=False,
     )
-    found: dict[str, list[Location]] = {}
+    found: dict[MessageId, list[Location]] = {}
     for path, line, msgid in _everything(root):
         found.setdefault(msgid, [])
         if (path, line) not in found[msgid]:
@@ -84,10 +89,10 @@ def extract(root: Path = ROOT) -> Catalog:
     return catalog
 
 
-def _everything(root: Path) -> Iterator[tuple[str, int, str]]:
+def _everything(root: Path) -> Iterator[tuple[str, int, MessageId]]:
     from_tree = list(_tree_messages(root))
     literals = {msgid for _, _, msgid in from_tree}
-    seen: set[str] = set()
+    seen: set[MessageId] = set()
     for path, line, msgid in _babel_messages(root):
         # Babel joins every literal of an argument: ``t("Yes" if c else "No")`` gives "YesNo".
         # Only ids that exist as one literal in the source are kept.
@@ -100,8 +105,11 @@ def _everything(root: Path) -> Iterator[tuple[str, int, str]]:
     yield from _declared_messages(root)
 
 
-def _babel_messages(root: Path) -> Iterator[tuple[str, int, str]]:
-    keywords = {name: (None if index == 1 else (index,)) for name, index in KEYWORDS.items()}
+def _babel_messages(root: Path) -> Iterator[tuple[str, int, MessageId]]:
+    keywords: dict[str, tuple[int, ...] | None] = {
+        name: (None if index == 1 else (index,)) for name, index in KEYWORDS.items()
+    }
+    keywords.update({name: (index, index + 1) for name, index in PLURAL_KEYWORDS.items()})
     for folder in SOURCE_DIRS:
         for filename, line, message, _comments, _context in extract_from_dir(
             root / folder,
@@ -111,6 +119,8 @@ def _babel_messages(root: Path) -> Iterator[tuple[str, int, str]]:
         ):
             if isinstance(message, str) and message:
                 yield f"{folder}/{filename}", line, message
+            elif isinstance(message, tuple) and len(message) == 2 and all(message):
+                yield f"{folder}/{filename}", line, (str(message[0]), str(message[1]))
 
 
 def _python_files(root: Path) -> Iterator[tuple[str, ast.Module]]:
@@ -158,12 +168,27 @@ def _literals(expr: ast.expr) -> Iterator[ast.Constant]:
         yield from _literals(expr.args[1])
 
 
-def _tree_messages(root: Path) -> Iterator[tuple[str, int, str]]:
+def _tree_messages(root: Path) -> Iterator[tuple[str, int, MessageId]]:
     for path, tree in _python_files(root):
         for argument in _keyword_arguments(tree):
             for literal in _literals(argument):
                 if literal.value:
                     yield path, literal.lineno, str(literal.value)
+        for singular, plural in _plural_arguments(tree):
+            if all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (singular, plural)
+            ):
+                pair = (str(getattr(singular, "value", "")), str(getattr(plural, "value", "")))
+                yield path, singular.lineno, pair
+
+
+def _plural_arguments(tree: ast.Module) -> Iterator[tuple[ast.expr, ast.expr]]:
+    """The singular and plural arguments of every call to a plural keyword function."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (name := _called_name(node)) in PLURAL_KEYWORDS:
+            index = PLURAL_KEYWORDS[name]
+            if len(node.args) > index:
+                yield node.args[index - 1], node.args[index]
 
 
 def _declared_messages(root: Path) -> Iterator[tuple[str, int, str]]:
@@ -202,7 +227,8 @@ def dynamic_message_ids(root: Path = ROOT) -> list[tuple[str, int, str]]:
     catalog can hold those, so ``check`` refuses them."""
     found = []
     for path, tree in _python_files(root):
-        for argument in _keyword_arguments(tree):
+        plural = [a for pair in _plural_arguments(tree) for a in pair]
+        for argument in [*_keyword_arguments(tree), *plural]:
             built = isinstance(argument, ast.JoinedStr | ast.BinOp) or (
                 isinstance(argument, ast.Call)
                 and isinstance(argument.func, ast.Attribute)
@@ -230,8 +256,9 @@ def literals_shown_as_is(root: Path = ROOT) -> list[tuple[str, int, str]]:
     return found
 
 
-def _flags(msgid: str) -> tuple[str, ...]:
-    return ("python-brace-format",) if placeholders(msgid) else ()
+def _flags(msgid: MessageId) -> tuple[str, ...]:
+    texts = msgid if isinstance(msgid, tuple) else (msgid,)
+    return ("python-brace-format",) if any(placeholders(t) for t in texts) else ()
 
 
 def _version() -> str | None:

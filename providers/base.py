@@ -51,6 +51,7 @@ from providers.domain import (
 from providers.errors import (
     AuthFailed,
     BookingRefused,
+    CancelUnconfirmed,
     HoldExpired,
     InvalidCustomerData,
     NotBookable,
@@ -79,6 +80,7 @@ __all__ = [
     "Booking",
     "BookingProvider",
     "BookingRefused",
+    "CancelUnconfirmed",
     "CustomerDetails",
     "CustomerField",
     "CustomerForm",
@@ -204,6 +206,19 @@ class BookingProvider(ABC):
     @abstractmethod
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         """Cancel a booking. :class:`NotFound` when it does not exist or is already cancelled."""
+
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Whether ``booking_ref`` still stands on the platform, looked up: ``True`` (booked),
+        ``False`` (gone or cancelled), ``None`` when this platform offers no lookup.
+
+        Asked after :meth:`cancel` answered :class:`NotFound`: "not found" from a guessed path
+        or from a session the platform ignored does not mean cancelled, so only a lookup that
+        shows the appointment gone lets the engine say so. ``customer_ref`` is the platform's
+        reference of the person the booking is for, when we keep one (Qmatic looks
+        appointments up by it)."""
+        return None
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Move a booking to another slot of the same service."""

@@ -100,6 +100,12 @@ class NotFound(ProviderError):
     """The booking, service or slot does not exist (or no longer does)."""
 
 
+class CancelUnconfirmed(ProviderError):
+    """A cancel the platform did not confirm: it answered "not found" and no lookup showed the
+    appointment gone, so it may well still be booked (a guessed path, a session the platform
+    ignored). The booking stays listed; the user is told we could not confirm it."""
+
+
 class NotBookable(ProviderError):
     """The business does not take online bookings right now (ClicRDV group closed...)."""
 

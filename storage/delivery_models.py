@@ -119,7 +119,8 @@ class Delivery(Base):
 
 
 class DeliveryPreference(Base):
-    """A customer's choices for one business (``/settings``). No row means both on."""
+    """A customer's choices for one business (``/settings``). No row: reminders on, news off
+    (news needs the customer's yes; see ``bot.delivery.preferences``)."""
 
     __tablename__ = "delivery_preferences"
 
@@ -128,7 +129,7 @@ class DeliveryPreference(Base):
         ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True
     )
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
-    news: Mapped[bool] = mapped_column(Boolean, default=True)
+    news: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BlockedChat(Base):

@@ -24,6 +24,7 @@ from bot.admin.state import ComposerState, draft, keep_draft
 from bot.delivery import broadcasts
 from bot.engine.features import Feature
 from bot.engine.turn import MenuButton, Turn
+from bot.i18n import format_number
 from storage.delivery_models import Broadcast
 from storage.models import Business
 
@@ -169,7 +170,13 @@ class BroadcastComposer(Feature):
             return
         state["step"] = "confirm"
         turn.show(
-            turn.t(texts.BROADCAST_PREVIEW, count=f"{count:,}", business=business.name),
+            turn.tn(
+                "Preview above. It will be sent to {count} customer of {business}.",
+                "Preview above. It will be sent to {count} customers of {business}.",
+                count,
+                count=format_number(count, turn.language),
+                business=business.name,
+            ),
             [
                 [MenuButton(turn.t(texts.BUTTON_SEND), "a:send")],
                 [MenuButton(turn.t(texts.BUTTON_DISCARD), "a:x")],

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from bot.admin.rights import Roles, roles_of
 from bot.commands import audience_of
-from bot.engine.commands import command as engine_command
+from bot.engine.commands import unknown_command
 from bot.engine.turn import Turn
 
 
 async def refuse(turn: Turn, command: str, argument: str = "") -> None:
     """Answer as for an unknown command."""
-    await engine_command(turn, command, argument)
+    await unknown_command(turn)
 
 
 def allowed(roles: Roles, command: str) -> bool:

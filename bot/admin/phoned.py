@@ -24,7 +24,7 @@ from bot.delivery import notices, reminders
 from bot.engine.commands import command as engine_command
 from bot.engine.features import Feature
 from bot.engine.turn import Turn
-from bot.engine.validation import InvalidInput, clean_name, clean_phone
+from bot.engine.validation import InvalidInput, clean_name, clean_phone, phone_region
 from bot.i18n import format_clock, format_day
 from providers.base import CustomerDetails, NotFound, Selection, Slot, SlotTaken
 from storage import audit
@@ -85,7 +85,7 @@ async def _enter(turn: Turn, words: list[str]) -> None:
     config = turn.services.business(business.slug)
     try:
         day, clock = date.fromisoformat(words[2]), time.fromisoformat(words[3])
-        phone = clean_phone(words[4])
+        phone = clean_phone(words[4], phone_region(config.zone))
         name = clean_name(" ".join(words[5:]))
     except InvalidInput as bad:
         turn.show(turn.t(bad.message_id, **bad.kwargs) + "\n" + turn.t(texts.ENTER_USAGE))

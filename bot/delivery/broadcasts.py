@@ -20,14 +20,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.delivery import texts
 from bot.delivery.outbox import deliveries, dialect_name, enqueue_notice
-from bot.delivery.preferences import is_customer
+from bot.delivery.preferences import is_customer, wants_news
 from storage.delivery_models import (
     OPEN_STATUSES,
     PRIORITY_BROADCAST,
     BlockedChat,
     Broadcast,
     Delivery,
-    DeliveryPreference,
 )
 from storage.models import Booking, Business, User
 
@@ -57,8 +56,8 @@ def parse_range(value: str) -> tuple[date, date] | None:
 
 
 def audience_query(business: Business, audience: dict[str, Any]) -> Select[Any]:
-    """User ids of the business's customers matching ``audience``, minus those who turned
-    news off or blocked the bot."""
+    """User ids of the business's customers matching ``audience`` who said yes to its news
+    and have not blocked the bot."""
     business_id = business.id
     if audience.get("kind") == "range":
         zone = ZoneInfo(business.timezone)
@@ -77,16 +76,11 @@ def audience_query(business: Business, audience: dict[str, Any]) -> Select[Any]:
         )
     else:
         wanted = is_customer(User.__table__.c.id, business_id)
-    opted_out = exists().where(
-        and_(
-            DeliveryPreference.user_id == User.id,
-            DeliveryPreference.business_id == business_id,
-            DeliveryPreference.news.is_(False),
-        )
-    )
     # A private chat's id is the user's id.
     blocked = exists().where(BlockedChat.chat_id == User.id)
-    return select(User.id).where(wanted, not_(opted_out), not_(blocked))
+    return select(User.id).where(
+        wanted, wants_news(User.__table__.c.id, business_id), not_(blocked)
+    )
 
 
 async def count_audience(

@@ -1,21 +1,52 @@
-"""A customer's delivery choices per business, and who counts as a business's customer."""
+"""A customer's delivery choices per business, and who counts as a business's customer.
+
+Reminders are on unless the customer turns them off; news (broadcasts) is off until the customer
+says yes (consent: the confirmation of a first booking asks, and ``/settings`` switches it).
+A stored row holds the customer's own choices, which are kept as they are: a row was only ever
+written from ``/settings``, where the customer saw both switches.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.delivery_models import DeliveryPreference
 from storage.models import Booking, Business, Fiche
 
+#: what a customer who never chose gets
+REMINDERS_BY_DEFAULT = True
+NEWS_BY_DEFAULT = False
+
+
+def switches(row: DeliveryPreference | None) -> tuple[bool, bool]:
+    """(reminders on, news on) as stored in ``row``, or the defaults when there is none."""
+    return (REMINDERS_BY_DEFAULT, NEWS_BY_DEFAULT) if row is None else (row.reminders, row.news)
+
 
 async def get_preference(
     session: AsyncSession, user_id: int, business_id: int
 ) -> tuple[bool, bool]:
-    """(reminders on, news on) for this user and business; both on when never set."""
-    row = await session.get(DeliveryPreference, (user_id, business_id))
-    return (True, True) if row is None else (row.reminders, row.news)
+    """(reminders on, news on) for this user and business (see :func:`switches`)."""
+    return switches(await session.get(DeliveryPreference, (user_id, business_id)))
+
+
+async def has_chosen(session: AsyncSession, user_id: int, business_id: int) -> bool:
+    """Whether the user ever set their switches for this business (then news is not offered
+    to them again)."""
+    return await session.get(DeliveryPreference, (user_id, business_id)) is not None
+
+
+def wants_news(user_id: ColumnElement[int], business_id: int) -> ColumnElement[bool]:
+    """SQL condition: the user said yes to this business's news (no row: not asked, so no)."""
+    return exists().where(
+        and_(
+            DeliveryPreference.user_id == user_id,
+            DeliveryPreference.business_id == business_id,
+            DeliveryPreference.news.is_(true()),
+        )
+    )
 
 
 async def set_preference(
@@ -30,7 +61,10 @@ async def set_preference(
     row = await session.get(DeliveryPreference, (user_id, business_id))
     if row is None:
         row = DeliveryPreference(
-            user_id=user_id, business_id=business_id, reminders=True, news=True
+            user_id=user_id,
+            business_id=business_id,
+            reminders=REMINDERS_BY_DEFAULT,
+            news=NEWS_BY_DEFAULT,
         )
         session.add(row)
     if reminders is not None:

@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from bot.delivery import notices, texts
 from bot.delivery.outbox import Claimed, Result
+from bot.delivery.preferences import switches
 from storage.delivery_models import BlockedChat, Broadcast, DeliveryPreference
 from storage.models import Booking, Business, User
 
@@ -174,8 +175,8 @@ def _render_one(row: Claimed, batch: _Batch, now: datetime) -> Outgoing | Result
         broadcast = batch.broadcasts.get(row.broadcast_id or -1)
         if broadcast is None or broadcast.status == "cancelled":
             return Result(row.id, "cancelled", error="broadcast cancelled")
-        if pref is not None and not pref.news:
-            return Result(row.id, "skipped", error="news turned off")
+        if not switches(pref)[1]:
+            return Result(row.id, "skipped", error="news not wanted")
         return Outgoing(row, broadcast.text, _entities(broadcast.entities))
     text = str(row.payload.get("text") or "")
     if not text:
@@ -195,7 +196,7 @@ def _reminder(
     booking, user, business = found
     if booking.start_at <= now:
         return Result(row.id, "expired", error="appointment already started")
-    if pref is not None and not pref.reminders:
+    if not switches(pref)[0]:
         return Result(row.id, "skipped", error="reminders turned off")
     language = texts.language_of(user.language, user.telegram_language)
     return Outgoing(

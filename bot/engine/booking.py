@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine.flow import CANCELLED, follow
 from bot.engine.state import BookingState
 from bot.engine.steps.base import show_current
 from bot.engine.steps.slot import release_hold
@@ -47,6 +48,37 @@ async def new_booking(
     )
     turn.state.booking = booking
     return booking
+
+
+async def cancel_in_progress(turn: Turn) -> None:
+    """Cancel (the button) or /cancel: drop the booking in progress and say what that means.
+    Dropping a Change leaves the appointment where it was, and the user is told so."""
+    changing = turn.booking.rescheduling is not None
+    await follow(turn, CANCELLED)
+    if changing:
+        turn.show(turn.t("The change is cancelled: your appointment is kept at its time."))
+    else:
+        turn.show(turn.t("Booking cancelled. Send /book to start again."))
+
+
+def has_progress(turn: Turn) -> bool:
+    """Whether starting over would lose something: an answer of the user's, or a Change."""
+    booking = turn.booking
+    return booking.rescheduling is not None or any(
+        not choice.auto for choice in booking.choices.values()
+    )
+
+
+async def ask_restart(turn: Turn, slug: str | None) -> None:
+    """/book during a booking: continue it, or start over (with ``slug`` when named)."""
+    restart = f"s:{slug}" if slug else "b:restart"
+    turn.show(
+        turn.t("You have a booking in progress. Continue it, or start over?"),
+        [
+            [MenuButton(turn.t("Continue my booking"), "b:resume")],
+            [MenuButton(turn.t("Start over"), restart)],
+        ],
+    )
 
 
 async def abandon(turn: Turn) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.engine.booking import begin, start_booking
+from bot.engine import news_consent
+from bot.engine.booking import begin, cancel_in_progress, start_booking
 from bot.engine.commands import set_language
-from bot.engine.flow import CANCELLED, RETRIED, STALE_BUTTON, WENT_BACK, follow
+from bot.engine.flow import RETRIED, STALE_BUTTON, WENT_BACK, follow
 from bot.engine.my_bookings import my_bookings_action
 from bot.engine.my_details import my_details_action
 from bot.engine.steps import HANDLERS
@@ -40,10 +41,17 @@ async def button(turn: Turn, token: str, feature_action: FeatureAction) -> None:
     turn.edit = True
     action = actions[int(match.group(2))]
     prefix, _, rest = action.partition(":")
-    if prefix == "b" and turn.in_booking:
+    if prefix == "b" and rest == "restart":
+        # "Start over" (/book during a booking), or Retry when the platform failed before the
+        # booking started (its first screen): start again.
+        await begin(turn, None)
+    elif prefix == "b" and rest.startswith(f"{news_consent.ACTION}:"):
+        parsed = turn.id_action(rest)
+        if parsed is not None:
+            await news_consent.said_yes(turn, parsed[1])
+    elif prefix == "b" and turn.in_booking:
         await booking_action(turn, rest)
     elif prefix == "b" and rest == "retry":
-        # The platform failed before the booking started (its first screen): start again.
         await begin(turn, None)
     elif prefix == "s" and turn.services.config.business(rest):
         await start_booking(turn, rest)
@@ -62,8 +70,9 @@ async def booking_action(turn: Turn, action: str) -> None:
     step = turn.step
     handler = HANDLERS[step.kind]
     if action == "cancel":
-        await follow(turn, CANCELLED)
-        turn.show(turn.t("Booking cancelled. Send /book to start again."))
+        await cancel_in_progress(turn)
+    elif action == "resume":
+        await HANDLERS[step.kind].show(turn, step)
     elif action == "back":
         on_back = getattr(handler, "on_back", None)
         if on_back is None or not await on_back(turn, step):

@@ -3,8 +3,8 @@ language a user picks."""
 
 from __future__ import annotations
 
-from bot.engine.booking import begin
-from bot.engine.flow import CANCELLED, follow
+from bot.commands import COMMANDS
+from bot.engine.booking import ask_restart, begin, cancel_in_progress, has_progress
 from bot.engine.my_bookings import my_bookings
 from bot.engine.my_details import my_details
 from bot.engine.steps.base import show_current
@@ -18,7 +18,7 @@ async def command(turn: Turn, command: str, argument: str) -> None:
     """Answer ``/command argument`` (anything unknown gets the help text)."""
     if command == "start":
         turn.writes.append(remember_user(turn))
-        slug = argument if turn.services.config.business(argument) else None
+        slug = _business_named(turn, argument)
         if turn.in_booking and not slug:
             turn.notice("Welcome back! Here is where you were.")
             await show_current(turn)
@@ -26,12 +26,14 @@ async def command(turn: Turn, command: str, argument: str) -> None:
         turn.notice("Hello! I can book you an appointment.")
         await begin(turn, slug)
     elif command == "book":
-        slug = argument if turn.services.config.business(argument) else None
-        await begin(turn, slug)
+        slug = _business_named(turn, argument)
+        if turn.in_booking and has_progress(turn):
+            await ask_restart(turn, slug)
+        else:
+            await begin(turn, slug)
     elif command == "cancel":
         if turn.in_booking:
-            await follow(turn, CANCELLED)
-            turn.show(turn.t("Booking cancelled. Send /book to start again."))
+            await cancel_in_progress(turn)
         else:
             turn.show(
                 turn.t(
@@ -45,8 +47,36 @@ async def command(turn: Turn, command: str, argument: str) -> None:
     elif command == "language":
         rows = [[MenuButton(name, f"l:{code}")] for code, name in LANGUAGES.items()]
         turn.show(turn.t("Which language would you like?"), rows)
-    else:  # help, and anything unknown
+    elif command in KNOWN:  # /help (and a feature's command when that feature is not running)
         turn.show(turn.t(HELP))
+    else:
+        await unknown_command(turn)
+
+
+async def unknown_command(turn: Turn) -> None:
+    """The answer to a command the bot does not have (also what a command gets from someone
+    it is not for: ``bot.admin.guard``)."""
+    turn.notice("I do not know that command. Send /help to see what I can do.")
+    if turn.in_booking:
+        await show_current(turn)  # the booking in progress stays where it was
+    else:
+        turn.show(turn.t(HELP))
+
+
+#: every command name the bot declares (its features answer some of them before this module)
+KNOWN = frozenset(c.name for c in COMMANDS)
+
+
+def _business_named(turn: Turn, argument: str) -> str | None:
+    """The business a ``/start`` or ``/book`` argument (a deep link's) names, or ``None``;
+    an argument naming none is said so (without repeating it: it is anyone's text)."""
+    slug = argument.strip()
+    if not slug:
+        return None
+    if turn.services.config.business(slug):
+        return slug
+    turn.notice("That link names no business I know.")
+    return None
 
 
 def remember_user(turn: Turn) -> Write:

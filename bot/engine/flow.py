@@ -58,6 +58,9 @@ ANSWERED = Transition("questions", "all answered", NEXT)
 SCREENED_OUT = Transition("questions", "screening answer refused", IDLE)
 CUSTOMER_KNOWN = Transition("customer", "stored fiche picked, or every field typed and valid", NEXT)
 INVALID_FIELD = Transition("customer", "invalid field", "customer")
+DETAILS_REVIEWED = Transition(
+    "confirm", "Change my details, or Back after typing them (each one correctable)", "customer"
+)
 BOOKED = Transition("confirm", "Confirm: platform booked", "booked")
 SLOT_TAKEN = Transition("confirm", "slot taken / hold expired", "slot")
 FIELD_REFUSED = Transition("confirm", "platform refused a field", "customer")
@@ -94,6 +97,7 @@ TRANSITIONS: list[Transition] = [
     SCREENED_OUT,
     CUSTOMER_KNOWN,
     INVALID_FIELD,
+    DETAILS_REVIEWED,
     BOOKED,
     SLOT_TAKEN,
     FIELD_REFUSED,

@@ -7,9 +7,11 @@ from bot.engine.state import Choice
 from bot.engine.steps.base import show_current
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
-from providers.base import NotFound, Selection
+from bot.i18n import format_short_moment
+from providers.base import CancelUnconfirmed, NotFound, ProviderError, Selection
 from storage import bookings as booking_store
 from storage.bookings import BookingView
+from storage.fiches import for_user
 
 
 async def my_bookings(turn: Turn) -> None:
@@ -26,7 +28,7 @@ async def my_bookings(turn: Turn) -> None:
         business = turn.services.business(slug)
         moment = when(row.start_at, business.zone, turn.language)
         lines.append(f"• {moment} — {row.service_name}, {business.name}")
-        short = row.start_at.astimezone(business.zone).strftime("%d/%m %H:%M")
+        short = format_short_moment(row.start_at.astimezone(business.zone), turn.language)
         buttons.append([MenuButton(turn.t("✖ Cancel {when}", when=short), f"m:c:{row.id}")])
         if turn.services.providers[slug].supports_reschedule:
             buttons.append([MenuButton(turn.t("↻ Change {when}", when=short), f"m:r:{row.id}")])
@@ -34,7 +36,12 @@ async def my_bookings(turn: Turn) -> None:
 
 
 async def my_bookings_action(turn: Turn, action: str) -> None:
-    """A /mybookings button: cancel (asked, then done) or change an appointment."""
+    """A /mybookings button: cancel (asked, then done) or change an appointment; "No, keep
+    it" (``list``, from menus before it lost its id: ``list:0``) lists them again."""
+    if action.partition(":")[0] == "list":
+        turn.notice("Your appointment is kept.")
+        await my_bookings(turn)
+        return
     parsed = turn.id_action(action)
     if parsed is None:
         return
@@ -52,11 +59,19 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
             ),
             [
                 [MenuButton(turn.t("Yes, cancel it"), f"m:cc:{row.id}")],
-                [MenuButton(turn.t("No, keep it"), "m:list:0")],
+                [MenuButton(turn.t("No, keep it"), "m:list")],
             ],
         )
     elif kind == "cc":
-        await cancel_booking(turn, row)
+        try:
+            await cancel_booking(turn, row)
+        except CancelUnconfirmed:
+            turn.notice(
+                "We could not confirm the cancellation with the booking system, so your "
+                "appointment is still listed. Please try again later or contact the business."
+            )
+            await my_bookings(turn)
+            return
         turn.show(turn.t("Your appointment is cancelled."))
     elif kind == "r":
         await begin_reschedule(turn, row.id)
@@ -79,7 +94,9 @@ async def _owned_confirmed(turn: Turn, booking_id: int) -> BookingView | None:
 async def cancel_booking(turn: Turn, row: BookingView) -> None:
     """Cancel the user's booking ``row`` on its platform, then here with its reminders (in the
     turn's transaction). The one booking cancel: /mybookings and the reminders' Cancel.
-    Raises the platform's :class:`ProviderError` when it refuses."""
+    Raises the platform's :class:`ProviderError` when it refuses, and
+    :class:`CancelUnconfirmed` (nothing written) when it answered "not found" but no lookup
+    showed the appointment gone."""
     provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
     selection = Selection(
         choices={k: tuple(v) for k, v in (row.selection or {}).items()},
@@ -89,9 +106,25 @@ async def cancel_booking(turn: Turn, row: BookingView) -> None:
     try:
         await provider.cancel(row.provider_ref, selection)
     except NotFound:
-        pass  # already gone on the platform: make our mirror agree
+        # "Not found" from a guessed path or an ignored session leaves the appointment booked:
+        # only a lookup showing it gone makes our mirror agree.
+        if await _still_booked(turn, row, selection) is not False:
+            raise CancelUnconfirmed(detail="cancel answered not found; not shown gone") from None
     # Ownership and status are checked again in the writing transaction.
     turn.writes.append(booking_store.cancel(row.id, turn.event.user_id, turn.now))
+
+
+async def _still_booked(turn: Turn, row: BookingView, selection: Selection) -> bool | None:
+    """The platform's lookup of ``row`` (``None``: no lookup, or it failed)."""
+    provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
+    customer_ref = None
+    if row.fiche_id is not None:
+        fiches = await for_user(turn.services, turn.event.user_id, row.business_id)
+        customer_ref = next((f.provider_ref for f in fiches if f.id == row.fiche_id), None)
+    try:
+        return await provider.still_booked(row.provider_ref, selection, customer_ref)
+    except ProviderError:
+        return None
 
 
 async def begin_reschedule(turn: Turn, booking_id: int) -> None:

@@ -208,10 +208,12 @@ class BookingState(_Part):
     # questions
     questions: list[StoredQuestion] | None = stored("qs")
     answers: dict[str, str] | None = stored("ans")
-    # customer (``customer_stage``: who, ask, label; ``people`` on screen)
+    # customer (``customer_stage``: who, ask, label, review; ``people`` on screen;
+    # ``editing``: a detail asked again to correct it, after Back or from the review)
     customer_stage: str | None = stored("cs")
     people: list[Person] | None = stored("people")
     asking: str | None = stored("field")
+    editing: str | None = stored("edit")
     skipped: list[str] | None = stored("skipped")
     customer: dict[str, str] | None = stored("cust")
     #: the stored fiche the booking is for; None for someone new

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from bot.config import BusinessConfig
 from bot.engine.state import BookingState, ConversationState
 from bot.engine.types import Button, Document, Event, Reply, Screen
-from bot.i18n import gettext
+from bot.i18n import gettext, ngettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
 from storage.writes import Write
@@ -81,6 +81,11 @@ class Turn:
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:
         return gettext(self.language, message, **kwargs)
+
+    def tn(self, singular: str, plural: str, n: int, **kwargs: object) -> str:
+        """The form of ``singular``/``plural`` that the count ``n`` takes in the user's
+        language ("sent to 1 customer", "sent to 2 customers")."""
+        return ngettext(self.language, singular, plural, n, **kwargs)
 
     def notice(self, message: str, **kwargs: object) -> None:
         """A line shown above the next screen (an error, a confirmation...)."""

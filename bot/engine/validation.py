@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.core import get_global
+from email_validator import EmailNotValidError, validate_email
 
 from providers.base import CustomerField, FieldRule
 
@@ -14,8 +20,8 @@ MAX_EMAIL = 254
 MAX_ADDRESS = 300
 MAX_LABEL = 40
 MAX_ANSWER = 2048
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+#: longer than any phone number written with spaces and a prefix (E.164 has 15 digits)
+MAX_PHONE_TEXT = 40
 
 
 class InvalidInput(ValueError):
@@ -47,37 +53,60 @@ def clean_name(text: str) -> str:
     return name
 
 
-def clean_phone(text: str) -> str:
-    """International format: ``+`` country code and number, 8 to 15 digits (E.164)."""
+def phone_region(zone: ZoneInfo) -> str | None:
+    """The country (ISO 3166 code) of a business's time zone, for numbers typed without their
+    country code ("Europe/Paris" -> "FR"); ``None`` for a zone of no one country ("UTC")."""
+    territories: Mapping[str, str] = get_global("zone_territories")
+    return territories.get(str(zone.key))
+
+
+def clean_phone(text: str, region: str | None = None) -> str:
+    """A valid phone number, in E.164 (``+33612345678``). Typed the national way
+    (``06 12 34 56 78``) it is read in ``region``, the business's country; without a region
+    only the international form is understood."""
     raw = text.strip()
-    if len(raw) > 40:
+    if len(raw) > MAX_PHONE_TEXT:
         raise InvalidInput("That does not look like a phone number.")
-    compact = re.sub(r"[\s().\-/]", "", raw)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not compact.startswith("+"):
-        if compact.isdigit() and len(compact) >= 8:
-            # Telegram's shared contacts come without "+": they are already international.
-            raise InvalidInput("Please include the country code, for example +33 6 12 34 56 78.")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise InvalidInput(
+                "Please include the country code, for example +33 6 12 34 56 78."
+            ) from None
+        raise InvalidInput("That does not look like a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
         raise InvalidInput("That does not look like a phone number.")
-    digits = compact[1:]
-    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits[0] == "0":
-        raise InvalidInput("That does not look like a phone number.")
-    return "+" + digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def readable_phone(e164: str) -> str:
+    """A stored number grouped the international way for reading (``+33 6 12 34 56 78``)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def clean_shared_phone(text: str) -> str:
-    """A number from Telegram's contact button (sometimes without the leading ``+``)."""
+    """A number from Telegram's contact button: always international, sometimes without the
+    leading ``+``."""
     digits = re.sub(r"\D", "", text)
     return clean_phone("+" + digits)
 
 
 def clean_email(text: str) -> str:
+    """An email address of valid syntax, its domain normalised (no network: deliverability is
+    the platform's and the mailbox's business)."""
     email = text.strip()
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL:
         raise InvalidInput("That does not look like an email address (name@example.com).")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("That does not look like an email address (name@example.com).") from None
+    return str(checked.normalized)
 
 
 def clean_birth_date(text: str, today: date) -> date:
@@ -124,9 +153,16 @@ def clean_answer(text: str, limit: int = MAX_ANSWER) -> str:
     return value
 
 
-def clean_field(field: CustomerField, text: str, today: date, rule: FieldRule | None = None) -> str:
+def clean_field(
+    field: CustomerField,
+    text: str,
+    today: date,
+    rule: FieldRule | None = None,
+    region: str | None = None,
+) -> str:
     """Validate ``text`` for ``field`` (by the platform's ``rule`` when it has one); the value
-    is returned as a string for the state."""
+    is returned as a string for the state. ``region``: the business's country, for phone
+    numbers typed without their country code."""
     if rule is not None:
         value = text.strip()
         if not rule.accepts(value):
@@ -135,7 +171,7 @@ def clean_field(field: CustomerField, text: str, today: date, rule: FieldRule | 
     if field in (CustomerField.FIRST_NAME, CustomerField.LAST_NAME):
         return clean_name(text)
     if field is CustomerField.PHONE:
-        return clean_phone(text)
+        return clean_phone(text, region)
     if field is CustomerField.EMAIL:
         return clean_email(text)
     if field is CustomerField.BIRTH_DATE:

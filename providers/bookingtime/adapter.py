@@ -36,6 +36,7 @@ from providers.base import (
     CustomerField,
     CustomerForm,
     Hold,
+    InvalidCustomerData,
     NotFound,
     Option,
     ProviderDeps,
@@ -95,6 +96,10 @@ class BookingtimeProvider(BookingProvider):
         ttl = settings.catalog_ttl_seconds
         seconds = ttl if ttl is not None else deps.catalog_ttl.total_seconds()
         self._catalog: TTLCache[dict[str, Template]] = TTLCache(seconds, clock=clock)
+        self._emails = settings.email_flags()
+        #: Details a template's refusals asked for beyond its flags (memory only): the form
+        #: asks them from then on, so a refusal naming one is never a dead end.
+        self._demanded: dict[str, set[CustomerField]] = {}
 
     def __repr__(self) -> str:
         return f"<BookingtimeProvider business={self.deps.business_slug!r}>"
@@ -160,11 +165,13 @@ class BookingtimeProvider(BookingProvider):
     # -- availability -------------------------------------------------------------------------
 
     def _bookable_days(self, template: Template) -> tuple[date, date]:
+        """The template's booking window; without one of its own (0/0) only the platform's
+        listings bound it (its default horizon)."""
         today = self.deps.clock().astimezone(self.deps.timezone).date()
-        return (
-            today + timedelta(days=template.day_earliest),
-            today + timedelta(days=template.day_latest),
+        latest = (
+            date.max if template.day_latest is None else today + timedelta(days=template.day_latest)
         )
+        return today + timedelta(days=template.day_earliest), latest
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
         template = await self._template(selection)
@@ -262,6 +269,7 @@ class BookingtimeProvider(BookingProvider):
             templates = (await self._templates(selection)).values()
         required = {CustomerField.FIRST_NAME, CustomerField.LAST_NAME}
         for t in templates:
+            required |= self._demanded.get(t.id, set())
             if t.email_required:
                 required.add(CustomerField.EMAIL)
             if t.mobile_required:
@@ -283,10 +291,15 @@ class BookingtimeProvider(BookingProvider):
     ) -> Booking:
         template = await self._template(selection)
         locale = api.locale_for(selection.language)
-        body = {"bookingSlotId": slot.id, "customer": api.customer_body(customer, locale)}
-        content = await self._client.call(
-            "POST", locale, api.add_appointment_path(), operation="add", body=body
-        )
+        body = api.add_body(slot.id, customer, locale, self._emails)
+        try:
+            content = await self._client.call(
+                "POST", locale, api.add_appointment_path(), operation="add", body=body
+            )
+        except InvalidCustomerData as refused:
+            if isinstance(refused.field, CustomerField):
+                self._demanded.setdefault(template.id, set()).add(refused.field)
+            raise
         return self._booking(content, template, slot)
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
@@ -318,6 +331,25 @@ class BookingtimeProvider(BookingProvider):
             if isinstance(content, Mapping) and content.get("canceled"):
                 raise NotFound("this appointment is already cancelled") from None
             raise refused
+
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """``appointment/{id}/show`` (documented): gone when 404 or ``canceled``."""
+        if not _ID.fullmatch(booking_ref):
+            return False
+        try:
+            content = await self._client.call(
+                "GET",
+                api.locale_for(selection.language),
+                api.show_appointment_path(booking_ref),
+                operation="read",
+            )
+        except NotFound:
+            return False
+        if not isinstance(content, Mapping) or "canceled" not in content:
+            return None  # an answer we cannot read proves nothing
+        return not content.get("canceled")
 
     def _booking(self, content: Any, template: Template | None, slot: Slot) -> Booking:
         if not isinstance(content, Mapping) or not content.get("id"):

@@ -15,21 +15,31 @@ GUESSES (isolated here so a sandbox account can correct them without touching th
 
 * :data:`SUPPORTED_LOCALES`: which locale segments the API accepts (``de`` and ``en`` are
   documented; the rest are the languages the bookingtime booking pages offer). Anything else
-  falls back to :data:`FALLBACK_LOCALE`.
+  falls back to :data:`FALLBACK_LOCALE`. The one list: the test fake accepts exactly these.
+* The spelling of a failure message's ``type``: only ``"success"`` appears in the SDK material,
+  so every other type counts as a problem (:func:`failure_messages`).
 * :data:`PARAMETER_FIELDS`: the names a failure's ``parameter`` uses for customer fields (the
   SDK documents ``firstName``; the others follow the request body's keys), possibly prefixed
   (``customer.email``, ``customer[email]``).
 * :func:`resource_choice`: the shape of a resource choice in ``bookingStepList`` (the docs only
   say it offers a ``bookingResourceList`` of EMPLOYEE etc.).
-* :data:`SLOT_TAKEN_STATUSES`: whether a slot taken meanwhile answers 400 or 409 (both handled).
-* :func:`customer_address`: a customer address is an ADDRESS object; the engine collects one
-  line of text, which goes into ``street``.
+* :data:`SLOT_TAKEN_STATUSES`: a slot taken meanwhile answers 409, or 400 naming
+  ``bookingSlotId``; a 400 that names nothing is not taken for "slot taken".
+* :func:`customer_address`: the SDK sends ``{name, extra, street, zip, city, country}`` without a
+  ``class``; the engine collects one line of text, which goes into ``street``.
+* :data:`UNCOLLECTED_PARAMETERS`: details the SDK sends that the bot never asks (``gender``).
+* A template with ``bookingDayEarliest`` and ``bookingDayLatest`` both 0 (or absent) has no
+  window of its own: the platform's default horizon applies, and only the platform's listings
+  bound the days (:func:`parse_template`).
+* Slot timestamps may carry offsets as PHP writes them (``+0:00``, the SDK's mocks); a slot whose
+  timestamp cannot be read is skipped, not the whole listing (:func:`parse_slots`).
 * The token endpoint's refusal of an expired refresh token (OAuth2 ``invalid_grant``, 400 or 401).
 * ``bookingLeadTime`` is in minutes.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +47,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from providers.base import CustomerDetails, CustomerField, Money
+from providers.base import N_, CustomerDetails, CustomerField, Money, UserText
+
+log = logging.getLogger(__name__)
 
 DEFAULT_AUTH_URL = "https://auth.bookingtime.com/oauth/token"
 DEFAULT_API_URL = "https://api.bookingtime.com/module/v3"
@@ -48,11 +60,11 @@ RENEW_BEFORE_SECONDS = 60.0
 DEFAULT_REFRESH_LIFETIME = 1800.0
 DEFAULT_ACCESS_LIFETIME = 300.0
 
-SUPPORTED_LOCALES = frozenset({"de", "en", "fr", "it", "es", "nl", "pl", "cs", "da", "sv"})
+SUPPORTED_LOCALES = frozenset({"de", "en", "fr", "it", "es", "nl"})
 FALLBACK_LOCALE = "en"
 
-#: Status codes the API uses for "that slot is no longer bookable" (unknown which one: both).
-SLOT_TAKEN_STATUSES = frozenset({400, 409})
+#: Status codes that mean "that slot is no longer bookable" whatever the message says.
+SLOT_TAKEN_STATUSES = frozenset({409})
 
 #: ``parameter`` of a failure message -> the customer detail the engine asks again.
 PARAMETER_FIELDS: Mapping[str, CustomerField] = {
@@ -70,6 +82,23 @@ PARAMETER_FIELDS: Mapping[str, CustomerField] = {
 }
 #: ``parameter`` values that mean the slot itself was refused.
 SLOT_PARAMETERS = frozenset({"bookingslotid"})
+#: ``parameter`` values naming a detail the SDK sends but the bot never asks, with what the
+#: user is told (the booking cannot go through here; nothing to type again).
+UNCOLLECTED_PARAMETERS: Mapping[str, UserText] = {
+    "gender": N_(
+        "The booking system needs the customer's gender, which this chat does not ask. "
+        "Please book with the business directly."
+    ),
+    "title": N_(
+        "The booking system needs the customer's title, which this chat does not ask. "
+        "Please book with the business directly."
+    ),
+}
+#: What the user is told when a refusal names a detail neither collected nor known.
+OTHER_DETAIL_MISSING = N_(
+    "The booking system needs a detail this chat does not ask. "
+    "Please book with the business directly."
+)
 
 ID_PREFIXES = {
     "organization": "f6",
@@ -145,7 +174,8 @@ class Template:
     mobile_required: bool
     address_required: bool
     day_earliest: int
-    day_latest: int
+    #: ``None``: no window of its own (0/0), the platform's default horizon applies
+    day_latest: int | None
     lead_time_minutes: int
     resources: tuple[Resource, ...]
 
@@ -204,6 +234,10 @@ def parse_template(record: Mapping[str, Any]) -> Template:
     """A BOOKING_TEMPLATE record as the adapter uses it."""
     show_price = bool(record.get("showPrice", False))
     description = str(record.get("description") or "").strip() or None
+    earliest = _int(record.get("bookingDayEarliest"), 0)
+    latest: int | None = _int(record.get("bookingDayLatest"), 0)
+    if earliest == 0 and latest == 0:
+        latest = None  # unset: "today only" would hide every later day
     return Template(
         id=str(record["id"]),
         name=str(record.get("name") or ""),
@@ -214,8 +248,8 @@ def parse_template(record: Mapping[str, Any]) -> Template:
         email_required=bool(record.get("customerEmailRequired", False)),
         mobile_required=bool(record.get("customerMobileRequired", False)),
         address_required=bool(record.get("customerAddressRequired", False)),
-        day_earliest=_int(record.get("bookingDayEarliest"), 0),
-        day_latest=_int(record.get("bookingDayLatest"), 365),
+        day_earliest=earliest,
+        day_latest=latest,
         lead_time_minutes=_int(record.get("bookingLeadTime"), 0),
         resources=resource_choice(record),
     )
@@ -246,23 +280,68 @@ def parse_slots(content: Any) -> list[RawSlot]:
         raise ValueError("expected a slot list")
     slots = []
     for item in items:
-        if not isinstance(item, Mapping):
-            continue
-        start = datetime.fromisoformat(str(item["timestamp"]))
-        if start.tzinfo is None:
-            raise ValueError("slot timestamp without offset")
-        combination = tuple(str(r) for r in item.get("bookingResourceCombination") or ())
-        slots.append(RawSlot(id=str(item["id"]), start=start, resources=combination))
+        try:
+            slots.append(_slot(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            # One item we cannot read must not hide the rest of the day.
+            log.warning("bookingtime: skipped a slot it could not read (%s)", exc)
     return slots
 
 
+def _slot(item: Any) -> RawSlot:
+    if not isinstance(item, Mapping):
+        raise TypeError("slot is not an object")
+    start = parse_timestamp(str(item["timestamp"]))
+    combination = tuple(str(r) for r in item.get("bookingResourceCombination") or ())
+    return RawSlot(id=str(item["id"]), start=start, resources=combination)
+
+
+#: An offset as PHP may write it: one hour digit (``+0:00``, ``-5:30``).
+_SHORT_OFFSET = re.compile(r"([+-])(\d)(:?\d\d)$")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An aware datetime from an ISO 8601 timestamp, offsets as PHP writes them included
+    (``2022-12-12T10:00:00+0:00``). ``ValueError`` without an offset or when unreadable."""
+    text = _SHORT_OFFSET.sub(r"\g<1>0\g<2>\g<3>", value.strip())
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without offset: {value[:40]!r}")
+    return parsed
+
+
 def customer_address(text: str) -> dict[str, str]:
-    """An ADDRESS object from the one line the engine collects (GUESS: all of it in street)."""
-    return {"class": "ADDRESS", "street": text}
+    """An address as the SDK sends it, from the one line the engine collects (GUESS: all of it
+    in ``street``; no ``class`` key, which the SDK never sends)."""
+    return {"street": text}
+
+
+@dataclass(frozen=True)
+class EmailFlags:
+    """The ``sendAppointment*EventEmail`` flags the SDK sends with ``appointment/add``: whether
+    the platform mails the customer when the appointment is made, starts and ends."""
+
+    add: bool = True
+    start: bool = True
+    end: bool = True
+
+
+def add_body(
+    slot_id: str, customer: CustomerDetails, locale: str, emails: EmailFlags
+) -> dict[str, Any]:
+    """The ``appointment/add`` body, shaped as the vendor's SDK sends it."""
+    return {
+        "bookingSlotId": slot_id,
+        "sendAppointmentAddEventEmail": emails.add,
+        "sendAppointmentStartEventEmail": emails.start,
+        "sendAppointmentEndEventEmail": emails.end,
+        "customer": customer_body(customer, locale),
+    }
 
 
 def customer_body(customer: CustomerDetails, locale: str) -> dict[str, Any]:
-    """The ``customer`` object of ``appointment/add``; absent details are left out."""
+    """The ``customer`` object of ``appointment/add``; absent details are left out (``gender``
+    too: the SDK sends it when known, and the bot never asks it)."""
     body: dict[str, Any] = {
         "firstName": customer.first_name,
         "lastName": customer.last_name,
@@ -288,18 +367,26 @@ def is_slot_parameter(parameter: str) -> bool:
     return _last_segment(parameter) in SLOT_PARAMETERS
 
 
+def missing_detail_text(parameter: str) -> UserText:
+    """What the user is told when a refusal names ``parameter``, a detail the bot never asks."""
+    return UNCOLLECTED_PARAMETERS.get(_last_segment(parameter), OTHER_DETAIL_MISSING)
+
+
 def _last_segment(parameter: str) -> str:
     parts = [p for p in re.split(r"[.\[\]/]", parameter) if p]
     return parts[-1].lower() if parts else ""
 
 
 def failure_messages(body: Any) -> Sequence[Mapping[str, Any]]:
-    """The ``failure`` entries of a response's ``messageList``."""
+    """The problem entries of a response's ``messageList``: every message whose ``type`` is not
+    ``success`` (GUESS: the failure type's spelling is documented nowhere)."""
     if not isinstance(body, Mapping):
         return ()
-    messages = body.get("messageList") or ()
+    messages = body.get("messageList")
+    if not isinstance(messages, list):
+        return ()
     return [
         m
         for m in messages
-        if isinstance(m, Mapping) and str(m.get("type", "")).lower() == "failure"
+        if isinstance(m, Mapping) and str(m.get("type", "")).strip().lower() != "success"
     ]

@@ -1,7 +1,11 @@
 """The one place where bookingtime answers become domain errors.
 
 Every answer of the Module API goes through :func:`api_result`, every answer of the token
-endpoint through :func:`token_payload`. The platform's own ``messageList`` texts are passed on
+endpoint through :func:`token_payload`. A refusal is read by its HTTP status first (401/403
+credentials, 404 gone, 409 slot taken, 429 and 5xx unavailable), then by its messages (a
+``parameter`` naming a customer detail, the slot, or a detail the bot never asks); whatever is
+left unrecognised (an HTML error page, no message at all) becomes one clear generic refusal,
+with the diagnostic logged. The platform's own ``messageList`` texts are passed on
 marked with :func:`~providers.base.platform_text` (the user sees them as they are); our fixed
 wording here is diagnostic only (never shown). Never a request body, header or token.
 """
@@ -9,12 +13,14 @@ wording here is diagnostic only (never shown). Never a request body, header or t
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
 
 from providers.base import (
+    N_,
     AuthFailed,
     BookingRefused,
     InvalidCustomerData,
@@ -30,6 +36,13 @@ from providers.bookingtime import api
 Operation = Literal["read", "add", "move", "cancel"]
 
 CREDENTIALS_REFUSED = "the platform refused the business's credentials"
+#: What the user reads when a refusal says nothing we can read.
+UNRECOGNISED_REFUSAL = N_(
+    "The booking system refused this booking without saying why. "
+    "Please try again later or contact the business."
+)
+
+log = logging.getLogger(__name__)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -49,37 +62,63 @@ def api_result(response: httpx.Response, operation: Operation) -> Any:
         if "content" in body or "messageList" in body:
             return body.get("content")
         return body
-    raise api_error(response.status_code, body, operation)
+    error = api_error(response.status_code, body, operation)
+    if isinstance(error, BookingRefused) and error.reason == "unrecognised":
+        # The status, the content type and the message types say what came back; the raw body
+        # is not logged (an error page may echo parts of the request).
+        types = [str(m.get("type")) for m in api.failure_messages(body)]
+        log.warning(
+            "bookingtime: %s refused with %s (%s, %d bytes, message types %s), unrecognised",
+            operation,
+            response.status_code,
+            response.headers.get("content-type", "no content type"),
+            len(response.content),
+            types,
+        )
+    raise error
 
 
 def api_error(status: int, body: Any, operation: Operation) -> ProviderError:
-    """The domain error for a refused Module API request."""
+    """The domain error for a refused Module API request: by status first, then message."""
     failures = api.failure_messages(body)
     text = platform_text(next((str(m["text"]) for m in failures if m.get("text")), None))
     if status in (401, 403):
         return AuthFailed(CREDENTIALS_REFUSED)
     if status == 404:
         return NotFound(text)
-    if operation in ("add", "move") and 400 <= status < 500:
-        slot_refused = False
-        for message in failures:
-            parameter = str(message.get("parameter") or "")
-            if not parameter:
-                continue
-            field = api.field_for_parameter(parameter)
-            if field is not None:
-                return InvalidCustomerData(field, platform_text(str(message.get("text") or "")))
-            slot_refused = slot_refused or api.is_slot_parameter(parameter)
-        named_other = any(m.get("parameter") for m in failures) and not slot_refused
-        if status in api.SLOT_TAKEN_STATUSES and not named_other:
+    if status == 429 or status >= 500:
+        return ProviderUnavailable(f"the platform could not serve the request ({status})")
+    if operation in ("add", "move"):
+        if status in api.SLOT_TAKEN_STATUSES:
             return SlotTaken(text)
-        return BookingRefused("rejected", text)
+        if 400 <= status < 500:
+            return _write_refusal(failures, text)
     if operation == "cancel" and status in (400, 409):
         # The adapter checks whether this means "already cancelled" (see adapter.cancel).
         return BookingRefused("cancel_refused", text)
     if status == 429:
         return ProviderUnavailable("the platform is rate limiting requests")
     return ProviderUnavailable(f"the platform refused the request ({status})")
+
+
+def _write_refusal(failures: Any, text: Any) -> ProviderError:
+    """A 4xx answer to a booking or a move, read from its messages."""
+    for message in failures:
+        parameter = str(message.get("parameter") or "")
+        if not parameter:
+            continue
+        field = api.field_for_parameter(parameter)
+        own_text = platform_text(str(message.get("text") or ""))
+        if field is not None:
+            return InvalidCustomerData(field, own_text)
+        if api.is_slot_parameter(parameter):
+            return SlotTaken(own_text)
+        return BookingRefused(
+            "missing_detail", api.missing_detail_text(parameter), detail=f"{parameter}: {own_text}"
+        )
+    if text:
+        return BookingRefused("rejected", text)
+    return BookingRefused("unrecognised", UNRECOGNISED_REFUSAL)
 
 
 def token_payload(response: httpx.Response) -> Mapping[str, Any]:

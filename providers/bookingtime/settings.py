@@ -19,3 +19,15 @@ class BookingtimeSettings(ProviderSettings):
     api_url: str = Field(default=api.DEFAULT_API_URL, min_length=1)
     #: How long templates are cached; default: the deployment's catalog TTL.
     catalog_ttl_seconds: float | None = Field(default=None, ge=0)
+    #: The platform's own emails to the customer when an appointment is made, starts and ends
+    #: (the ``sendAppointment*EventEmail`` flags of ``appointment/add``, as the SDK sends them).
+    send_appointment_add_event_email: bool = True
+    send_appointment_start_event_email: bool = True
+    send_appointment_end_event_email: bool = True
+
+    def email_flags(self) -> api.EmailFlags:
+        return api.EmailFlags(
+            add=self.send_appointment_add_event_email,
+            start=self.send_appointment_start_event_email,
+            end=self.send_appointment_end_event_email,
+        )

@@ -143,10 +143,9 @@ class ClicrdvProvider(BookingProvider):
         if category is not None:
             interventions = [i for i in interventions if guesses.intervention_set(i) == category]
         calendar = selection.one("calendar")
-        if calendar is not None and not group.service_first:
+        if calendar is not None and calendar != ANY_OPTION and not group.service_first:
             offered = await self._calendar_services(calendar)
-            if offered is not None:
-                interventions = [i for i in interventions if str(i["id"]) in offered]
+            interventions = [i for i in interventions if str(i["id"]) in offered]
         options = []
         for record in interventions:
             price = guesses.intervention_price(record) if group.display_price else None
@@ -163,15 +162,10 @@ class ClicrdvProvider(BookingProvider):
             )
         return options
 
-    async def _calendar_services(self, calendar_id: str) -> set[str] | None:
-        """Services a calendar offers, when the calendar record says (a guess: intervention_ids);
-        ``None`` when it does not, and then every service is listed."""
-        for record in await self._catalog.calendars(()):
-            if str(record.get("id")) == calendar_id and isinstance(
-                record.get("intervention_ids"), list
-            ):
-                return {str(i) for i in record["intervention_ids"]}
-        return None
+    async def _calendar_services(self, calendar_id: str) -> set[str]:
+        """Ids of the services ``calendar_id`` offers, read the documented way (``interventions``
+        filtered by ``calendar_ids[]``, cached like the rest of the catalog)."""
+        return {str(r["id"]) for r in await self._catalog.interventions_of(calendar_id)}
 
     # -- availability ---------------------------------------------------------------------------
     async def _timeslots(
@@ -278,9 +272,16 @@ class ClicrdvProvider(BookingProvider):
         return [api.fiche_of(record) for record in found]
 
     async def _signed_in_records(self, path: str, selection: Selection) -> list[Mapping[str, Any]]:
-        """Every record of a list the signed-in account reads at ``path``."""
-        body = await self._client.get(
-            path, [*api.ALL_RESULTS.items()], context="session", user_key=selection.user_key
+        """Every record of a list the signed-in account reads at ``path``.
+
+        Without a live session ClicRDV answers an empty list, not 401, so the session is read
+        back beside the list (concurrently: no extra wait) and an ended one raises AuthFailed.
+        """
+        _, body = await settle(
+            self._client.verify_session(selection.user_key),
+            self._client.get(
+                path, [*api.ALL_RESULTS.items()], context="session", user_key=selection.user_key
+            ),
         )
         try:
             return api.records(body)
@@ -316,6 +317,8 @@ class ClicrdvProvider(BookingProvider):
         }
         if calendar:
             appointment["calendar_id"] = api.id_value(calendar)
+        # A write without a live session would not be refused with 401 (see client.py): check.
+        await self._client.verify_session(selection.user_key)
         body = await self._client.post(
             api.appointments_path(self.group_id),
             {"appointment": appointment},
@@ -361,11 +364,20 @@ class ClicrdvProvider(BookingProvider):
         return Money(sum((p for p in prices if p is not None), Decimal(0)), self.currency)
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
+        # Without a live session the cancel would answer 404 and cancel nothing: check first.
+        await self._client.verify_session(selection.user_key)
         await self._client.delete(
             guesses.appointment_path(self.group_id, booking_ref),
             context="session",
             user_key=selection.user_key,
         )
+
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Whether the signed-in account's appointment list (with its session checked, so an
+        empty list means empty) still holds ``booking_ref``."""
+        return any(b.ref == booking_ref for b in await self.appointments(selection))
 
     async def appointments(self, selection: Selection) -> Sequence[Booking]:
         """The signed-in account's appointments in this group (guessed path, see guesses.py)."""

@@ -61,6 +61,15 @@ class GroupCatalog:
         )
         return result
 
+    async def interventions_of(self, calendar_id: str) -> list[Record]:
+        """The services one calendar offers (``interventions?calendar_ids[]=``, documented)."""
+        result: list[Record] = await self._records(
+            ("interventions", calendar_id),
+            api.interventions_path(self._group_id),
+            [("calendar_ids[]", calendar_id)],
+        )
+        return result
+
     async def calendars(self, intervention_ids: tuple[str, ...]) -> list[Record]:
         params = [("intervention_ids[]", i) for i in intervention_ids]
         result: list[Record] = await self._records(

@@ -6,6 +6,12 @@ formatted into a message of ours, and scrubbed from httpx's own log lines by
 cookie is kept in this object's memory, keyed by the conversation's ``user_key``, and sent
 explicitly on that user's calls only. It is removed from the shared ``httpx.AsyncClient`` cookie
 jar at once, so one user's session never rides along on another user's request.
+
+ClicRDV never answers 401 for a protected resource: a request whose session the platform no
+longer knows is served as the public profile (empty lists, 404 for ids), so a lost session cannot
+be told from the status of the call itself. :meth:`ClicrdvClient.verify_session` reads the
+signed-in account back instead; the adapter calls it before every write and beside every read
+of the account's records.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ class ClicrdvClient:
         self._api = AuthenticatedClient(
             http, QueryKey(api.APIKEY_PARAM, api_key), retry=retry or RetryPolicy(), sleep=sleep
         )
-        self._sessions: dict[str, str] = {}
+        #: user_key -> (session cookie, the account id the login answered)
+        self._sessions: dict[str, tuple[str, str]] = {}
 
     def __repr__(self) -> str:  # never show the key or the sessions
         return f"<ClicrdvClient group={self.group_id} sessions={len(self._sessions)}>"
@@ -74,9 +81,52 @@ class ClicrdvClient:
             raise AuthFailed(refused or "wrong email or password")
         if not session:
             raise ProviderUnavailable("the platform did not open a session")
-        self._sessions[user_key] = session
         account = body.get("account") if isinstance(body, Mapping) else None
-        return account if isinstance(account, Mapping) else {}
+        account = account if isinstance(account, Mapping) else {}
+        self._sessions[user_key] = (session, str(account.get("id") or ""))
+        return account
+
+    async def verify_session(self, user_key: str) -> None:
+        """Check that the platform still knows ``user_key``'s session, from what it answers.
+
+        The account the login answered is read back with the session (a guess about the path,
+        see :func:`~providers.clicrdv.guesses.account_path`); anything but that account (a 404,
+        an empty or another account, which is how ClicRDV serves a request without a session)
+        means the session ended: it is forgotten and :class:`AuthFailed` asks the user to sign
+        in again. Network failures stay :class:`ProviderUnavailable` (the session may be fine).
+        A login that named no account id leaves nothing to check against: no request is made.
+        """
+        cookie, account_id = self._session(user_key)
+        if not account_id:
+            # The login named no account, so there is nothing to compare an answer with; the
+            # write goes ahead as before rather than refusing every booking of this user.
+            return
+        response = await self._send(
+            "GET",
+            guesses.account_path(account_id),
+            (),
+            idempotent=True,
+            headers={"Cookie": f"{api.SESSION_COOKIE}={cookie}"},
+        )
+        body = self._json_or_none(response)
+        if response.status_code >= 500 or (
+            response.is_success and response.content and body is None
+        ):
+            raise ProviderUnavailable(f"the platform failed ({response.status_code})")
+        answered = guesses.account_id(body)
+        if response.status_code >= 400 or answered != account_id:
+            self.forget_session(user_key)
+            raise AuthFailed(
+                SESSION_ENDED,
+                detail=f"the platform no longer knows the session ({response.status_code})",
+            )
+
+    def _session(self, user_key: str) -> tuple[str, str]:
+        found = self._sessions.get(user_key)
+        if found is None:
+            # Sessions live in memory only (a restart forgets them): for the user, it ended.
+            raise AuthFailed(SESSION_ENDED, detail="no ClicRDV session for this user")
+        return found
 
     def _forget_shared_cookie(self) -> None:
         jar = self._http.cookies.jar
@@ -125,15 +175,13 @@ class ClicrdvClient:
     ) -> Any:
         headers: dict[str, str] = {}
         if user_key is not None:
-            session = self._sessions.get(user_key)
-            if session is None:
-                # Sessions live in memory only (a restart forgets them): for the user, it ended.
-                raise AuthFailed(SESSION_ENDED, detail="no ClicRDV session for this user")
-            headers["Cookie"] = f"{api.SESSION_COOKIE}={session}"
+            cookie, _ = self._session(user_key)
+            headers["Cookie"] = f"{api.SESSION_COOKIE}={cookie}"
         response = await self._send(
             method, path, params, idempotent=idempotent, json_body=payload, headers=headers
         )
         if response.status_code >= 400:
+            # Kept although ClicRDV documents no 401: a 401/403 still means the session is gone.
             if response.status_code in (401, 403) and user_key is not None:
                 self.forget_session(user_key)
             raise map_error(

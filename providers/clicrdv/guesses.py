@@ -13,6 +13,10 @@ Guesses:
   DELETE of the same id answers 404.
 * **List the Account's appointments**: ``GET /api/v1/groups/{g}/appointments.json`` with the
   session; the Account profile only sees appointments of its own fiches.
+* **Reading the signed-in account back**: ``GET /api/v1/accounts/{id}.json`` with the session
+  answers that account (wrapped in ``{"account": ...}`` or not); without a live session it
+  answers anything else (404, another shape), never a 401 (documented: no 401 for protected
+  resources). This is how a lost session is noticed.
 * **NotAvailable's numeric code**: the documentation's table leaves it blank between 9 and 11; we
   assume 10 and match the name first.
 * **Error bodies**: the documentation only says "details in body". We accept
@@ -53,6 +57,20 @@ NOT_AVAILABLE_CODE = 10
 def appointment_path(group_id: str, appointment_id: str) -> str:
     """Path of one appointment (used to cancel it)."""
     return f"/api/v1/groups/{group_id}/appointments/{appointment_id}.json"
+
+
+def account_path(account_id: str) -> str:
+    """Path of the signed-in account, read back to check that its session is still alive."""
+    return f"/api/v1/accounts/{account_id}.json"
+
+
+def account_id(body: Any) -> str | None:
+    """The id of an account answer, wrapped in ``{"account": ...}`` or not."""
+    if isinstance(body, Mapping):
+        record = body.get("account", body)
+        if isinstance(record, Mapping) and record.get("id") not in (None, ""):
+            return str(record["id"])
+    return None
 
 
 def account_appointments_path(group_id: str) -> str:

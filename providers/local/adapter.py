@@ -263,6 +263,16 @@ class LocalProvider(BookingProvider):
             require_one_changed(result, "this booking does not exist or is already cancelled")
             await connection.execute(api.FREE_CLAIMS, appointment)
 
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        if not booking_ref.isdigit():
+            return False
+        appointment = {"p_id": int(booking_ref), "p_business": await self._client.business_id()}
+        async with self._client.reading() as connection:
+            found = (await connection.execute(api.CONFIRMED, appointment)).first()
+        return found is not None
+
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Claim the new slot and free the old one in one transaction."""
         service, staff_id, start, end = await self._checked_interval(selection, slot)

@@ -40,6 +40,8 @@ _CONFIRMED = (
     _appointments.c.business_id == bindparam("p_business"),
     _appointments.c.status == "confirmed",
 )
+#: Whether a confirmed appointment of this business exists (the lookup after a cancel).
+CONFIRMED = select(_appointments.c.id).where(*_CONFIRMED)
 CANCEL = (
     update(_appointments)
     .where(*_CONFIRMED)

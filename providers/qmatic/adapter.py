@@ -12,6 +12,10 @@ confirmed, :meth:`QmaticProvider.book` reserves the same slot again when it is s
 confirms that; when it is gone it raises :class:`~providers.base.SlotTaken` so the engine offers
 fresh slots. A booking is never sent twice for one reservation, so it cannot book twice.
 
+The external customer identifier (``personalIdentifier``, which keys Qmatic's appointment search)
+is never asked: the adapter generates one for a new person and returns it as the booking's
+``customer_ref``, which the engine keeps in the fiche; the fiche's is reused afterwards.
+
 Beyond :class:`~providers.base.BookingProvider`, the adapter offers
 :meth:`~QmaticProvider.update_customer` and :meth:`~QmaticProvider.find_appointments`.
 
@@ -25,6 +29,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -131,7 +136,7 @@ class QmaticProvider(BookingProvider):
     async def _groups(self, language: str) -> Any:
         try:
             return await self._read(api.SERVICE_GROUPS, language)
-        except NotFound:  # the endpoint only exists when the tenant configured groups
+        except NotFound:  # GUESS (see api.py): 404 when the tenant configured no groups
             return None
 
     async def _read(self, path: str, language: str, params: Mapping[str, str] | None = None) -> Any:
@@ -212,12 +217,12 @@ class QmaticProvider(BookingProvider):
             ),
         )
         resource_name = next((r.name for r in offering.resources if r.id == resource_id), None)
-        tz, now = self.deps.timezone, self.deps.clock()
+        tz, now, zone = self.deps.timezone, self.deps.clock(), self._zone(offering)
         found: list[Slot] = []
         try:
             for item in api.timeslot_items(body):
-                start = api.parse_time(item["startTime"], tz)
-                end = api.parse_time(item["endTime"], tz)
+                start = api.parse_time(item["startTime"], zone)
+                end = api.parse_time(item["endTime"], zone)
                 # The platform may ignore the date window (a guess): filter here as well.
                 if start <= now or not first <= start.astimezone(tz).date() <= last:
                     continue
@@ -227,6 +232,10 @@ class QmaticProvider(BookingProvider):
             raise shape_error(exc) from None
         found.sort(key=lambda s: s.start)
         return found
+
+    def _zone(self, offering: Offering) -> ZoneInfo:
+        """Where a time without an offset is read: the branch's zone, else the business's."""
+        return offering.zone or self.deps.timezone
 
     async def available_days(self, selection: Selection, first: date, last: date) -> set[date]:
         # One timeslots request for the whole window, never one per day.
@@ -243,19 +252,12 @@ class QmaticProvider(BookingProvider):
         return (await self._offering(selection)).questions
 
     async def customer_form(self, selection: Selection) -> CustomerForm:
-        required = {
-            CustomerField.PERSONAL_ID,
-            CustomerField.FIRST_NAME,
-            CustomerField.LAST_NAME,
-            CustomerField.EMAIL,
-        }
+        """Names and email (a birth date when the tenant wants one), the phone if given. The
+        external customer identifier is never asked: it is ours (see the module docstring)."""
+        required = {CustomerField.FIRST_NAME, CustomerField.LAST_NAME, CustomerField.EMAIL}
         if self._birth_date_required:
             required.add(CustomerField.BIRTH_DATE)
-        return CustomerForm(
-            required=frozenset(required),
-            optional=frozenset({CustomerField.PHONE}),
-            rules={CustomerField.PERSONAL_ID: rules.PERSONAL_ID_RULE},
-        )
+        return CustomerForm(required=frozenset(required), optional=frozenset({CustomerField.PHONE}))
 
     # -- holds and booking ---------------------------------------------------------------------
 
@@ -292,8 +294,9 @@ class QmaticProvider(BookingProvider):
                 await self._reservations.release(hold.id, language)
             raise
         rules.check_customer(customer, birth_date_required=self._birth_date_required)
+        identifier = api.customer_identifier(customer)
         body = api.confirm_body(
-            personal_id=customer.personal_id or "",
+            personal_id=identifier,
             first_name=customer.first_name.strip(),
             last_name=customer.last_name.strip(),
             email=customer.email or "",
@@ -315,7 +318,9 @@ class QmaticProvider(BookingProvider):
         else:
             reservation_id = await self._reserve(selection, offering, slot)
             appointment = await self._reservations.confirm_own(reservation_id, body, language)
-        return booking_of(appointment, slot, offering, customer.personal_id)
+        return await self._reservations.confirmed_booking(
+            appointment, slot, offering, identifier, language=language, zone=self._zone(offering)
+        )
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         await self._client.call(
@@ -326,6 +331,15 @@ class QmaticProvider(BookingProvider):
             # Not repeated: after a lost answer a repeat would say "not found" for a success.
             idempotent=False,
         )
+
+    async def still_booked(
+        self, booking_ref: str, selection: Selection, customer_ref: str | None = None
+    ) -> bool | None:
+        """Qmatic finds appointments only by the customer's identifier: without one, no lookup."""
+        if not customer_ref:
+            return None
+        found = await self.find_appointments(customer_ref, selection)
+        return any(b.ref == booking_ref for b in found)
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         """Reserve ``slot`` of the selection's service, then move the appointment onto it.
@@ -350,9 +364,8 @@ class QmaticProvider(BookingProvider):
         except ProviderError:
             await self._reservations.release(reservation_id, language)
             raise
-        if not isinstance(body, Mapping) or not (body.get("appointmentId") or body.get("id")):
-            body = {"appointmentId": booking_ref}  # moved in place: the id stays
-        return booking_of(body, slot, offering, None)
+        moved = {"appointmentId": api.rescheduled_id(body, booking_ref)}
+        return booking_of(moved, slot, offering, None)
 
     # -- beyond the shared interface -----------------------------------------------------------
 
@@ -376,19 +389,23 @@ class QmaticProvider(BookingProvider):
             ),
         )
 
-    async def find_appointments(self, personal_id: str, selection: Selection) -> list[Booking]:
-        """The customer's appointments, found by their personal identifier (earliest first)."""
-        rules.check_personal_id(personal_id)
+    async def find_appointments(self, customer_ref: str, selection: Selection) -> list[Booking]:
+        """The appointments booked under ``customer_ref`` (earliest first): the identifier a
+        booking returned and the fiche keeps, never one a user typed."""
+        if not api.IDENTIFIER_RE.fullmatch(customer_ref):
+            return []
         body = await self._client.call(
             "POST",
             api.APPOINTMENTS_SEARCH,
             Operation.SEARCH,
             language=self.language(selection),
             idempotent=True,  # a search changes nothing
-            json_body=api.search_body(personal_id),
+            json_body=api.search_body(customer_ref),
         )
+        catalog = await self._catalog(selection)
+        zones = {o.branch_id: o.zone for o in catalog.offerings if o.zone is not None}
         try:
-            found = api.found_bookings(body, self.deps.timezone, personal_id)
+            found = api.found_bookings(body, self.deps.timezone, customer_ref, zones)
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)

@@ -25,19 +25,39 @@ reservation and of its confirmation; the shape of ``GET /services`` and ``GET /s
   checked on our side.
 * Appointments: ``appointmentId``, ``timeSlot{startTime,endTime}``, ``service{id,name}``,
   ``branch{id,name}`` (named on the search page; the nesting is a guess).
-* Reschedule: ``PUT /appointments/{appointmentId}/reschedule`` with ``{"reservationId"}``.
-* Error bodies: ``{"errorCode": str, "message": str, "field"?: str}``; the statuses in
-  :data:`ERROR_STATUSES` are what a REST API of this family usually answers.
+* Reschedule: ``PUT /appointments/{appointmentId}/reschedule`` with ``{"reservationId"}``; an
+  answer without an appointment id means the appointment moved in place and kept its id
+  (:func:`rescheduled_id`).
+* ``GET /services/groups`` answers 404 when the tenant configured no groups
+  (read as NotFound by the adapter): the booking then has no group step.
+* Error statuses (mapped in :func:`providers.qmatic.errors.raise_for`): 409 for a time taken,
+  404/410 for a reservation gone before its confirmation, 400/422 for a refused field.
+* Error bodies: ``{"errorCode": str, "message": str, "field"?: str}``; also read the way
+  Orchestra (Qmatic's on-premise product, whose public clients exist) answers: ``error_code``
+  and ``error_message`` headers and a ``{"msg": ...}`` body (:func:`error_code`,
+  :func:`error_message`).
+* Created resources: the API document gives ``201`` with no body schema for a reservation and
+  its confirmation. The id is read from the body when there is one, else from a ``Location``
+  header (:func:`created_id`); a confirmation with neither is looked up by the customer's
+  identifier and the slot's start (:func:`appointment_at`).
+* The customer identifier (``personalIdentifier``): "the external customer's identifier", a GUID
+  in the vendor's wiki, 10-48 of ``[A-Za-z0-9]`` in the API document. We generate it (32 hex
+  digits satisfy both, :func:`new_customer_identifier`), keep it in the fiche, and never take one
+  a user typed (:func:`customer_identifier`).
+* Time zones: a time without an offset is in the branch's zone when the branch names one
+  (``timeZone``, as Orchestra's branches do; :func:`branch_zone`), else in the business's zone.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from providers.base import Booking, CustomerField, Slot
+from providers.base import Booking, CustomerDetails, CustomerField, Slot
 
 # -- hosts and paths ---------------------------------------------------------------------------
 
@@ -125,8 +145,9 @@ ERROR_INVALID_FIELD = "validation.invalidField"
 ERROR_SERVICE_CHANGE = "appointment.serviceCannotChange"
 
 #: GUESS: the platform's field names (in ``field``) to the customer detail the engine re-asks.
+#: (``personalIdentifier`` is ours, never the customer's to type again: a refusal of it is a
+#: plain refusal, not a question.)
 FIELD_MAP: Mapping[str, CustomerField] = {
-    "personalIdentifier": CustomerField.PERSONAL_ID,
     "firstName": CustomerField.FIRST_NAME,
     "lastName": CustomerField.LAST_NAME,
     "email": CustomerField.EMAIL,
@@ -135,20 +156,28 @@ FIELD_MAP: Mapping[str, CustomerField] = {
 }
 
 
-def error_code(body: Any) -> str:
+#: GUESS: Orchestra's error headers (its public clients read these).
+ERROR_CODE_HEADER = "error_code"
+ERROR_MESSAGE_HEADER = "error_message"
+
+
+def error_code(body: Any, headers: Mapping[str, str] | None = None) -> str:
     if isinstance(body, Mapping):
-        return str(body.get("errorCode") or body.get("code") or "")
-    return ""
+        code = body.get("errorCode") or body.get("code")
+        if code:
+            return str(code)
+    return str((headers or {}).get(ERROR_CODE_HEADER) or "")
 
 
-def error_message(body: Any) -> str | None:
+def error_message(body: Any, headers: Mapping[str, str] | None = None) -> str | None:
     """The platform's human text, if any (never echoes the request, so it carries no secret)."""
     if isinstance(body, Mapping):
-        for key in ("message", "errorMessage", "detail"):
+        for key in ("message", "errorMessage", "detail", "msg"):
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value[:500]
-    return None
+    value = (headers or {}).get(ERROR_MESSAGE_HEADER)
+    return value[:500] if value else None
 
 
 def error_field(body: Any) -> str | None:
@@ -187,8 +216,22 @@ def timeslot_items(body: Any) -> list[Mapping[str, Any]]:
     return [item for item in body if isinstance(item, Mapping)]
 
 
+def branch_zone(branch: Mapping[str, Any]) -> ZoneInfo | None:
+    """The branch's time zone when its record names one (GUESS: ``timeZone``, Orchestra's key;
+    ``timezone`` and ``timeZoneId`` are read too); ``None`` when it names none we know."""
+    for key in ("timeZone", "timezone", "timeZoneId"):
+        value = branch.get(key)
+        if isinstance(value, str) and value:
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                return None
+    return None
+
+
 def parse_time(value: Any, tz: ZoneInfo) -> datetime:
-    """An ISO 8601 time from Qmatic; one without an offset is in the business time zone."""
+    """An ISO 8601 time from Qmatic; one without an offset is in ``tz`` (the branch's zone when
+    it names one, else the business's)."""
     if not isinstance(value, str):
         raise ValueError("time is not a string")
     parsed = datetime.fromisoformat(value)
@@ -214,12 +257,61 @@ def reservation_body(
     return body
 
 
-def reservation_id(body: Any) -> str:
+def created_id(body: Any, location: str | None, key: str) -> str | None:
+    """The id of a created resource: ``key`` or ``id`` in the body, else the last segment of
+    the ``Location`` header (GUESS: the document gives 201 with no body schema)."""
     if isinstance(body, Mapping):
-        value = body.get("reservationId") or body.get("id")
+        value = body.get(key) or body.get("id")
         if isinstance(value, str | int) and str(value):
             return str(value)
-    raise ValueError("reservation answer has no id")
+    if location:
+        segment = location.rstrip("/").rsplit("/", 1)[-1]
+        if segment:
+            return segment
+    return None
+
+
+def rescheduled_id(body: Any, booking_ref: str) -> str:
+    """The appointment id a reschedule answered (GUESS: none means moved in place)."""
+    found = created_id(body, None, "appointmentId")
+    return found or booking_ref
+
+
+def reservation_id(body: Any, location: str | None = None) -> str:
+    found = created_id(body, location, "reservationId")
+    if found is None:
+        raise ValueError("reservation answer has neither an id nor a Location")
+    return found
+
+
+def appointment_at(body: Any, start: datetime, tz: ZoneInfo) -> str | None:
+    """The id of the appointment starting at ``start`` in a search answer (how a confirmation
+    answered with an empty 201 is found)."""
+    for item in appointment_items(body):
+        times = item.get("timeSlot") or {}
+        try:
+            if parse_time(times.get("startTime"), tz) == start:
+                return str(item["appointmentId"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+#: The identifier the platform accepts (documented: 10-48 of [A-Za-z0-9]).
+IDENTIFIER_RE = re.compile(r"[A-Za-z0-9]{10,48}")
+
+
+def new_customer_identifier() -> str:
+    """A fresh external customer identifier: a GUID, written as 32 hex digits."""
+    return uuid.uuid4().hex
+
+
+def customer_identifier(customer: CustomerDetails) -> str:
+    """The identifier to book ``customer`` with: the one kept in their fiche (``provider_ref``,
+    one we generated, or one an older version stored), else a new one. Never a value the user
+    typed: ``personal_id`` is not read, so nobody can book or search under another person's."""
+    kept = customer.provider_ref or ""
+    return kept if IDENTIFIER_RE.fullmatch(kept) else new_customer_identifier()
 
 
 def confirm_body(
@@ -284,17 +376,25 @@ def appointment_items(body: Any) -> list[Mapping[str, Any]]:
     return [item for item in body if isinstance(item, Mapping)]
 
 
-def found_bookings(body: Any, tz: ZoneInfo, personal_id: str) -> list[Booking]:
+def found_bookings(
+    body: Any,
+    tz: ZoneInfo,
+    personal_id: str,
+    branch_zones: Mapping[str, ZoneInfo] | None = None,
+) -> list[Booking]:
     """The appointments of a search answer (``KeyError``/``TypeError``/``ValueError`` when its
-    shape is not the expected one)."""
+    shape is not the expected one); naive times are read in the appointment's branch's zone
+    when ``branch_zones`` knows it, else in ``tz``."""
     found: list[Booking] = []
     for item in appointment_items(body):
         times = item["timeSlot"]
+        branch = str((item.get("branch") or {}).get("id") or "")
+        zone = (branch_zones or {}).get(branch, tz)
         found.append(
             Booking(
                 ref=str(item["appointmentId"]),
-                start=parse_time(times["startTime"], tz),
-                end=parse_time(times["endTime"], tz),
+                start=parse_time(times["startTime"], zone),
+                end=parse_time(times["endTime"], zone),
                 service_name=str((item.get("service") or {}).get("name") or ""),
                 customer_ref=personal_id,
             )

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from providers.base import ANY_OPTION, Option, Question
+from providers.qmatic import api
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Offering:
     resource_required: bool
     resources: tuple[Resource, ...]
     questions: tuple[Question, ...]
+    #: the branch's own time zone, when its record names one
+    zone: ZoneInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def parse_offerings(body: Any) -> tuple[Offering, ...]:
                 resource_required=bool(selection.get("required")) and bool(resources),
                 resources=resources,
                 questions=_questions(row),
+                zone=api.branch_zone(branch),
             )
         )
     return tuple(rows)

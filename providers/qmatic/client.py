@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,6 +24,14 @@ from providers.qmatic.errors import Operation, raise_for
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its decoded JSON (``None`` when empty) and its ``Location``."""
+
+    body: Any
+    location: str | None
 
 
 class QmaticClient:
@@ -64,7 +73,7 @@ class QmaticClient:
         )
         body = self._decode(response)
         if response.status_code != 200:
-            raise_for(response.status_code, body, Operation.TOKEN)
+            raise_for(response.status_code, body, Operation.TOKEN, response.headers)
         if not isinstance(body, Mapping) or not isinstance(body.get("access_token"), str):
             raise ProviderUnavailable("the booking platform sent no access token")
         lifetime = body.get("expires_in", api.TOKEN_LIFETIME_SECONDS)
@@ -87,6 +96,29 @@ class QmaticClient:
         A 401 (token revoked or expired early) renews the token and repeats the call once: the
         platform did not process the first attempt, so even a booking is safe to repeat.
         """
+        answer = await self.send(
+            method,
+            path,
+            operation,
+            language=language,
+            idempotent=idempotent,
+            params=params,
+            json_body=json_body,
+        )
+        return answer.body
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        operation: Operation,
+        *,
+        language: str,
+        idempotent: bool,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> Answer:
+        """:meth:`call`, keeping the ``Location`` header (a 201 may carry nothing else)."""
         response = await self._api.request(
             method,
             self._root + api.API_PREFIX + path,
@@ -97,9 +129,9 @@ class QmaticClient:
         )
         body = self._decode(response)
         if response.is_success:
-            return body
+            return Answer(body, response.headers.get("location"))
         log.debug("qmatic: %s %s answered %s", method, operation.value, response.status_code)
-        raise_for(response.status_code, body, operation)
+        raise_for(response.status_code, body, operation, response.headers)
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:

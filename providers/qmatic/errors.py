@@ -8,6 +8,7 @@ statuses is diagnostic only.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from providers.errors import (
@@ -47,13 +48,17 @@ _NOT_FOUND_TEXT = {
 }
 
 
-def raise_for(status: int, body: Any, operation: Operation) -> NoReturn:
+def raise_for(
+    status: int, body: Any, operation: Operation, headers: Mapping[str, str] | None = None
+) -> NoReturn:
     """Map a Qmatic error answer to a domain error. The one place where this happens.
 
     Qmatic's own text answers in the ``Accept-Language`` we sent (the user's), so it is passed
-    on for the user as it is; our wording for credentials and statuses is diagnostic only."""
-    code = api.error_code(body)
-    text = platform_text(api.error_message(body))
+    on for the user as it is; our wording for credentials and statuses is diagnostic only. The
+    code and text are read from the body or, Orchestra-style, from the ``error_code`` and
+    ``error_message`` headers (see :mod:`providers.qmatic.api`)."""
+    code = api.error_code(body, headers)
+    text = platform_text(api.error_message(body, headers))
     if operation is Operation.TOKEN or status == 401:
         raise AuthFailed("the booking platform refused the business's credentials")
     if status == 403:

@@ -4,6 +4,9 @@ then confirmed into an appointment (``PUT /reservations/{id}``) or released (``D
 A module of its own because holding, booking and rescheduling all go through this lifecycle, and
 its rules live in one place: a confirmation is never repeated, a reservation the platform surely
 refused is released, one whose answer was lost is left to expire (it may have been booked).
+The API document gives both 201 answers no body schema: ids are read from the body, else from
+the ``Location`` header, and a confirmation that carries neither is looked up (see
+:mod:`providers.qmatic.api`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from providers.base import Booking, NotFound, ProviderError, ProviderUnavailable, Slot
 from providers.qmatic import api
 from providers.qmatic.catalog import Offering
-from providers.qmatic.client import QmaticClient
+from providers.qmatic.client import Answer, QmaticClient
 from providers.qmatic.errors import Operation, shape_error
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ class Reservations:
     ) -> str:
         """Reserve ``slot``; the reservation's id."""
         start, end = api.slot_times(slot)
-        body = await self._client.call(
+        answer = await self._client.send(
             "POST",
             api.RESERVATIONS,
             Operation.RESERVE,
@@ -48,8 +52,9 @@ class Reservations:
             ),
         )
         try:
-            return api.reservation_id(body)
+            return api.reservation_id(answer.body, answer.location)
         except ValueError as exc:
+            # Held on the platform, but we cannot name it: it expires by itself in 15 minutes.
             raise shape_error(exc) from None
 
     async def release(self, reservation_id: str, language: str) -> None:
@@ -68,8 +73,8 @@ class Reservations:
             # turn the user's "back" or "cancel" into an error.
             log.warning("qmatic: could not release a reservation: %s", type(exc).__name__)
 
-    async def confirm(self, reservation_id: str, body: Mapping[str, Any], language: str) -> Any:
-        return await self._client.call(
+    async def confirm(self, reservation_id: str, body: Mapping[str, Any], language: str) -> Answer:
+        return await self._client.send(
             "PUT",
             api.reservation_path(reservation_id),
             Operation.CONFIRM,
@@ -78,7 +83,9 @@ class Reservations:
             json_body=body,
         )
 
-    async def confirm_own(self, reservation_id: str, body: Mapping[str, Any], language: str) -> Any:
+    async def confirm_own(
+        self, reservation_id: str, body: Mapping[str, Any], language: str
+    ) -> Answer:
         """Confirm a reservation made inside this call; release it when the platform surely
         refused (after a timeout it may have booked, so it is left to expire instead)."""
         try:
@@ -89,6 +96,34 @@ class Reservations:
             await self.release(reservation_id, language)
             raise
 
+    async def confirmed_booking(
+        self,
+        answer: Answer,
+        slot: Slot,
+        offering: Offering,
+        identifier: str,
+        *,
+        language: str,
+        zone: ZoneInfo,
+    ) -> Booking:
+        """The booking a confirmation answered; an empty 201 is looked up by the customer's
+        identifier and the slot's start (one search, only then)."""
+        ref = api.created_id(answer.body, answer.location, "appointmentId")
+        if ref is None:
+            found = await self._client.call(
+                "POST",
+                api.APPOINTMENTS_SEARCH,
+                Operation.SEARCH,
+                language=language,
+                idempotent=True,  # a search changes nothing
+                json_body=api.search_body(identifier),
+            )
+            try:
+                ref = api.appointment_at(found, slot.start, zone)
+            except ValueError as exc:
+                raise shape_error(exc) from None
+        return booking_of({"appointmentId": ref}, slot, offering, identifier)
+
 
 def booking_of(
     appointment: Any, slot: Slot, offering: Offering, personal_id: str | None
@@ -98,7 +133,11 @@ def booking_of(
     if isinstance(appointment, Mapping):
         ref = appointment.get("appointmentId") or appointment.get("id")
     if not ref:
-        raise ProviderUnavailable("the booking platform confirmed without an appointment id")
+        # Confirmed, maybe, but not found: never say it failed.
+        raise ProviderUnavailable(
+            "the booking platform answered the confirmation without naming the appointment;"
+            " it may have been booked"
+        )
     return Booking(
         ref=str(ref),
         start=slot.start,

@@ -1,14 +1,13 @@
 """What Qmatic documents it refuses, checked here before anything is reserved or sent: the
-customer's details and the answers to the service's questions. Also the rule of Qmatic's own
-customer detail, the personal identifier, which the engine asks and checks with.
+customer's details and the answers to the service's questions. (The external customer
+identifier is not the customer's to give: the adapter generates it, see
+:func:`providers.qmatic.api.customer_identifier`.)
 
-A module of its own because both the adapter (before a booking, an update and a search) and the
-engine (through :attr:`~providers.base.CustomerForm.rules`) apply these rules.
+A module of its own because the adapter applies these rules before a booking and an update.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from providers.base import (
@@ -16,28 +15,14 @@ from providers.base import (
     BookingRefused,
     CustomerDetails,
     CustomerField,
-    FieldRule,
     InvalidCustomerData,
     Question,
     platform_text,
 )
 
-PERSONAL_ID_RE = re.compile(r"[A-Za-z0-9]{10,48}")
-#: How the engine asks for Qmatic's personal identifier and checks what the customer types.
-PERSONAL_ID_RULE = FieldRule(
-    prompt=N_("Please type the personal identifier (10 to 48 letters and digits)."),
-    pattern=PERSONAL_ID_RE.pattern,
-    invalid=N_("The personal identifier has 10 to 48 letters and digits, no spaces."),
-)
 NAME_MAX = 255
 #: Shown to the user when a detail breaks Qmatic's documented rules (checked before sending).
-PERSONAL_ID_REFUSED = N_("The personal identifier must be 10 to 48 letters or digits.")
 NAME_REFUSED = N_("A name of 1 to 255 characters is needed.")
-
-
-def check_personal_id(personal_id: str | None) -> None:
-    if not PERSONAL_ID_RE.fullmatch(personal_id or ""):
-        raise InvalidCustomerData(CustomerField.PERSONAL_ID, PERSONAL_ID_REFUSED)
 
 
 def check_names(customer: CustomerDetails) -> None:
@@ -51,7 +36,6 @@ def check_names(customer: CustomerDetails) -> None:
 
 def check_customer(customer: CustomerDetails, *, birth_date_required: bool) -> None:
     """Refuse what Qmatic documents it refuses before anything is sent or reserved."""
-    check_personal_id(customer.personal_id)
     check_names(customer)
     if not customer.email or len(customer.email) > NAME_MAX or "@" not in customer.email:
         raise InvalidCustomerData(CustomerField.EMAIL, N_("A valid email address is needed."))

@@ -42,7 +42,6 @@ DENIED = "Only residents of Brussels can book this appointment online."
 INFORMATION = "What is the purpose of your stay?"
 RESOURCES = (("r-anna", "Anna"), ("r-bob", "Bob"))
 
-PERSONAL_ID = "PID4711CANARY0815"
 FIRST_NAME, LAST_NAME, EMAIL = "Ada", "Lovelace", "ada@example.org"
 PURPOSE = "Studies at the university"
 TIME = re.compile(r"^\d{1,2}:\d{2}")
@@ -221,12 +220,12 @@ async def answer_questions(chat: ChatDriver, purpose: str = PURPOSE) -> None:
     await chat.send(purpose)
 
 
-async def enter_details(chat: ChatDriver, personal_id: str = PERSONAL_ID) -> None:
-    """The customer form Qmatic asks for: names, (skipped) phone, email, personal identifier."""
+async def enter_details(chat: ChatDriver) -> None:
+    """The customer form Qmatic asks for: names, (skipped) phone, email. Never an identifier:
+    the adapter generates the external customer identifier itself."""
     await chat.send(FIRST_NAME)
     await chat.send(LAST_NAME)
     assert "phone" in chat.text, chat.text
     await chat.press("Skip")
     await chat.send(EMAIL)
-    assert "personal identifier" in chat.text, chat.text
-    await chat.send(personal_id)
+    assert "identifier" not in chat.text, chat.text

@@ -159,7 +159,7 @@ async def test_password_messages_are_deleted_and_the_canary_is_found_nowhere(
             assert WHO_PROMPT in chat.text
             # A failure after signing in, so that exception paths are exercised too.
             await chat.press(CHILD_BUTTON)
-            world.fake.control.fail_next("timeout")
+            world.fake.control.fail_next("timeout", path_contains="/appointments.json")
             await chat.press("✅ Confirm")
             assert CONFIRM_NOT_ANSWERED in chat.text
             await chat.press("↻ Retry")
@@ -334,11 +334,12 @@ async def test_an_expired_session_at_confirm_asks_to_sign_in_again_and_then_book
     async with clicrdv_world(database_url) as world:
         async with world.chat() as chat:
             await book_to_confirm_screen(chat)
-            world.fake.sessions.clear()
+            world.fake.sessions.clear()  # ClicRDV answers no 401: only the read-back tells
             await chat.press("✅ Confirm")
             assert "Please sign in again." in chat.text and SIGN_IN_SCREEN in chat.text
+            assert world.posts() == 0, "nothing is booked without a live session"
             await finish_booking(chat)
-        assert world.posts() == 2 and len(world.fake.live_appointments()) == 1
+        assert world.posts() == 1 and len(world.fake.live_appointments()) == 1
 
 
 # -- timeouts and server errors -----------------------------------------------------------------
@@ -349,7 +350,7 @@ async def test_a_failed_confirmation_is_not_retried_blindly_and_retry_books_once
     async with clicrdv_world(database_url) as world:
         async with world.chat() as chat:
             chosen_time = await book_to_confirm_screen(chat)
-            world.fake.control.fail_next(failure)
+            world.fake.control.fail_next(failure, path_contains="/appointments.json")
             await chat.press("✅ Confirm")
 
             assert CONFIRM_NOT_ANSWERED in chat.text
@@ -374,7 +375,7 @@ async def test_a_confirmation_whose_answer_was_lost_is_not_called_just_taken_on_
     async with clicrdv_world(database_url) as world:
         async with world.chat() as chat:
             await book_to_confirm_screen(chat)
-            world.fake.control.fail_next("lost")
+            world.fake.control.fail_next("lost", path_contains="/appointments.json")
             await chat.press("✅ Confirm")
             assert CONFIRM_NOT_ANSWERED in chat.text
             assert len(world.fake.live_appointments()) == 1  # it did book
@@ -430,3 +431,45 @@ async def test_a_timeout_while_signing_in_keeps_the_place_and_the_password_is_st
             await finish_booking(chat)
         # The login is a write: one attempt per password typed, never repeated by itself.
         assert len([r for r in world.fake.requests if r.path.endswith("login.json")]) == 2
+
+
+# -- cancelling ---------------------------------------------------------------------------------
+async def cancel_from_mybookings(chat: ChatDriver) -> None:
+    await chat.send("/mybookings")
+    (cancel,) = [label for label in chat.labels if label.startswith("✖ Cancel")]
+    await chat.press(cancel)
+    await chat.press("Yes, cancel it")
+
+
+async def test_a_cancel_the_platform_answers_not_found_but_still_lists_is_not_called_done(
+    database_url: str,
+) -> None:
+    """A guessed cancel path answering 404 cancels nothing: the bot says it could not confirm
+    the cancellation and keeps the booking, because the account's list still shows it."""
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            world.fake.control.cancel_path_unknown = True
+            await cancel_from_mybookings(chat)
+            assert "could not confirm the cancellation" in chat.text
+            assert "Your appointment is cancelled." not in chat.text
+            assert "Your upcoming appointments:" in chat.text
+        assert len(world.fake.live_appointments()) == 1
+        (booking,) = await world.bookings()
+        assert booking.status == "confirmed"
+
+
+async def test_a_cancel_answered_not_found_for_an_appointment_already_gone_is_done(
+    database_url: str,
+) -> None:
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            (appointment,) = world.fake.live_appointments()
+            appointment.deleted = True  # cancelled at the salon meanwhile
+            await cancel_from_mybookings(chat)
+            assert chat.text == "Your appointment is cancelled."
+        (booking,) = await world.bookings()
+        assert booking.status == "cancelled"

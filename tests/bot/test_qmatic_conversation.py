@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +27,6 @@ from tests.bot.qmatic_world import (
     IDLE_MINUTES,
     INFORMATION,
     LAST_NAME,
-    PERSONAL_ID,
     PURPOSE,
     SCREENING,
     SERVICE,
@@ -40,6 +40,7 @@ from tests.bot.qmatic_world import (
 )
 
 HELD = "This time is held for you for 15 minutes."
+GUID = re.compile(r"[0-9a-f]{32}")
 CONFIRM = "✅ Confirm"
 BOOKED = "Booked!"
 
@@ -127,7 +128,8 @@ async def test_full_booking_with_resource_screening_and_information_question(
     (appointment,) = world.fake.active_appointments()
     assert appointment.resource == "r-anna"
     assert appointment.start == hold.start
-    assert appointment.customer["personalIdentifier"] == PERSONAL_ID
+    identifier = appointment.customer["personalIdentifier"]
+    assert GUID.fullmatch(identifier), "the adapter's own identifier, not a typed one"
     assert appointment.customer["firstName"] == FIRST_NAME
     assert appointment.customer["email"] == EMAIL
     assert appointment.answers == [{"questionText": INFORMATION, "answer": PURPOSE}]
@@ -140,7 +142,7 @@ async def test_full_booking_with_resource_screening_and_information_question(
         assert (booking.provider_ref, booking.service_name) == (appointment.id, SERVICE)
         assert booking.resource_name == "Anna" and booking.start_at == hold.start
         fiche = (await session.scalars(select(Fiche))).one()
-        assert fiche.personal_id == PERSONAL_ID
+        assert fiche.provider_ref == identifier and fiche.personal_id is None
         assert (fiche.first_name, fiche.last_name, fiche.email) == (FIRST_NAME, LAST_NAME, EMAIL)
     # The finished booking is no longer in the conversation state.
     assert all("b" not in d for d in await stored_conversations(world.services))
@@ -187,7 +189,7 @@ async def test_cancel_button_on_the_summary_releases_the_hold_and_keeps_no_detai
     assert world.fake.active_appointments() == []
     # The details typed for a booking that was dropped are not kept anywhere.
     for rows in (await table_rows(world.services)).values():
-        assert not any(PERSONAL_ID in row for row in rows)
+        assert not any(EMAIL in row for row in rows)
 
 
 async def test_back_from_the_first_question_releases_the_hold_and_offers_the_times_again(
@@ -221,6 +223,8 @@ async def test_starting_a_new_booking_releases_the_hold_of_the_old_one(
 ) -> None:
     reservation = await reserved(world, chat)
     await chat.send("/book")
+    assert world.released_ids() == []  # asked first: continue, or start over
+    await chat.press("Start over")
     assert "Who would you like to see?" in chat.text
     assert world.live_holds() == []
     assert world.released_ids() == [reservation]
@@ -352,7 +356,6 @@ async def test_expired_hold_whose_time_was_taken_offers_the_next_times_and_books
         first_name="Grace",
         last_name="Hopper",
         email="grace@example.org",
-        personal_id="GRACE1906HOPPER",
     )
     await other.book(
         selection, taken, someone, answers={"screening:0": "yes", "information:0": "Work"}
@@ -377,11 +380,7 @@ async def test_expired_hold_whose_time_was_taken_offers_the_next_times_and_books
     assert "Please check your booking" in chat.text
     await chat.press(CONFIRM)
     assert BOOKED in chat.text
-    ours = [
-        a
-        for a in world.fake.active_appointments()
-        if a.customer["personalIdentifier"] == PERSONAL_ID
-    ]
+    ours = [a for a in world.fake.active_appointments() if a.customer["email"] == EMAIL]
     assert len(ours) == 1 and ours[0].start > hold.start
     assert len(world.fake.active_appointments()) == 2
     assert world.live_holds() == []
@@ -481,21 +480,41 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
 # -- what is stored, logged and never kept -------------------------------------------------------
 
 
-async def test_the_personal_identifier_is_asked_and_checked_by_the_adapters_rule(
+async def test_no_identifier_is_asked_and_the_fiches_own_is_reused_for_the_next_booking(
     world: QmaticWorld, chat: ChatDriver
 ) -> None:
+    await book_to_summary(chat)
+    await chat.press(CONFIRM)
+    (first,) = world.fake.active_appointments()
     await reserve_a_time(chat)
     await answer_questions(chat)
-    await chat.send(FIRST_NAME)
-    await chat.send(LAST_NAME)
-    await chat.press("Skip")
-    await chat.send(EMAIL)
-    assert chat.text == "Please type the personal identifier (10 to 48 letters and digits)."
-    await chat.send("ADA 1815")
-    assert "The personal identifier has 10 to 48 letters and digits, no spaces." in chat.text
-    assert chat.text.endswith("Please type the personal identifier (10 to 48 letters and digits).")
-    await chat.send(f"  {PERSONAL_ID}  ")
+    assert "Who is this appointment for?" in chat.text, chat.text
+    await chat.press(re.compile(r"^Book for Ada Lovelace"))
+    await chat.press("Skip")  # the phone, optional, skipped the first time too
     assert "Please check your booking" in chat.text, chat.text
+    await chat.press(CONFIRM)
+    assert BOOKED in chat.text
+    identifiers = {a.customer["personalIdentifier"] for a in world.fake.active_appointments()}
+    assert identifiers == {first.customer["personalIdentifier"]}
+    assert not any("identifier" in text for text in chat.texts())
+
+
+async def test_a_fiche_stored_with_a_typed_identifier_by_an_older_version_keeps_working(
+    world: QmaticWorld, chat: ChatDriver
+) -> None:
+    await book_to_summary(chat)
+    await chat.press(CONFIRM)
+    async with world.services.sessions() as session, session.begin():
+        fiche = (await session.scalars(select(Fiche))).one()
+        fiche.personal_id = fiche.provider_ref = "PID4711OLDFICHE"
+    await reserve_a_time(chat)
+    await answer_questions(chat)
+    await chat.press(re.compile(r"^Book for Ada Lovelace"))
+    await chat.press("Skip")
+    await chat.press(CONFIRM)
+    assert BOOKED in chat.text
+    latest = max(world.fake.active_appointments(), key=lambda a: a.start)
+    assert latest.customer["personalIdentifier"] == "PID4711OLDFICHE"
 
 
 async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
@@ -510,6 +529,8 @@ async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
     during = json.dumps(await stored_conversations(world.services))
     await chat.press(CONFIRM)
     assert BOOKED in chat.text
+    (appointment,) = world.fake.active_appointments()
+    identifier = appointment.customer["personalIdentifier"]
     # Exercise the other paths that talk to the platform too: a hold released by /cancel.
     await reserve_a_time(chat)
     await chat.send("/cancel")
@@ -519,7 +540,7 @@ async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
     secrets = [CLIENT_SECRET, CLIENT_ID, *tokens]
 
     rows = await table_rows(world.services)
-    holding = {name for name, found in rows.items() if any(PERSONAL_ID in r for r in found)}
+    holding = {name for name, found in rows.items() if any(identifier in r for r in found)}
     assert holding == {"fiches"}
     for name, found in rows.items():
         for secret in secrets:
@@ -528,7 +549,7 @@ async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
     after = json.dumps(await stored_conversations(world.services))
     for secret in secrets:
         assert secret not in during and secret not in after
-    assert PERSONAL_ID not in after
+    assert identifier not in after
 
     files = database_files(database_url)
     assert any(p.name.endswith("-wal") for p in files)
@@ -539,7 +560,7 @@ async def test_personal_identifier_only_in_the_fiche_and_secrets_nowhere(
 
     logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
     assert logged  # something was logged at all
-    for secret in [*secrets, PERSONAL_ID]:
+    for secret in [*secrets, identifier]:
         assert secret not in logged
 
 
@@ -548,9 +569,11 @@ async def test_personal_identifier_is_sent_only_in_the_confirmation(
 ) -> None:
     await book_to_summary(chat)
     await chat.press(CONFIRM)
+    (appointment,) = world.fake.active_appointments()
+    identifier = appointment.customer["personalIdentifier"]
     carrying = [
         (r.method, r.path)
         for r in world.fake.requests
-        if PERSONAL_ID in r.body.decode() or PERSONAL_ID in repr(r.query) or PERSONAL_ID in r.path
+        if identifier in r.body.decode() or identifier in repr(r.query) or identifier in r.path
     ]
     assert len(carrying) == 1 and carrying[0][0] == "PUT"

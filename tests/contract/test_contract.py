@@ -123,6 +123,23 @@ async def test_cancelling_twice_raises_not_found(target: ContractTarget) -> None
         await target.provider.cancel(booking.ref, walk.selection)
 
 
+async def test_a_lookup_shows_a_booking_booked_then_gone_after_its_cancel(
+    target: ContractTarget,
+) -> None:
+    """What the engine asks after a cancel answered "not found" before it says "cancelled"."""
+    walk = await walk_to_slots(target)
+    booking = await target.provider.book(
+        walk.selection, walk.slots[0], target.customer, answers=walk.answers
+    )
+    provider, ref = target.provider, booking.ref
+    looked = await provider.still_booked(ref, walk.selection, booking.customer_ref)
+    if looked is None:
+        pytest.skip(f"{target.name} offers no lookup of one booking")
+    assert looked is True
+    await provider.cancel(ref, walk.selection)
+    assert await provider.still_booked(ref, walk.selection, booking.customer_ref) is False
+
+
 async def test_invalid_customer_is_refused_with_the_field(target: ContractTarget) -> None:
     if target.invalid_customer is None:
         pytest.skip(f"{target.name} has no platform-side validation to exercise")

@@ -18,6 +18,7 @@ from telegram.ext import ExtBot
 from bot.delivery.__main__ import build_bot
 from bot.rate_limiter import Priority
 from storage.db import create_engine, create_session_factory
+from storage.delivery_models import DeliveryPreference
 from storage.migrate import alembic_config, upgrade_async
 from storage.models import Booking, Business, Fiche, User
 from tests.fakes.bot_api import TOKEN, FakeBotApi
@@ -44,9 +45,10 @@ class Db:
             return row.id
 
     async def customers(
-        self, business_id: int, ids: range | list[int], *, via: str = "fiche"
+        self, business_id: int, ids: range | list[int], *, via: str = "fiche", news: bool = True
     ) -> None:
-        """Users ``ids``, customers of ``business_id`` through a fiche or a booking."""
+        """Users ``ids``, customers of ``business_id`` through a fiche or a booking; ``news``:
+        they said yes to the business's news (broadcasts go only to those)."""
         async with self.sessions() as s, s.begin():
             await s.execute(
                 insert(User).prefix_with(
@@ -70,6 +72,14 @@ class Db:
             else:
                 for i in ids:
                     s.add(booking_row(i, business_id, NOW + timedelta(days=3)))
+            if news:
+                await s.execute(
+                    insert(DeliveryPreference),
+                    [
+                        {"user_id": i, "business_id": business_id, "reminders": True, "news": True}
+                        for i in ids
+                    ],
+                )
 
     async def execute(self, sql: str, **params: Any) -> list[Any]:
         async with self.sessions() as s, s.begin():

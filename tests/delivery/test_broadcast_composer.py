@@ -110,7 +110,8 @@ async def test_a_date_range_audience_is_asked_for_and_checked(
         assert chat.text == "I could not read that range. Example: 2026-12-01 2026-12-31"
         day = (NOW + timedelta(days=3)).date()
         await chat.send(f"{day + timedelta(days=1)} {day}")  # either order
-        assert chat.text == "Preview above. It will be sent to 1 customers of Salon Belle Rue."
+        # one customer: the singular (ngettext), not "1 customers"
+        assert chat.text == "Preview above. It will be sent to 1 customer of Salon Belle Rue."
         await chat.press("Send")
     [sent] = await broadcasts_of(services)
     last = day + timedelta(days=1)

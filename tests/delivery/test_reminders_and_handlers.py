@@ -209,8 +209,9 @@ async def test_settings_button_toggles_only_the_tapping_users_switch(salon: Any,
     from bot.delivery.preferences import get_preference
 
     async with db.sessions() as s:
-        assert await get_preference(s, 40, business_id) == (False, True)
-        assert await get_preference(s, 41, business_id) == (True, True)
+        # reminders on and news off (news needs a yes) for who never chose
+        assert await get_preference(s, 40, business_id) == (False, False)
+        assert await get_preference(s, 41, business_id) == (True, False)
 
 
 def sent_texts(api: FakeBotApi) -> list[str]:
@@ -240,17 +241,17 @@ async def test_settings_switches_are_engine_buttons_and_old_ones_still_work(
     application, api = app
     await application.process_update(say(application, 42, "/settings"))
     assert sent_texts(api)[-1] == "Your notification settings. Tap to turn on or off."
-    news = button(api, "News from Salon Belle Rue: on")
+    news = button(api, "News from Salon Belle Rue: off")  # off until the customer says yes
     assert news.startswith("c")  # a server-side token, not the business id
     await application.process_update(tap(application, 42, news))
-    assert button(api, "News from Salon Belle Rue: off")
+    assert button(api, "News from Salon Belle Rue: on")
     # a settings message sent before the switches were tokens: toggles, and is redrawn
     await application.process_update(tap(application, 42, f"ds:n:{business_id}"))
-    assert button(api, "News from Salon Belle Rue: on").startswith("c")
+    assert button(api, "News from Salon Belle Rue: off").startswith("c")
     from bot.delivery.preferences import get_preference
 
     async with db.sessions() as s:
-        assert await get_preference(s, 42, business_id) == (True, True)
+        assert await get_preference(s, 42, business_id) == (True, False)
 
 
 async def test_business_admin_cannot_broadcast_to_another_business(salon: Any, app: Any) -> None:

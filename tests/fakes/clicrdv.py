@@ -13,10 +13,18 @@ Group settings are plain attributes of :attr:`FakeClicrdv.group` (switch them pe
 :class:`FakeControl` injects latency, 5xx, timeouts, malformed JSON and the documented 400 codes;
 :attr:`FakeClicrdv.requests` records every request received.
 
+As ClicRDV documents, the API never answers 401 for a protected resource: a request to an
+Account resource without a valid session (none, expired, or one the platform dropped) is served
+as the public profile, which owns nothing: lists are empty, a fiche, appointment or account id is
+404, and creating a fiche or an appointment is 404 too. Services of a calendar are found the
+documented way, ``interventions.json?calendar_ids[]=...``; calendar records do not list their
+services.
+
 Undocumented shapes follow the adapter's guesses (``providers/clicrdv/guesses.py``): errors as
 ``{"errors": [{"code", "error", "message"}]}``, field errors as ``{"errors": {field: [msg]}}``,
 a failed login as 200 ``{"account": null, "error": ...}``, cancel by
-``DELETE /api/v1/groups/{g}/appointments/{id}.json``.
+``DELETE /api/v1/groups/{g}/appointments/{id}.json``, the signed-in account read back with
+``GET /api/v1/accounts/{id}.json``.
 """
 
 from __future__ import annotations
@@ -150,16 +158,28 @@ class FakeControl:
 
     def __init__(self) -> None:
         self.latency_ms = 0.0
-        self._failures: list[str] = []
+        self._failures: list[tuple[str, str | None, str | None]] = []
         self.refusals: list[str] = []
         self.offset = timedelta()
+        #: Play a wrong guess of the cancel path: DELETE answers 404 as for a path the
+        #: platform does not have, and cancels nothing.
+        self.cancel_path_unknown = False
 
-    def fail_next(self, mode: str, count: int = 1) -> None:
+    def fail_next(
+        self,
+        mode: str,
+        count: int = 1,
+        *,
+        path_contains: str | None = None,
+        sparing: str | None = None,
+    ) -> None:
         """``mode``: "unavailable" (503), "error" (500), "timeout", "malformed" (bad JSON), or
-        "lost" (the request is carried out, then its answer never arrives: a timeout)."""
+        "lost" (the request is carried out, then its answer never arrives: a timeout).
+        ``path_contains``: only requests whose path contains it fail; ``sparing``: requests
+        whose path contains it are served normally (and do not use up a failure)."""
         if mode not in {"unavailable", "error", "timeout", "malformed", "lost"}:
             raise ValueError(mode)
-        self._failures.extend([mode] * count)
+        self._failures.extend([(mode, path_contains, sparing)] * count)
 
     def refuse_next_booking(self, code_name: str) -> None:
         """The next appointment creation answers 400 with this documented code."""
@@ -167,8 +187,12 @@ class FakeControl:
             raise ValueError(code_name)
         self.refusals.append(code_name)
 
-    def take_failure(self) -> str | None:
-        return self._failures.pop(0) if self._failures else None
+    def take_failure(self, path: str) -> str | None:
+        for index, (mode, wanted, spared) in enumerate(self._failures):
+            if (wanted is None or wanted in path) and (spared is None or spared not in path):
+                del self._failures[index]
+                return mode
+        return None
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
@@ -254,7 +278,7 @@ class FakeClicrdv:
         )
         if self.control.latency_ms:
             await asyncio.sleep(self.control.latency_ms / 1000)
-        failure = self.control.take_failure()
+        failure = self.control.take_failure(scope["path"])
         if failure == "timeout":
             # ASGITransport re-raises app exceptions: the client sees a real httpx timeout.
             raise httpx.ReadTimeout("fake ClicRDV did not answer")
@@ -298,6 +322,7 @@ class FakeClicrdv:
                 Route(g + "/appointments.json", self._appointments, methods=["GET", "POST"]),
                 Route(g + "/appointments/{aid:int}.json", self._delete, methods=["DELETE"]),
                 Route("/api/v1/accounts.json", self._post_account, methods=["POST"]),
+                Route("/api/v1/accounts/{aid:int}.json", self._get_account),
                 Route("/api/v1/sessions/login.json", self._login, methods=["POST"]),
             ]
         )
@@ -374,10 +399,15 @@ class FakeClicrdv:
         if refused is not None:
             return refused
         wanted = request.query_params.get("interventionset_id")
+        try:
+            calendars = {int(v) for v in request.query_params.getlist("calendar_ids[]")}
+        except ValueError:
+            return self._error("Invalid parameters", status=400)
         items = [
             self._intervention_json(i)
             for i in self.interventions
-            if not wanted or str(i.interventionset_id) == wanted
+            if (not wanted or str(i.interventionset_id) == wanted)
+            and (not calendars or calendars & set(i.calendar_ids))
         ]
         return self._collection(request, items)
 
@@ -396,7 +426,6 @@ class FakeClicrdv:
                 "group_id": self.group.id,
                 "name": c.name,
                 "publicname": c.name,
-                "intervention_ids": [i.id for i in self.interventions if c.id in i.calendar_ids],
             }
             for c in self._calendars_offering(ids)
         ]
@@ -480,6 +509,28 @@ class FakeClicrdv:
 
     # -- accounts and fiches -------------------------------------------------------------------
     @staticmethod
+    def _not_found(kind: str) -> JSONResponse:
+        return JSONResponse({"error": f"{kind} not found"}, status_code=404)
+
+    async def _get_account(self, request: Request) -> Response:
+        refused = self._apikey_refusal(request)
+        if refused is not None:
+            return refused
+        account = self._account(request)
+        if account is None or account.id != request.path_params["aid"]:
+            return self._not_found("Account")
+        return JSONResponse({"account": self._account_json(account)})
+
+    @staticmethod
+    def _account_json(account: FakeAccount) -> dict[str, Any]:
+        return {
+            "id": account.id,
+            "email": account.email,
+            "firstname": account.firstname,
+            "lastname": account.lastname,
+        }
+
+    @staticmethod
     def _error(message: str, *, code: str | None = None, status: int = 400) -> JSONResponse:
         if code is None:
             return JSONResponse({"errors": [{"message": message}]}, status_code=status)
@@ -516,17 +567,7 @@ class FakeClicrdv:
             return JSONResponse({"account": None, "error": "Invalid email or password"})
         session = secrets.token_hex(16)
         self.sessions[session] = (account.id, self.now() + self.session_ttl)
-        response = JSONResponse(
-            {
-                "account": {
-                    "id": account.id,
-                    "email": account.email,
-                    "firstname": account.firstname,
-                    "lastname": account.lastname,
-                },
-                "error": None,
-            }
-        )
+        response = JSONResponse({"account": self._account_json(account), "error": None})
         response.set_cookie("_session_id", session, httponly=True)
         return response
 
@@ -541,7 +582,10 @@ class FakeClicrdv:
             return refused
         account = self._account(request)
         if account is None:
-            return JSONResponse({"error": "Authentication required"}, status_code=401)
+            # The public profile: no fiches to list, none to create (and never a 401).
+            if request.method == "POST":
+                return self._not_found("Account")
+            return self._collection(request, [])
         if request.method == "POST":
             data = (await request.json()).get("fiche", {})
             invalid = self._fiche_errors(data)
@@ -595,7 +639,10 @@ class FakeClicrdv:
             return refused
         account = self._account(request)
         if account is None:
-            return JSONResponse({"error": "Authentication required"}, status_code=401)
+            # The public profile sees no appointments and books for no fiche (never a 401).
+            if request.method == "POST":
+                return self._not_found("Fiche")
+            return self._collection(request, [])
         mine = {f.id for f in self.fiches.values() if f.account_id == account.id}
         if request.method == "GET":
             items = [
@@ -665,15 +712,21 @@ class FakeClicrdv:
         refused = self._group_refusal(request)
         if refused is not None:
             return refused
+        if self.control.cancel_path_unknown:
+            return Response("Not Found", status_code=404, media_type="text/html")
         account = self._account(request)
         if account is None:
-            return JSONResponse({"error": "Authentication required"}, status_code=401)
+            return self._not_found("Appointment")  # the public profile owns none (never a 401)
         appointment = self.appointments.get(request.path_params["aid"])
         mine = {f.id for f in self.fiches.values() if f.account_id == account.id}
         if appointment is None or appointment.deleted or appointment.fiche_id not in mine:
             return JSONResponse({"error": "Appointment not found"}, status_code=404)
         appointment.deleted = True
         return JSONResponse({"id": appointment.id, "deleted": True})
+
+
+#: The adapter's read-back of the signed-in account (see ``providers/clicrdv/client.py``).
+ACCOUNT_READ_BACK = "/api/v1/accounts/"
 
 
 def build_fake(

@@ -10,6 +10,13 @@ as :mod:`providers.qmatic.api`), and behaves like the platform on the points tha
   reservation becomes an appointment, cancellations stick, two racing reservations of one slot
   get one 201 and one 409;
 * misbehaviour on request (:class:`FakeControl`): latency, 503, 500, timeouts, malformed JSON;
+* what the API document leaves open, both ways: ``reservation_replies`` and
+  ``confirmation_replies`` say what the 201 of a reservation or of its confirmation carries
+  (``"full"``, ``"location"``: no body but a ``Location`` header, ``"empty"``: nothing at all,
+  which is all the document promises);
+  ``error_style="orchestra"`` answers errors as Orchestra does (``error_code`` and
+  ``error_message`` headers, a ``{"msg": ...}`` body); ``naive_times`` writes times without an
+  offset, in the branch's zone (``branch_zones``), which branches then name in ``timeZone``;
 * a request log (:attr:`QmaticFake.requests`) and :meth:`QmaticFake.live_reservations` so tests
   can count round trips and prove that no hold is left behind.
 
@@ -226,6 +233,11 @@ class QmaticFake:
         birth_date_required: bool = False,
         open_hours: tuple[time, time] = (time(9), time(12)),
         horizon_days: int = 60,
+        reservation_replies: str = "full",
+        confirmation_replies: str = "full",
+        error_style: str = "qmatic",
+        naive_times: bool = False,
+        branch_zones: Mapping[str, str] | None = None,
     ) -> None:
         self.clock = clock or FakeClock()
         self.account, self.tenant_id = account, tenant_id
@@ -238,6 +250,14 @@ class QmaticFake:
         self.birth_date_required = birth_date_required
         self.open_hours = open_hours
         self.horizon_days = horizon_days
+        replies = {"full", "location", "empty"}
+        assert {reservation_replies, confirmation_replies} <= replies
+        assert error_style in {"qmatic", "orchestra"}, error_style
+        self.reservation_replies = reservation_replies
+        self.confirmation_replies = confirmation_replies
+        self.error_style = error_style
+        self.naive_times = naive_times
+        self.branch_zones = {b: ZoneInfo(z) for b, z in (branch_zones or {}).items()}
         self.control = FakeControl()
         self.requests: list[RecordedRequest] = []
         self.tokens: dict[str, tuple[datetime, frozenset[str]]] = {}
@@ -316,10 +336,12 @@ class QmaticFake:
         if failure == "timeout":
             raise InjectedTimeout
         if failure == "unavailable":
-            await _error(503, "service.unavailable", "Service Unavailable")(scope, receive, send)
+            await self._error(503, "service.unavailable", "Service Unavailable")(
+                scope, receive, send
+            )
             return
         if failure == "error":
-            await _error(500, "internal.error", "Internal Server Error")(scope, receive, send)
+            await self._error(500, "internal.error", "Internal Server Error")(scope, receive, send)
             return
         if failure == "malformed":
             await Response(b'{"oops": [', 200, media_type="application/json")(scope, receive, send)
@@ -333,9 +355,41 @@ class QmaticFake:
             # are served one after the other: one wins, the other gets 409.
             await self._router(scope, replay, send)
         except _Refusal as refusal:
-            await _error(refusal.status, refusal.code, refusal.message, refusal.field)(
+            await self._error(refusal.status, refusal.code, refusal.message, refusal.field)(
                 scope, receive, send
             )
+
+    def _error(
+        self, status: int, code: str, message: str, field: str | None = None
+    ) -> JSONResponse:
+        if self.error_style == "orchestra":
+            headers = {"error_code": code, "error_message": message}
+            return JSONResponse({"msg": message}, status, headers=headers)
+        return _error(status, code, message, field)
+
+    def zone(self, branch_id: str) -> ZoneInfo:
+        """The branch's time zone (the tenant's unless ``branch_zones`` says otherwise)."""
+        return self.branch_zones.get(branch_id, self.tz)
+
+    def time_text(self, moment: datetime, branch_id: str) -> str:
+        """A time as the platform writes it: ISO 8601 with offset, or naive in the branch's
+        zone (``naive_times``)."""
+        if self.naive_times:
+            return moment.astimezone(self.zone(branch_id)).replace(tzinfo=None).isoformat()
+        return moment.isoformat()
+
+    def read_time(self, text: str, branch_id: str) -> datetime:
+        parsed = datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone(branch_id))
+
+    @staticmethod
+    def created(body: dict[str, Any], location: str, replies: str) -> Response:
+        """A 201 as ``replies`` says: the body, only a Location header, or nothing."""
+        if replies == "full":
+            return JSONResponse(body, 201)
+        if replies == "location":
+            return Response(status_code=201, headers={"Location": PREFIX + location})
+        return Response(status_code=201)
 
     # -- auth ----------------------------------------------------------------------------------
 
@@ -378,9 +432,15 @@ class QmaticFake:
 
     # -- catalog -------------------------------------------------------------------------------
 
+    def _branch(self, branch_id: str) -> dict[str, Any]:
+        branch = dict(BRANCHES[branch_id])
+        if branch_id in self.branch_zones:
+            branch["timeZone"] = str(self.branch_zones[branch_id])
+        return branch
+
     def _row(self, service: FakeService, branch_id: str, language: str) -> dict[str, Any]:
         return {
-            "branch": BRANCHES[branch_id],
+            "branch": self._branch(branch_id),
             "service": {
                 "id": service.id,
                 "name": service.name(language),
@@ -480,16 +540,19 @@ class QmaticFake:
                 return resource
         return None
 
-    def _starts(self, service: FakeService, first: date, last: date, count: int) -> list[datetime]:
-        today = self.today()
+    def _starts(
+        self, service: FakeService, branch_id: str, first: date, last: date, count: int
+    ) -> list[datetime]:
+        zone = self.zone(branch_id)
+        today = self.clock().astimezone(zone).date()
         first = max(first, today)
         last = min(last, today + timedelta(days=self.horizon_days))
         starts: list[datetime] = []
         day = first
         while day <= last:
             if day.weekday() < 5:
-                at = datetime.combine(day, self.open_hours[0], self.tz)
-                close = datetime.combine(day, self.open_hours[1], self.tz)
+                at = datetime.combine(day, self.open_hours[0], zone)
+                close = datetime.combine(day, self.open_hours[1], zone)
                 while at + timedelta(minutes=service.minutes * count) <= close:
                     if at > self.clock():
                         starts.append(at)
@@ -524,10 +587,16 @@ class QmaticFake:
         first = date.fromisoformat(q["fromDate"]) if "fromDate" in q else today
         last = date.fromisoformat(q["toDate"]) if "toDate" in q else today + timedelta(days=30)
         items = []
-        for start in self._starts(service, first, last, count):
-            if self._free_resource(service, q["branchId"], wanted, start, count):
+        branch = q["branchId"]
+        for start in self._starts(service, branch, first, last, count):
+            if self._free_resource(service, branch, wanted, start, count):
                 end = start + timedelta(minutes=service.minutes * count)
-                items.append({"startTime": start.isoformat(), "endTime": end.isoformat()})
+                items.append(
+                    {
+                        "startTime": self.time_text(start, branch),
+                        "endTime": self.time_text(end, branch),
+                    }
+                )
         return JSONResponse(items)
 
     # -- reservations --------------------------------------------------------------------------
@@ -540,15 +609,15 @@ class QmaticFake:
             raise _Refusal(400, "service.notBookable", "The service is not bookable online")
         count = self._count(service, body.get("numberOfReservations", 1))
         try:
-            start = datetime.fromisoformat(body["timeslot"]["startTime"])
-            end = datetime.fromisoformat(body["timeslot"]["endTime"])
+            start = self.read_time(body["timeslot"]["startTime"], body["branchId"])
+            end = self.read_time(body["timeslot"]["endTime"], body["branchId"])
         except (KeyError, TypeError, ValueError):
             raise _Refusal(400, "validation.invalidField", "timeslot", "timeslot") from None
         wanted = body.get("requestedResourceId")
         if wanted and wanted not in self._pool(service):
             raise _Refusal(400, "resource.invalid", "Unknown resource")
-        day = start.astimezone(self.tz).date()
-        valid = self._starts(service, day, day, count)
+        day = start.astimezone(self.zone(body["branchId"])).date()
+        valid = self._starts(service, body["branchId"], day, day, count)
         if start not in valid or end != start + timedelta(minutes=service.minutes * count):
             raise _Refusal(409, "timeslot.notAvailable", "The timeslot is not available")
         resource = self._free_resource(service, body["branchId"], wanted, start, count)
@@ -565,7 +634,7 @@ class QmaticFake:
             self.clock() + HOLD,
         )
         self.reservations[reservation.id] = reservation
-        return JSONResponse(
+        return self.created(
             {
                 "reservationId": reservation.id,
                 "serviceId": service.id,
@@ -573,7 +642,8 @@ class QmaticFake:
                 "timeslot": body["timeslot"],
                 "numberOfReservations": count,
             },
-            201,
+            f"/reservations/{reservation.id}",
+            self.reservation_replies,
         )
 
     def _live_reservation(self, rid: str) -> Reservation:
@@ -633,7 +703,11 @@ class QmaticFake:
             answers,
         )
         self.appointments[appointment.id] = appointment
-        return JSONResponse(self._appointment_json(appointment, self._language(request)), 201)
+        return self.created(
+            self._appointment_json(appointment, self._language(request)),
+            f"/appointments/{appointment.id}",
+            self.confirmation_replies,
+        )
 
     async def _release(self, request: Request) -> Response:
         self._authorize(request, SCOPE_BOOK)
@@ -647,7 +721,10 @@ class QmaticFake:
         service = self.services[a.service_id]
         return {
             "appointmentId": a.id,
-            "timeSlot": {"startTime": a.start.isoformat(), "endTime": a.end.isoformat()},
+            "timeSlot": {
+                "startTime": self.time_text(a.start, a.branch_id),
+                "endTime": self.time_text(a.end, a.branch_id),
+            },
             "customer": a.customer,
             "service": {"id": service.id, "name": service.name(language)},
             "branch": {"id": a.branch_id, "name": BRANCHES[a.branch_id]["name"]},

@@ -189,8 +189,8 @@ async def test_slots_respect_the_lead_time() -> None:
         assert all(s.start.tzinfo is not None for s in slots)
 
 
-async def test_slot_list_under_the_sdk_key_list_is_understood() -> None:
-    async with bookingtime_world(FakeBookingtime(slot_list_key="list")) as world:
+async def test_slot_list_under_the_seeds_key_booking_slot_list_is_understood() -> None:
+    async with bookingtime_world(FakeBookingtime(slot_list_key="bookingSlotList")) as world:
         selection = world.selection(world.haircut)
         day = today(world) + timedelta(days=1)
         slots = await world.provider.slots(selection, day)

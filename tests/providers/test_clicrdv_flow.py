@@ -111,6 +111,22 @@ async def test_calendar_first_services_are_those_the_calendar_offers() -> None:
         assert [o.label for o in await provider.options("service", bob)] == ["Cut", "Beard"]
 
 
+async def test_calendar_first_services_are_read_with_the_documented_calendar_filter() -> None:
+    fake = build_fake(service_first=False)
+    async with wired(fake) as provider:
+        alice = pick(Selection(user_key=USER), "calendar", "15")
+        assert [o.label for o in await provider.options("service", alice)] == [
+            "Cut",
+            "Beard",
+            "Colour",
+        ]
+        await provider.options("service", alice)  # cached like the rest of the catalog
+    filtered = [r for r in fake.requests if "calendar_ids[]" in r.query]
+    assert [(r.path.rsplit("/", 1)[-1], r.query["calendar_ids[]"]) for r in filtered] == [
+        ("interventions.json", ["15"])
+    ]
+
+
 @pytest.mark.parametrize("any_calendar", [True, False])
 async def test_any_calendar_is_offered_only_when_the_group_allows_it(any_calendar: bool) -> None:
     async with wired(build_fake(any_calendar=any_calendar)) as provider:

@@ -73,7 +73,7 @@ async def test_update_customer_changes_the_details_on_the_platform(
     )
     customer = fake.appointments[booking.ref].customer
     assert customer["lastName"] == "King" and customer["phoneNumber"] == "+32471111111"
-    assert customer["personalIdentifier"] == CUSTOMER.personal_id
+    assert customer["personalIdentifier"] == CUSTOMER.provider_ref
 
 
 async def test_update_customer_of_a_cancelled_appointment_raises_not_found(
@@ -95,22 +95,23 @@ async def test_update_customer_refuses_an_empty_name_before_sending(
     assert fake.api_requests("PUT", "/customer") == []
 
 
-async def test_find_appointments_by_personal_identifier(
+async def test_find_appointments_by_the_customers_kept_identifier(
     fake: QmaticFake, provider: QmaticProvider
 ) -> None:
     first = await book_first(provider, fake)
     second = await book_first(provider, fake)
-    someone_else = replace(CUSTOMER, personal_id="SOMEONEELSE123")
+    someone_else = replace(CUSTOMER, provider_ref="SOMEONEELSE123")
     slot = (await provider.slots(PASSPORT, fake.today()))[0]
     await provider.book(PASSPORT, slot, someone_else, answers=ANSWERS)
 
-    found = await provider.find_appointments(CUSTOMER.personal_id or "", PASSPORT)
+    found = await provider.find_appointments(CUSTOMER.provider_ref or "", PASSPORT)
     assert [b.ref for b in found] == [first.ref, second.ref]
     assert found[0].start == first.start and found[0].service_name == "Passport"
     sent = fake.api_requests("POST", "/appointments/search")[-1].json()
-    assert sent == {"customer": {"personalIdentifier": CUSTOMER.personal_id}}
-    with pytest.raises(InvalidCustomerData):
-        await provider.find_appointments("short", PASSPORT)
+    assert sent == {"customer": {"personalIdentifier": CUSTOMER.provider_ref}}
+    searches = len(fake.api_requests("POST", "/appointments/search"))
+    assert await provider.find_appointments("short", PASSPORT) == []
+    assert len(fake.api_requests("POST", "/appointments/search")) == searches
 
 
 async def test_reschedule_moves_the_appointment_and_frees_the_old_slot(

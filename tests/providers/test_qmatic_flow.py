@@ -177,7 +177,7 @@ async def test_questions_map_screening_and_information_fields(provider: QmaticPr
     assert first_time.required_answer is None
 
 
-async def test_customer_form_asks_personal_id_and_birth_date_only_when_required(
+async def test_customer_form_asks_birth_date_only_when_required_and_never_an_identifier(
     fake: QmaticFake, provider: QmaticProvider
 ) -> None:
     form = await provider.customer_form(Selection(PASSPORT))
@@ -186,9 +186,8 @@ async def test_customer_form_asks_personal_id_and_birth_date_only_when_required(
         CustomerField.LAST_NAME,
         CustomerField.PHONE,
         CustomerField.EMAIL,
-        CustomerField.PERSONAL_ID,
     ]
-    assert CustomerField.PHONE in form.optional
+    assert CustomerField.PHONE in form.optional and not form.rules
     strict = make_provider(fake, birth_date_required=True)
     assert CustomerField.BIRTH_DATE in (await strict.customer_form(Selection())).required
 

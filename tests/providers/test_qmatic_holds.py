@@ -11,8 +11,6 @@ import pytest
 from providers.base import (
     ANY_OPTION,
     BookingRefused,
-    CustomerField,
-    InvalidCustomerData,
     Selection,
     Slot,
     SlotTaken,
@@ -105,7 +103,7 @@ async def test_held_slot_is_confirmed_with_the_hold(
     hold = await provider.hold(PASSPORT, slot)
     booking = await provider.book(PASSPORT, slot, CUSTOMER, answers=ANSWERS, hold=hold)
     assert booking.start == slot.start and booking.service_name == "Passport"
-    assert booking.customer_ref == CUSTOMER.personal_id
+    assert booking.customer_ref == CUSTOMER.provider_ref
     (appointment,) = fake.active_appointments()
     assert appointment.id == booking.ref
     assert fake.live_reservations() == []
@@ -192,7 +190,7 @@ async def test_answers_travel_to_the_platform_and_screening_stays_local(
     assert sent["informationQuestions"] == [
         {"questionText": "Why do you need a new passport?", "answer": "Mine expired"}
     ]
-    assert sent["personalIdentifier"] == CUSTOMER.personal_id
+    assert sent["personalIdentifier"] == CUSTOMER.provider_ref
     assert sent["firstName"] == "Ada" and sent["email"] == "ada@example.org"
     assert sent["phoneNumber"] == "+32470000000"
     assert fake.active_appointments()[0].answers == sent["informationQuestions"]
@@ -209,74 +207,29 @@ async def test_a_required_information_question_left_blank_is_refused_before_rese
 
 
 @pytest.mark.parametrize(
-    "personal_id",
-    [None, "", "SHORT123", "has spaces 12345", "dash-is-not-ok-123", "x" * 49],
+    "kept", [None, "", "SHORT123", "has spaces 12345", "dash-is-not-ok-123", "x" * 49]
 )
-async def test_personal_identifier_is_validated_before_anything_is_sent(
-    fake: QmaticFake, provider: QmaticProvider, personal_id: str | None
-) -> None:
-    from dataclasses import replace
-
-    slot = await first_slot(provider, fake)
-    hold = await provider.hold(PASSPORT, slot)
-    sent_before = len(fake.api_requests())
-    with pytest.raises(InvalidCustomerData) as refused:
-        await provider.book(
-            PASSPORT, slot, replace(CUSTOMER, personal_id=personal_id), answers=ANSWERS, hold=hold
-        )
-    assert refused.value.field == CustomerField.PERSONAL_ID
-    assert len(fake.api_requests()) == sent_before
-    # The hold is kept so the user can correct the field and confirm.
-    assert [r.id for r in fake.live_reservations()] == [hold.id]
-
-
-@pytest.mark.parametrize("personal_id", ["A" * 10, "Z9" * 24])
-async def test_personal_identifier_limits_are_accepted(
-    fake: QmaticFake, provider: QmaticProvider, personal_id: str
+async def test_a_kept_identifier_the_platform_would_refuse_is_replaced_by_a_new_one(
+    fake: QmaticFake, provider: QmaticProvider, kept: str | None
 ) -> None:
     from dataclasses import replace
 
     slot = await first_slot(provider, fake)
     booking = await provider.book(
-        PASSPORT, slot, replace(CUSTOMER, personal_id=personal_id), answers=ANSWERS
+        PASSPORT, slot, replace(CUSTOMER, provider_ref=kept), answers=ANSWERS
     )
-    assert booking.customer_ref == personal_id
+    sent = fake.api_requests("PUT")[-1].json()["personalIdentifier"]
+    assert sent != kept and len(sent) == 32 and booking.customer_ref == sent
 
 
-async def test_platform_refusal_of_a_field_maps_to_it_and_releases_own_reservation() -> None:
-    fake = QmaticFake(birth_date_required=True)  # but the business forgot to say so
-    provider = make_provider(fake)
-    slot = await first_slot(provider, fake)
-    with pytest.raises(InvalidCustomerData) as refused:
-        await provider.book(PASSPORT, slot, CUSTOMER, answers=ANSWERS)
-    assert refused.value.field == CustomerField.BIRTH_DATE
-    assert refused.value.message == "Date of birth is required"
-    assert fake.live_reservations() == []  # the reservation made for this booking went back
-
-
-async def test_birth_date_is_sent_when_the_business_requires_it() -> None:
-    from dataclasses import replace
-    from datetime import date
-
-    fake = QmaticFake(birth_date_required=True)
-    provider = make_provider(fake, birth_date_required=True)
-    slot = await first_slot(provider, fake)
-    with pytest.raises(InvalidCustomerData) as refused:
-        await provider.book(PASSPORT, slot, CUSTOMER, answers=ANSWERS)
-    assert refused.value.field == CustomerField.BIRTH_DATE
-    assert fake.api_requests("POST") == []  # refused before reserving
-    customer = replace(CUSTOMER, birth_date=date(1990, 12, 10))
-    await provider.book(PASSPORT, slot, customer, answers=ANSWERS)
-    assert fake.api_requests("PUT")[-1].json()["dateOfBirth"] == "1990-12-10"
-
-
-async def test_party_size_reservation_blocks_the_whole_span(
-    fake: QmaticFake, provider: QmaticProvider
+@pytest.mark.parametrize("kept", ["A" * 10, "Z9" * 24])
+async def test_a_kept_identifier_within_the_documented_limits_is_reused(
+    fake: QmaticFake, provider: QmaticProvider, kept: str
 ) -> None:
-    three = Selection({**PASSPORT.choices, "party_size": ("3",)})
-    slot = (await provider.slots(three, fake.today()))[0]
-    assert slot.end - slot.start == timedelta(minutes=90)
-    await provider.book(three, slot, CUSTOMER, answers=ANSWERS)
-    assert fake.api_requests("POST", "/reservations")[-1].json()["numberOfReservations"] == 3
-    remaining = await starts(provider, fake)
-    assert all(not slot.start <= s < slot.end for s in remaining)
+    from dataclasses import replace
+
+    slot = await first_slot(provider, fake)
+    booking = await provider.book(
+        PASSPORT, slot, replace(CUSTOMER, provider_ref=kept), answers=ANSWERS
+    )
+    assert booking.customer_ref == kept

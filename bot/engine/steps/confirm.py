@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from bot.engine.flow import (
     ACCOUNT_REFUSED,
+    DETAILS_REVIEWED,
     FIELD_REFUSED,
     GONE,
     REFUSED,
@@ -21,9 +22,11 @@ from bot.engine.flow import (
     SLOT_TAKEN,
     follow,
 )
+from bot.engine.news_consent import news_question
 from bot.engine.state import BookingState, Choice
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
+from bot.engine.steps.customer import detail_lines
 from bot.engine.steps.slot import release_hold
 from bot.engine.summary import booking_lines
 from bot.engine.turn import MenuButton, Turn
@@ -93,6 +96,11 @@ def _service_choice(booking: BookingState) -> Choice:
     return Choice(ids=[], labels=[])
 
 
+def _asks_details(turn: Turn) -> bool:
+    """Whether this booking collects who it is for (not a reschedule: its flow skips that)."""
+    return turn.booking.rescheduling is None and any(s.kind == "customer" for s in turn.steps)
+
+
 class ConfirmStep(StepHandler):
     kind: ClassVar[str] = "confirm"
 
@@ -126,17 +134,34 @@ class ConfirmStep(StepHandler):
                 "Please check /mybookings before confirming again."
             )
         lines = self.summary(turn)
+        rows = [[MenuButton(turn.t("✅ Confirm"), "b:ok")]]
+        if _asks_details(turn):
+            # Every detail is on screen, so a typo shows, and each can be corrected from here.
+            lines += detail_lines(turn)
+            rows.append([MenuButton(turn.t("✏️ Change my details"), "b:details")])
         title = (
             turn.t("Please check the new time:")
             if turn.booking.rescheduling
             else turn.t("Please check your booking:")
         )
-        turn.show(
-            title + "\n\n" + "\n".join(lines),
-            [[MenuButton(turn.t("✅ Confirm"), "b:ok")], nav_row(turn)],
-        )
+        turn.show(title + "\n\n" + "\n".join(lines), [*rows, nav_row(turn)])
+
+    async def on_back(self, turn: Turn, step: Step) -> bool:
+        """Back after typing the details: the review of them, where each can be corrected
+        (going back to the form would only find it complete and come straight here again).
+        After picking a stored person, Back is the usual one (to the list of people)."""
+        booking = turn.booking
+        if not _asks_details(turn) or booking.fiche_id is not None or booking.fiche_reference:
+            return False
+        booking.customer_stage = "review"
+        await follow(turn, DETAILS_REVIEWED)
+        return True
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        if action == "details" and _asks_details(turn):
+            turn.booking.customer_stage = "review"
+            await follow(turn, DETAILS_REVIEWED)
+            return
         if action != "ok":
             await self.show(turn, step)
             return
@@ -276,10 +301,16 @@ class ConfirmStep(StepHandler):
             if booking.rescheduling
             else turn.t("✅ Booked! See you soon.")
         )
-        turn.show(
+        text = (
             title
             + "\n\n"
             + "\n".join(lines)
             + "\n\n"
             + turn.t("To cancel or change it, send /mybookings.")
         )
+        rows: list[list[MenuButton]] = []
+        asked = None if booking.rescheduling else await news_question(turn, business_id)
+        if asked is not None:
+            text += "\n\n" + asked[0]
+            rows = [asked[1]]
+        turn.show(text, rows)

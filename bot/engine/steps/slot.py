@@ -141,7 +141,14 @@ class SlotStep(StepHandler):
                 return
             booking.hold = hold.to_json()
             minutes = max(1, int((hold.expires_at - turn.now).total_seconds() // 60))
-            turn.notice("This time is held for you for {minutes} minutes.", minutes=minutes)
+            turn.notices.append(
+                turn.tn(
+                    "This time is held for you for {minutes} minute.",
+                    "This time is held for you for {minutes} minutes.",
+                    minutes,
+                    minutes=minutes,
+                )
+            )
         booking.slot = slot.to_json()
         await follow(turn, TIME_CHOSEN)
 

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+# One list of locales for the adapter and the fake: the platform's is not published.
+from providers.bookingtime.api import SUPPORTED_LOCALES
 from tests.fakes.bookingtime.state import (
-    SUPPORTED_LOCALES,
     Appointment,
     FakeBookingtime,
     FakeTemplate,
@@ -47,8 +48,10 @@ def envelope(
     return JSONResponse({"messageList": messages or [], "content": content}, status_code=status)
 
 
-def failure(status: int, text: str, parameter: str | None = None) -> JSONResponse:
-    return envelope(status, None, [message("failure", text, parameter)])
+def failure(
+    status: int, text: str, parameter: str | None = None, type_: str = "failure"
+) -> JSONResponse:
+    return envelope(status, None, [message(type_, text, parameter)])
 
 
 Handler = Callable[[Request, re.Match[str], Organization, str], Awaitable[Response]]
@@ -137,6 +140,11 @@ class FakeBookingtimeApp:
             return failure(503, "Service Unavailable")
         if mode == "server_error":
             return failure(500, "Internal Server Error")
+        if mode == "html_bad_request":
+            # A proxy or framework error page: no envelope at all.
+            return Response(
+                "<html><body>400 Bad Request</body></html>", 400, media_type="text/html"
+            )
         if mode == "malformed":
             return Response(
                 '{"messageList": [], "content": {"class": "LI', 200, media_type="application/json"
@@ -301,7 +309,7 @@ class FakeBookingtimeApp:
             return failure(404, "Booking template not found.")
         today = self.fake.clock().astimezone(org.timezone).date()
         day = today
-        while day <= today + timedelta(days=template.day_latest):
+        while day <= today + timedelta(days=template.horizon_days):
             if self.fake.free_slots(org, template, day, day):
                 return self._range(org, template, day, day)
             day += timedelta(days=1)
@@ -320,6 +328,10 @@ class FakeBookingtimeApp:
         body = await self._json_body(request)
         if body is None:
             return failure(400, "The request body is not valid JSON.")
+        self.fake.add_bodies.append(body)
+        if self.fake.control.add_refusals:
+            refusal = self.fake.control.add_refusals.pop(0)
+            return failure(refusal.status, refusal.text, refusal.parameter, refusal.type_)
         slot_id = str(body.get("bookingSlotId") or "")
         if not slot_id:
             return failure(400, "This parameter is missing.", "bookingSlotId")
@@ -346,7 +358,7 @@ class FakeBookingtimeApp:
             start=key.start,
             end=key.start + timedelta(minutes=template.duration),
             resource_id=key.resource_id,
-            customer={k: v for k, v in customer.items() if k != "class"},
+            customer=dict(customer),
         )
         org.appointments[appointment.id] = appointment
         return envelope(

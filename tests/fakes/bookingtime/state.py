@@ -17,10 +17,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-FailureMode = Literal["unavailable", "server_error", "timeout", "malformed", "unauthorized"]
+FailureMode = Literal[
+    "unavailable", "server_error", "timeout", "malformed", "unauthorized", "html_bad_request"
+]
 
 SLOT_STEP = timedelta(minutes=30)
-SUPPORTED_LOCALES = frozenset({"de", "en", "fr", "it", "es", "nl"})
+#: How far ahead a template whose window is unset (``bookingDayEarliest``/``bookingDayLatest``
+#: both 0) can be booked: the organisation's default horizon (the vendor's app SDK shows
+#: 0/14/120-style organisation defaults; 120 days here).
+DEFAULT_HORIZON_DAYS = 120
 
 
 class FakeClock:
@@ -61,12 +66,26 @@ class Control:
         #: how long a "timeout" request hangs (the client's own timeout should fire first)
         self.hang_seconds = 30.0
         self._plan: list[_Failure] = []
+        #: refusals of the next ``appointment/add`` requests, answered as given
+        self.add_refusals: list[Refusal] = []
 
     def fail_next(
         self, mode: FailureMode, count: int = 1, *, path_contains: str | None = None
     ) -> None:
         """Make the next ``count`` requests (whose path contains ``path_contains``) fail."""
         self._plan.append(_Failure(mode, count, path_contains))
+
+    def refuse_next_add(
+        self,
+        status: int,
+        text: str,
+        parameter: str | None = None,
+        *,
+        type_: str = "failure",
+    ) -> None:
+        """Answer the next ``appointment/add`` with ``status`` and one message as given (the
+        failure type's spelling is not documented; the SDK only shows ``"success"``)."""
+        self.add_refusals.append(Refusal(status, text, parameter, type_))
 
     def clear(self) -> None:
         self._plan.clear()
@@ -79,6 +98,14 @@ class Control:
                     self._plan.remove(failure)
                 return failure.mode
         return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    text: str
+    parameter: str | None
+    type_: str
 
 
 @dataclass
@@ -123,6 +150,13 @@ class FakeTemplate:
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names["en"]
+
+    @property
+    def horizon_days(self) -> int:
+        """The last bookable day, from today: 0/0 means unset, the platform's default."""
+        if self.day_earliest == 0 and self.day_latest == 0:
+            return DEFAULT_HORIZON_DAYS
+        return self.day_latest
 
     def record(self, locale: str, timezone: str) -> dict[str, Any]:
         steps: list[dict[str, Any]] = []
@@ -205,7 +239,11 @@ class FakeBookingtime:
 
     ``expires_in_as_string`` answers ``"300"`` instead of ``300``; ``slot_taken_status`` is
     what booking a slot taken meanwhile answers (400 or 409: the real one is unknown);
-    ``slot_list_key`` is ``bookingSlotList`` (seed 002) or ``list`` (the SDK's mocks).
+    ``slot_list_key`` is ``list`` (class RANGE_LIST, as the vendor's SDK shows it) or
+    ``bookingSlotList`` (seed 002); ``php_offsets`` writes slot offsets as the SDK's mocks do
+    (``+1:00``, no leading zero), which Python's ``fromisoformat`` refuses; ``extra_slot_items``
+    are appended to every slot listing as they are (a malformed item, say); ``add_bodies``
+    records every ``appointment/add`` body as sent.
     """
 
     def __init__(
@@ -218,7 +256,8 @@ class FakeBookingtime:
         access_lifetime: int = 300,
         expires_in_as_string: bool = False,
         slot_taken_status: int = 409,
-        slot_list_key: str = "bookingSlotList",
+        slot_list_key: str = "list",
+        php_offsets: bool = False,
     ) -> None:
         self.clock = clock or FakeClock()
         self._random = random.Random(seed)
@@ -227,6 +266,9 @@ class FakeBookingtime:
         self.expires_in_as_string = expires_in_as_string
         self.slot_taken_status = slot_taken_status
         self.slot_list_key = slot_list_key
+        self.php_offsets = php_offsets
+        self.extra_slot_items: list[Any] = []
+        self.add_bodies: list[dict[str, Any]] = []
         self.control = Control()
         self.log: list[RecordedRequest] = []
         self.tokens: dict[str, Token] = {}
@@ -354,7 +396,7 @@ class FakeBookingtime:
         day = key.start.astimezone(org.timezone).date()
         if not today + timedelta(days=template.day_earliest) <= day:
             return False
-        if day > today + timedelta(days=template.day_latest):
+        if day > today + timedelta(days=template.horizon_days):
             return False
         if key.start < now + timedelta(minutes=template.lead_time):
             return False
@@ -381,12 +423,20 @@ class FakeBookingtime:
                             {
                                 "class": "BOOKING_SLOT",
                                 "id": self.slot_id(key),
-                                "timestamp": start.isoformat(),
+                                "timestamp": self.timestamp(start),
                                 "bookingResourceCombination": [resource.id],
                             }
                         )
             day += timedelta(days=1)
-        return slots
+        return [*slots, *self.extra_slot_items] if slots else slots
+
+    def timestamp(self, moment: datetime) -> str:
+        """A slot's timestamp, ISO 8601, or PHP-style (``+1:00``) when ``php_offsets``."""
+        text = moment.isoformat()
+        if not self.php_offsets:
+            return text
+        sign, hours, minutes = text[-6], int(text[-5:-3]), text[-2:]
+        return f"{text[:-6]}{sign}{hours}:{minutes}"
 
     def appointment_record(self, org: Organization, a: Appointment, locale: str) -> dict[str, Any]:
         template = org.templates[a.template_id]
