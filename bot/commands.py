@@ -46,6 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("tomorrow", N_("Tomorrow's appointments"), "staff"),
     Command("week", N_("The next seven days' appointments"), "staff"),
     Command("bookings", N_("The appointments of a day: /bookings YYYY-MM-DD"), "staff"),
+    Command("notices", N_("Which booking notices you get"), "staff"),
     Command("broadcast", N_("Write a message to your customers"), "admins"),
     Command("broadcast_cancel", N_("Stop your broadcast"), "admins"),
     Command("enter", N_("Book for a customer who phoned"), "admins"),

@@ -50,7 +50,13 @@ BUTTON_NEWER = "‹ Newer"
 
 # -- the buttons of booking notices (bot/admin/notice_buttons.py) ------------------------
 CALL_CUSTOMER = "Call {customer}: {phone}"
-MUTED = "You will no longer get this kind of notice for this business."
+MUTED = "You will no longer get this kind of notice for this business. /notices turns it on again."
+NOTICES_TITLE = "Booking notices you get. Tap to turn on or off."
+NOTICES_ON = "{business}: {kind} — on"
+NOTICES_OFF = "{business}: {kind} — off"
+KIND_CONFIRMED = "new bookings"
+KIND_MOVED = "moved bookings"
+KIND_CANCELLED = "cancellations"
 
 # -- schedule views (bot/admin/schedule.py) -----------------------------------------------
 SCHEDULE_NONE = "You have no business's schedule to see."

@@ -219,3 +219,55 @@ async def _open(services: Services) -> int:
             )
             or 0
         )
+
+
+async def test_a_booking_moved_by_the_customer_is_told_as_moved(
+    services: Services, team: dict[str, int]
+) -> None:
+    await customer_books(services)
+    [booking_id] = {r.booking_id for r in await notice_rows(services)}
+    async with running_bot(services, user_id=CUSTOMER) as chat:
+        await chat.tap(f"dr:r:{booking_id}", message_id=900)
+        assert chat.text.startswith("Pick the new day for your appointment.")
+        days = [data for text, data in chat.api.last_buttons() if text.isdigit()]
+        await chat.tap(days[3])
+        await chat.press_first_time()
+        await chat.press("✅ Confirm")
+        assert chat.text.startswith("✅ Your new time is confirmed.")
+    moved = [r for r in await notice_rows(services) if r.payload["change"] == "moved"]
+    assert sorted(r.user_id for r in moved) == [ADMIN, FRENCH_ADMIN, ANNA]
+    out, _ = await rendered(services)
+    assert any(text.startswith("Booking moved at Salon Belle Rue") for text, _ in out.values())
+
+
+async def test_notices_turns_each_kind_on_and_off_again(
+    services: Services, team: dict[str, int]
+) -> None:
+    salon = team["salon"]
+    async with running_bot(services, user_id=ADMIN) as admin:
+        await admin.tap(f"dn:mute:moved:{salon}")
+        await admin.send("/notices")
+        assert admin.text == "Booking notices you get. Tap to turn on or off."
+        assert admin.labels == [
+            "Salon Belle Rue: new bookings — on",
+            "Salon Belle Rue: moved bookings — off",
+            "Salon Belle Rue: cancellations — on",
+        ]
+        await admin.press("Salon Belle Rue: moved bookings — off")
+        await admin.press("Salon Belle Rue: cancellations — on")
+        assert admin.labels[1:] == [
+            "Salon Belle Rue: moved bookings — on",
+            "Salon Belle Rue: cancellations — off",
+        ]
+    async with services.sessions() as s:
+        mutes = [(m.user_id, m.kind) for m in await s.scalars(select(NoticeMute))]
+    assert mutes == [(ADMIN, "cancelled")]
+    async with running_bot(services, user_id=CUSTOMER) as customer:
+        await customer.send("/frobnicate")
+        unknown = customer.text
+        await customer.send("/notices")
+        assert customer.text == unknown
+        await customer.tap(f"n:{salon}:confirmed")  # forged: not a token
+    async with running_bot(services, user_id=OTHER_ADMIN) as other:
+        await other.send("/notices")
+        assert [label.split(":")[0] for label in other.labels] == ["Barber"] * 3
