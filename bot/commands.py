@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("notices", N_("Which booking notices you get"), "staff"),
     Command("broadcast", N_("Write a message to your customers"), "admins"),
     Command("broadcast_cancel", N_("Stop your broadcast"), "admins"),
+    Command("move", N_("Move a booking: /move <number> <YYYY-MM-DD> <HH:MM>"), "admins"),
     Command("enter", N_("Book for a customer who phoned"), "admins"),
     Command("close", N_("Close days or block times of the calendar"), "admins"),
     Command("reopen", N_("Open a closure again: /reopen <number>"), "admins"),

@@ -1,6 +1,7 @@
 """Managing bookings from the schedule (``/today``...): each booking's button opens it, with
 Cancel (after a confirmation; the customer is told, in their language, through the outbox)
-and No-show (once it has started). A feature on the engine; the role is read again on every
+and No-show (once it has started); ``/move <number> <YYYY-MM-DD> <HH:MM>`` moves it (where the
+platform can), the customer told likewise. A feature on the engine; the role is read again on every
 tap: a business's admins may do both, its staff only No-show, and only on their own schedule.
 
 Cancelling goes to the platform first (as the customer's own cancel does,
@@ -10,12 +11,14 @@ Cancelling goes to the platform first (as the customer's own cancel does,
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.admin import texts
+from bot.admin.guard import roles_for
 from bot.admin.notice_buttons import may_see
 from bot.admin.rights import Roles, roles_of
 from bot.delivery import notices
@@ -23,7 +26,7 @@ from bot.delivery import texts as delivery_texts
 from bot.engine.features import Feature
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_clock, format_day, gettext, pick_language
-from providers.base import NotFound, Selection
+from providers.base import NotFound, Selection, SlotTaken
 from storage import audit
 from storage import bookings as booking_store
 from storage.bookings import BookingView
@@ -41,6 +44,25 @@ def open_action(booking_id: int) -> str:
 
 class CalendarActions(Feature):
     prefix: ClassVar[str] = "k"
+    commands: ClassVar[tuple[str, ...]] = ("move",)
+
+    async def on_command(self, engine: Engine, turn: Turn, command: str, argument: str) -> None:
+        """``/move <booking number> <YYYY-MM-DD> <HH:MM>`` (business admins)."""
+        if await roles_for(turn, command, argument) is None:
+            return
+        words = argument.split()
+        found = await _booking(turn, words[0].removeprefix("#")) if words else None
+        try:
+            day, clock = date.fromisoformat(words[1]), time.fromisoformat(words[2])
+        except (IndexError, ValueError):
+            found = None
+        if found is None or not found[0].administers(found[1].business_id):
+            turn.show(turn.t(texts.MOVE_USAGE))
+            return
+        if found[1].status != "confirmed":
+            turn.show(turn.t(texts.MOVE_NOT_ACTIVE))
+            return
+        await move(turn, found[1], day, clock)
 
     async def on_action(self, engine: Engine, turn: Turn, action: str) -> None:
         kind, _, raw = action.partition(":")
@@ -96,6 +118,7 @@ def _show(turn: Turn, roles: Roles, row: BookingView) -> None:
     buttons = []
     if row.status == "confirmed" and roles.administers(row.business_id):
         buttons.append([MenuButton(turn.t(texts.BUTTON_CANCEL_BOOKING), f"k:x:{row.id}")])
+        text += "\n" + turn.t(texts.MOVE_HINT, number=row.id)
     if row.status == "confirmed" and row.start_at <= turn.now:
         buttons.append([MenuButton(turn.t(texts.BUTTON_NO_SHOW), f"k:n:{row.id}")])
     turn.show(text, buttons)
@@ -103,20 +126,11 @@ def _show(turn: Turn, roles: Roles, row: BookingView) -> None:
 
 async def _cancel(turn: Turn, row: BookingView) -> None:
     slug = turn.services.business_slugs[row.business_id]
-    selection = Selection(
-        choices={k: tuple(v) for k, v in (row.selection or {}).items()},
-        language=turn.language,
-        user_key=f"tg:{row.user_id}",
-    )
     try:
-        await turn.services.providers[slug].cancel(row.provider_ref, selection)
+        await turn.services.providers[slug].cancel(row.provider_ref, _selection(turn, row))
     except NotFound:
         pass  # already gone on the platform: make our mirror agree
-    async with turn.services.sessions() as session:
-        user = await session.get(User, row.user_id)
-    language = pick_language(
-        user.language if user else None, user.telegram_language if user else None
-    )
+    language = await _customer_language(turn, row)
     business = turn.services.business(slug)
     local = row.start_at.astimezone(business.zone)
     day, clock = delivery_texts.when(local, language)
@@ -147,6 +161,80 @@ async def _cancel(turn: Turn, row: BookingView) -> None:
 
     turn.writes.append(write)
     turn.show(turn.t(texts.CANCEL_BOOKING_DONE, customer=row.customer_name or "—"))
+
+
+async def move(turn: Turn, row: BookingView, day: date, clock: time) -> None:
+    """Move ``row`` to ``clock`` on ``day`` (the business's wall clock) on its platform, then
+    in our mirror: its reminders move, the business is told, and so is the customer."""
+    slug = turn.services.business_slugs[row.business_id]
+    provider = turn.services.providers[slug]
+    if not provider.supports_reschedule:
+        turn.show(turn.t(texts.MOVE_NOT_SUPPORTED))
+        return
+    selection = _selection(turn, row)
+    business = turn.services.business(slug)
+    wanted = datetime.combine(day, clock, business.zone)
+    slot = next((s for s in await provider.slots(selection, day) if s.start == wanted), None)
+    if slot is None:
+        turn.show(turn.t(texts.ENTER_NOT_FREE))
+        return
+    try:
+        moved = await provider.reschedule(row.provider_ref, selection, slot)
+    except (SlotTaken, NotFound):
+        turn.show(turn.t(texts.ENTER_NOT_FREE))
+        return
+    language = await _customer_language(turn, row)
+    when_day, when_time = delivery_texts.when(moved.start.astimezone(business.zone), language)
+    told = gettext(
+        language,
+        texts.MOVED_BY_BUSINESS,
+        service=row.service_name,
+        business=business.name,
+        day=when_day,
+        time=when_time,
+    )
+    actor, now = turn.event.user_id, turn.now
+
+    async def write(connection: AsyncConnection) -> BookingChange | None:
+        view = await booking_store.moved(connection, row.id, moved.start, moved.end)
+        if view is None:
+            return None
+        await notices.tell_customer(connection, view, told, now)
+        await audit.record(
+            connection, actor_id=actor, action="move", business_id=row.business_id,
+            detail={"booking": row.id, "to": moved.start.isoformat()}, now=now,
+        )  # fmt: skip
+        return BookingChange("moved", view, now)
+
+    turn.writes.append(write)
+    local = moved.start.astimezone(business.zone)
+    turn.show(
+        turn.t(
+            texts.MOVE_DONE,
+            customer=row.customer_name or "—",
+            day=format_day(local.date(), turn.language),
+            time=format_clock(local, turn.language),
+        )
+    )
+
+
+def _selection(turn: Turn, row: BookingView) -> Selection:
+    """The booking's choices, as the platform is asked about it."""
+    return Selection(
+        choices={k: tuple(v) for k, v in (row.selection or {}).items()},
+        language=turn.language,
+        user_key=f"tg:{row.user_id}",
+    )
+
+
+async def _customer_language(turn: Turn, row: BookingView) -> str:
+    async with turn.services.sessions() as session:
+        user = await session.get(User, row.user_id)
+    return pick_language(
+        user.language if user else None,
+        user.telegram_language if user else None,
+        turn.services.business(turn.services.business_slugs[row.business_id]).language,
+    )
 
 
 def _no_show(turn: Turn, row: BookingView) -> Write:

@@ -84,6 +84,18 @@ BUTTON_BACK = "« Back"
 CANCEL_BOOKING_ASK = "Cancel the booking of {customer}? They will be told."
 BUTTON_CANCEL_BOOKING_YES = "Yes, cancel it and tell the customer"
 CANCEL_BOOKING_DONE = "The booking of {customer} is cancelled; they will be told."
+MOVE_HINT = "To move it: /move {number} YYYY-MM-DD HH:MM"
+MOVE_USAGE = (
+    "Send /move <number> <YYYY-MM-DD> <HH:MM>: the booking's number is shown when you open it "
+    "from /today or /week."
+)
+MOVE_NOT_ACTIVE = "This booking is no longer active."
+MOVE_NOT_SUPPORTED = "This booking platform cannot move a booking: cancel it and enter a new one."
+MOVE_DONE = "The booking of {customer} is moved to {day} at {time}; they will be told."
+MOVED_BY_BUSINESS = (
+    "{business} moved your appointment: {service} is now on {day} at {time}. To change it, "
+    "send /mybookings."
+)
 NO_SHOW_DONE = "{customer} is marked as a no-show."
 CANCELLED_BY_BUSINESS = (
     "{business} had to cancel your appointment: {service}, {day} at {time}. Send /book to "

@@ -5,6 +5,7 @@ no-shows on their own schedule; forged or replayed taps change nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -120,3 +121,40 @@ async def test_someone_without_the_role_cannot_use_an_opened_booking(services: S
     assert (await the_booking(services)).status == "confirmed"
     async with services.sessions() as s:
         assert (await s.get(User, CUSTOMER)) is not None
+
+
+async def test_an_admin_moves_a_booking_and_everyone_is_told(services: Services) -> None:
+    await setup(services)
+    booking = await the_booking(services)
+    day = booking.start_at.astimezone(ZoneInfo("Europe/Paris")).date()
+    later = day + timedelta(days=1)
+    async with running_bot(services, user_id=ANNA) as anna:
+        await anna.send("/frobnicate")
+        unknown = anna.text
+        await anna.send(f"/move {booking.id} {later} 11:00")  # staff may not
+        assert anna.text == unknown
+    async with running_bot(services, user_id=ADMIN) as admin:
+        await admin.send("/week")
+        await admin.press(admin.labels[0])
+        assert f"To move it: /move {booking.id} YYYY-MM-DD HH:MM" in admin.text
+        await admin.send(f"/move {booking.id} {later} 03:00")  # closed at night
+        assert admin.text.startswith("That time is not free")
+        await admin.send(f"/move 999999 {later} 11:00")
+        assert admin.text.startswith("Send /move <number>")
+        await admin.send(f"/move {booking.id} {later} 11:00")
+        assert admin.text.startswith("The booking of Anna Martin is moved to ")
+    moved = await the_booking(services)
+    local = moved.start_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.date(), local.hour, local.minute) == (later, 11, 0)
+    async with services.sessions() as s:
+        appointment = (await s.scalars(select(LocalAppointment))).one()
+        rows = list(await s.scalars(select(Delivery).order_by(Delivery.id)))
+    assert appointment.start_at == moved.start_at
+    told = [r for r in rows if r.kind == "notice" and r.user_id == CUSTOMER]
+    assert len(told) == 1
+    assert told[0].payload["text"].startswith("Salon Belle Rue a déplacé votre rendez-vous : ")
+    assert sorted(
+        r.user_id for r in rows if r.kind == "business" and r.payload["change"] == "moved"
+    ) == [ADMIN, OTHER_ADMIN, ANNA]
+    open_reminders = [r for r in rows if r.kind == "reminder" and r.status == "pending"]
+    assert open_reminders and all(r.due_at < moved.start_at for r in open_reminders)
