@@ -2,7 +2,8 @@
 period (default: the last 30 days), the bookings made, cancelled and missed (no-shows), the
 reminders and notices sent, and the bookings in progress right now by the step they are at
 (read from the conversations: where customers are, or stopped; abandoned ones are swept after
-the idle timeout). A feature on the engine; a table in one message.
+the idle timeout). A feature on the engine: a table in one message, and a bar chart of the
+bookings per day as a photo (:mod:`bot.admin.charts`).
 
 Not yet measured: conversations started and the conversion of each step over the period (the
 engine records no step history)."""
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import texts
+from bot.admin.charts import bookings_chart
 from bot.admin.guard import roles_for
 from bot.admin.rights import administered
 from bot.delivery.broadcasts import parse_range
@@ -24,6 +27,7 @@ from bot.delivery.notices import KIND as NOTICE_KIND
 from bot.engine.features import Feature
 from bot.engine.state import ConversationState
 from bot.engine.turn import Turn
+from bot.engine.types import Document
 from storage import audit
 from storage.delivery_models import Delivery
 from storage.models import Booking, Business, Conversation
@@ -51,11 +55,14 @@ class Stats(Feature):
         async with turn.services.sessions() as session, session.begin():
             businesses = await administered(session, turn.event.user_id)
             in_progress = await _in_progress(session, turn)
+            charts = []
             for business in businesses:
                 counts = await _counts(session, business, turn, first, last)
-                blocks.append(
-                    _table(turn, business, counts, in_progress.get(business.slug, Counter()))
-                )
+                steps = in_progress.get(business.slug, Counter())
+                blocks.append(_table(turn, business, counts, steps))
+                if counts["made"]:
+                    zone = turn.services.business(business.slug).zone
+                    charts.append((business, await per_day(session, business, zone, first, last)))
             await audit.record(
                 session,
                 actor_id=turn.event.user_id,
@@ -66,6 +73,11 @@ class Stats(Feature):
             )
         header = turn.t(texts.STATS_HEADER, first=first.isoformat(), last=last.isoformat())
         turn.show("\n\n".join([header, *blocks]))
+        labels = (turn.t(texts.STATS_KEPT), turn.t(texts.STATS_CANCELLED_SHORT))
+        for business, (days, made, cancelled) in charts:
+            picture = await bookings_chart(business.name, days, made, cancelled, labels)
+            name = f"{business.slug}-{first.isoformat()}-{last.isoformat()}.png"
+            turn.documents.append(Document(name, picture, business.name, photo=True))
 
 
 async def _counts(
@@ -107,6 +119,31 @@ async def _counts(
         "reminders": sent.get("reminder", 0),
         "notices": sent.get(NOTICE_KIND, 0),
     }
+
+
+async def per_day(
+    session: AsyncSession, business: Business, zone: ZoneInfo, first: date, last: date
+) -> tuple[list[date], list[int], list[int]]:
+    """Each day of the period, the bookings made that day, and how many of them are
+    cancelled (days in the business's time zone, ``zone``)."""
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    made = dict.fromkeys(days, 0)
+    cancelled = dict.fromkeys(days, 0)
+    rows = await session.execute(
+        select(Booking.created_at, Booking.status).where(
+            Booking.business_id == business.id,
+            Booking.created_at >= start,
+            Booking.created_at < end,
+        )
+    )
+    for created, status in rows:
+        day = created.astimezone(zone).date()
+        if day in made:
+            made[day] += 1
+            cancelled[day] += status == "cancelled"
+    return days, list(made.values()), list(cancelled.values())
 
 
 async def _in_progress(session: AsyncSession, turn: Turn) -> dict[str, Counter[str]]:

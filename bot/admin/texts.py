@@ -155,6 +155,8 @@ STATS_CANCELLED = "of which cancelled"
 STATS_NO_SHOW = "of which no-shows"
 STATS_REMINDERS = "Reminders sent"
 STATS_NOTICES = "Booking notices sent"
+STATS_KEPT = "booked"
+STATS_CANCELLED_SHORT = "cancelled later"
 STATS_IN_PROGRESS = "Bookings in progress now, by step: {steps}"
 
 MSGIDS: tuple[str, ...] = tuple(

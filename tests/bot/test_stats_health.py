@@ -3,15 +3,19 @@ platform's answer; refused like an unknown command for anyone else."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+from matplotlib.image import imread
 from sqlalchemy import func, select, update
 
+from bot.admin.stats import per_day
 from bot.services import Services
 from storage.delivery_models import Delivery
-from storage.models import Admin, Booking
+from storage.models import Admin, Booking, Business, User
 from tests.bot.harness import running_bot
 from tests.bot.test_local_booking import book_haircut
+from tests.delivery.conftest import booking_row
 
 ADMIN, CUSTOMER, OTHER = 50, 42, 43
 
@@ -46,6 +50,11 @@ async def test_stats_counts_the_period_and_the_bookings_in_progress(services: Se
             "Booking notices sent: 2",
             "Bookings in progress now, by step: choose 1",
         ]
+        # the chart: a PNG photo of the bookings per day, read back here
+        [photo] = admin.calls("sendPhoto")
+        [picture] = photo.files.values()
+        image = imread(io.BytesIO(picture), format="png")
+        assert image.shape[:2] == (300, 800) and photo.params["caption"] == "Salon Belle Rue"
         later = services.clock().date() + timedelta(days=400)
         await admin.send(f"/stats {later} {later}")
         assert "Bookings made: 0" in admin.text
@@ -96,3 +105,23 @@ async def test_health_says_when_the_platform_does_not_answer(services: Services)
         for command in ("/health", "/stats"):
             await customer.send(command)
             assert customer.text == unknown
+
+
+async def test_the_chart_counts_each_day_of_the_period(services: Services) -> None:
+    salon = services.business_ids["sample-salon"]
+    now = services.clock()
+    zone = services.business("sample-salon").zone
+    async with services.sessions() as s, s.begin():
+        s.add(User(id=CUSTOMER, first_name="C"))
+        await s.flush()
+        for days_ago, status in ((0, "confirmed"), (0, "cancelled"), (2, "confirmed")):
+            row = booking_row(CUSTOMER, salon, now + timedelta(days=1), status=status)
+            row.created_at = now - timedelta(days=days_ago)
+            s.add(row)
+    today = now.astimezone(zone).date()
+    async with services.sessions() as s:
+        business = await s.get(Business, salon)
+        assert business is not None
+        days, made, cancelled = await per_day(s, business, zone, today - timedelta(days=3), today)
+    assert days == [today - timedelta(days=i) for i in (3, 2, 1, 0)]
+    assert (made, cancelled) == ([0, 1, 0, 2], [0, 0, 0, 1])
