@@ -220,6 +220,27 @@ def forget(fiche_id: int, user_id: int) -> Write:
     return write
 
 
+#: What /mydetails lets the user change in a stored person.
+EDITABLE = ("first_name", "last_name", "phone", "email")
+
+
+def update_field(fiche_id: int, user_id: int, field: str, value: str) -> Write:
+    """The write of a /mydetails edit: one field of the user's own fiche (ownership is checked
+    in the writing transaction)."""
+    if field not in EDITABLE:
+        raise ValueError(field)
+
+    async def write(connection: AsyncConnection) -> BookingChange | None:
+        await connection.execute(
+            update(_fiches)
+            .where(_fiches.c.id == fiche_id, _fiches.c.user_id == user_id)
+            .values({field: value})
+        )
+        return None
+
+    return write
+
+
 def fiche_details(fiche: FicheView) -> dict[str, str]:
     """The details of a stored person, as the customer step keeps them (set fields only)."""
     values = {

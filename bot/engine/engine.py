@@ -26,6 +26,7 @@ from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
 from bot.engine.flow import NOT_BOOKABLE, TIMED_OUT, follow
+from bot.engine.my_details import edit_text
 from bot.engine.state import ConversationState, Menu
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
@@ -128,6 +129,8 @@ class Engine:
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
+        if event.kind == "command":
+            turn.state.editing = None  # a command ends a /mydetails edit
         if await self.features.take(self, turn):
             return
         if event.kind == "command":
@@ -137,6 +140,8 @@ class Engine:
         elif len(event.text) > MAX_TEXT:
             turn.notice("That message is too long.")
             await self._current_or_hint(turn)
+        elif turn.state.editing is not None:
+            await edit_text(turn, event.phone if event.kind == "contact" else event.text)
         elif event.kind == "contact" and turn.in_booking:
             await HANDLERS[turn.step.kind].on_contact(turn, turn.step, event.phone)
         elif turn.in_booking:

@@ -264,6 +264,8 @@ class ConversationState(_Part):
     #: what an admin command waits for (``bot.admin``: e.g. the forwarded message of the user
     #: to /grant a role to), in its stored shape
     admin: dict[str, Any] | None = stored("adx")
+    #: a /mydetails edit waiting for its new value: ``{"fiche": id, "field": name}``
+    editing: dict[str, Any] | None = stored("edit")
 
 
 __all__ = [
