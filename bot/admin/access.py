@@ -23,7 +23,7 @@ from bot.engine.features import Feature
 from bot.engine.turn import MenuButton, Turn
 from storage import audit
 from storage.admin_models import BlockedUser
-from storage.models import Admin, Business, LocalStaff
+from storage.models import Admin, Business, Conversation, LocalStaff
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -201,6 +201,9 @@ async def _block(turn: Turn, command: str, words: list[str]) -> None:
             session.add(
                 BlockedUser(user_id=user_id, blocked_by=turn.event.user_id, blocked_at=turn.now)
             )
+            # Their next update finds no conversation, and a new one reads the block
+            # (bot.engine.engine: the check costs the others nothing).
+            await session.execute(delete(Conversation).where(Conversation.user_id == user_id))
             await _audit(turn, session, "block", None, {"user": user_id})
         turn.show(turn.t(texts.BLOCKED, user=user_id))
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import BusinessConfig
@@ -57,9 +57,12 @@ MAX_TEXT = 4096
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
 #: The language a user chose with /language (read when their conversation is new).
-_CHOSEN_LANGUAGE = select(User.language).where(User.id == bindparam("p_user"))
-#: Whether an owner blocked the user (``/block``).
-_BLOCKED = select(BlockedUser.user_id).where(BlockedUser.user_id == bindparam("p_user"))
+#: What a new conversation reads: the language the user chose with /language, and whether an
+#: owner blocked them (``/block``), in one statement.
+_NEW_CONVERSATION = select(
+    select(User.language).where(User.id == bindparam("p_user")).scalar_subquery(),
+    exists().where(BlockedUser.user_id == bindparam("p_user")),
+)
 
 
 def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
@@ -171,27 +174,31 @@ class Engine:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
         async with self.services.autocommit_engine.connect() as connection:
-            return await self._read(connection, chat_id, user_id)
+            record, _ = await self._read(connection, chat_id, user_id)
+            return record
 
     async def _load_unless_blocked(self, event: Event) -> ConversationRecord | None:
         """:meth:`load`, or ``None`` for a user an owner blocked (``/block``; owners cannot
-        be), on the same connection."""
+        be). ``/block`` deletes the user's conversations, so a blocked user's update always
+        finds none, and the block is read with the language a new conversation reads anyway:
+        no statement more for everyone else."""
         async with self.services.autocommit_engine.connect() as connection:
-            if event.user_id not in self.services.config.owners and await connection.scalar(
-                _BLOCKED, {"p_user": event.user_id}
-            ):
-                return None
-            return await self._read(connection, event.chat_id, event.user_id)
+            record, blocked = await self._read(connection, event.chat_id, event.user_id)
+        if blocked and event.user_id not in self.services.config.owners:
+            return None
+        return record
 
     async def _read(
         self, connection: AsyncConnection, chat_id: int, user_id: int
-    ) -> ConversationRecord:
+    ) -> tuple[ConversationRecord, bool]:
+        """The conversation, and (for a new one) whether its user is blocked."""
         record = await conversations.load(connection, chat_id, user_id)
-        if record.is_new:
-            chosen = await connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
-            if chosen:
-                record.data = ConversationState(language=chosen).to_stored()
-        return record
+        if not record.is_new:
+            return record, False
+        chosen, blocked = (await connection.execute(_NEW_CONVERSATION, {"p_user": user_id})).one()
+        if chosen:
+            record.data = ConversationState(language=chosen).to_stored()
+        return record, bool(blocked)
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless

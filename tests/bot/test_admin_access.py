@@ -213,6 +213,8 @@ async def test_staff_and_plain_users_cannot_broadcast(
 async def test_a_blocked_user_is_ignored_until_unblocked(
     services: Services, world: dict[str, int]
 ) -> None:
+    async with running_bot(services, user_id=CUSTOMER) as customer:
+        await customer.send("/book")  # a conversation in progress when the block comes
     async with running_bot(services, user_id=OWNER) as owner:
         await owner.send("/block @cleo_c")
         assert owner.text == "70 is blocked: the bot ignores them."
