@@ -21,13 +21,14 @@ RUN useradd --create-home --uid 10001 --user-group bookbot \
 
 WORKDIR /tmp/src
 # Only what the package needs (tests, benchmarks and docs stay out of the image).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot/ bot/
 COPY providers/ providers/
 COPY storage/ storage/
 COPY migrations/ migrations/
 # A regular (not editable) install: the source is only the build input and is removed after.
-RUN pip install . && cd / && rm -rf /tmp/src
+# Every dependency at the version in constraints.txt, the one the tests ran with.
+RUN pip install -c constraints.txt . && cd / && rm -rf /tmp/src
 
 USER bookbot
 WORKDIR /home/bookbot

@@ -1,6 +1,6 @@
 """Round trips and slot latency of one booking through a platform adapter and its fake.
 
-Usage: ``python bench/providers.py bookingtime|qmatic|clicrdv [--latency-ms 100]``
+Usage: ``python bench/providers.py bookingtime|qmatic|clicrdv|clickbook [--latency-ms 100]``
 
 Each platform's measurement lives in ``bench/provider_<kind>.py`` as
 ``async def measure(latency_ms: float) -> dict[str, float]`` returning at least ``round_trips``
@@ -27,7 +27,7 @@ sys.path[:] = [str(ROOT), *others, str(BENCH)]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["bookingtime", "qmatic", "clicrdv", "local"])
+    parser.add_argument("kind", choices=["bookingtime", "qmatic", "clicrdv", "clickbook", "local"])
     parser.add_argument("--latency-ms", type=float, default=100.0)
     args = parser.parse_args()
     module = importlib.import_module(f"provider_{args.kind}")

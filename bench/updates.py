@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from inspect import iscoroutinefunction
 from pathlib import Path
 from typing import Any, cast
 
@@ -449,8 +450,10 @@ BREAKDOWN = (
     ("bot.engine.engine", "Engine", "_save"),
     ("bot.engine.engine", "Engine", "load"),
     ("bot.engine.engine", "Engine", "_store"),
-    ("storage.conversations", None, "load"),
-    ("storage.conversations", None, "save"),
+    # the synchronous bodies the engine runs inside run_sync (the statements, without the
+    # connection's checkout and close)
+    ("storage.conversations", None, "read"),
+    ("storage.conversations", None, "write"),
     ("bot.handlers", None, "deliver"),
     ("bot.engine.features", "Features", "take"),
     ("providers.local.adapter", "LocalProvider", "available_days"),
@@ -465,7 +468,8 @@ BREAKDOWN = (
 
 
 def install_breakdown(totals: dict[str, float]) -> None:
-    """Wrap the coroutines of :data:`BREAKDOWN` to add up the CPU time spent inside each."""
+    """Wrap the coroutines and functions of :data:`BREAKDOWN` to add up the CPU time spent
+    inside each."""
     import importlib
 
     for module_name, class_name, name in BREAKDOWN:
@@ -481,6 +485,18 @@ def install_breakdown(totals: dict[str, float]) -> None:
         totals[label] = 0.0
 
         def timed(original: Any = original, label: str = label) -> Any:
+            if not iscoroutinefunction(original):
+
+                @functools.wraps(original)
+                def plain(*args: Any, **kwargs: Any) -> Any:
+                    started = time.process_time()
+                    try:
+                        return original(*args, **kwargs)
+                    finally:
+                        totals[label] += time.process_time() - started
+
+                return plain
+
             @functools.wraps(original)
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 started = time.process_time()

@@ -27,6 +27,7 @@ from bot.admin import (
 from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
+from bot.config import bot_api_urls
 from bot.context import CONTEXT_TYPES, BookbotContext
 from bot.delivery.reminder_buttons import ReminderButtons
 from bot.delivery.settings import NotificationSettings
@@ -74,8 +75,8 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if base_url:
         # A self-hosted Bot API server: https://host/bot and https://host/file/bot
-        root = base_url.rstrip("/")
-        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        api_url, file_url = bot_api_urls(base_url)
+        builder = builder.base_url(api_url).base_file_url(file_url)
     if rate_limit:
         builder = builder.rate_limiter(TelegramRateLimiter(send_rate))  # type: ignore[arg-type]
     if not jobs:

@@ -10,7 +10,9 @@ python-telegram-bot's ``BaseRequest.post`` turns the status codes into its error
 ``RetryAfter``, 403 → ``Forbidden``, 400 → ``BadRequest``...). Here, only what happens below
 HTTP is mapped: a timeout (connecting, waiting for a pooled connection, reading the answer) is
 ``TimedOut``, any other failure of aiohttp ``NetworkError``. Error texts never carry the request
-URL's token.
+URL's token: neither ours, nor python-telegram-bot's, which quote (and log) the body of an answer
+that is not JSON, a page that may echo the request path (Express, Tomcat and many proxies do),
+so the token is scrubbed from the answer itself.
 
 Proxies come from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``), looked up
 once per server rather than per request as aiohttp's ``trust_env`` does (two thread-pool hops
@@ -19,18 +21,23 @@ per request, netrc included: a third of the CPU at a broadcast's rate).
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
 #: "/bot<token>" (and "/file/bot<token>") in an URL, to keep tokens out of error texts
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]*")
+#: the token of a Bot API request URL (``<base>/bot<token>/<method>``)
+_URL_TOKEN = re.compile(r"/bot([^/]+)/")
+REDACTED = "<token>"
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: parsed URLs kept (a bot calls a few dozen methods of one server)
 _URL_CACHE_SIZE = 256
@@ -41,9 +48,71 @@ def _seconds(value: Any, default: float | None) -> float | None:
     return default if value is BaseRequest.DEFAULT_NONE else value
 
 
-def redact(text: str) -> str:
-    """``text`` without the bot token of any Bot API URL in it."""
-    return _TOKEN_IN_URL.sub("/bot<token>", text)
+def token_secret(token: str) -> str:
+    """The secret part of a bot token (``<bot id>:<secret>``): what must never be shown. It
+    is the same however a page quotes the token (``%3A`` for the colon, an HTML entity...)."""
+    return token.rpartition(":")[2]
+
+
+def redact(text: str, token: str | None = None) -> str:
+    """``text`` without the bot token of any Bot API URL in it, nor ``token``'s secret
+    anywhere."""
+    text = _TOKEN_IN_URL.sub("/bot" + REDACTED, text)
+    if token and (secret := token_secret(token)) in text:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+#: python-telegram-bot's loggers whose lines may hold a Bot API URL (the Bot logs its base URL,
+#: token included, at DEBUG) or quote an answer
+PTB_LOGGERS = (
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.request.BaseRequest",
+    "telegram.ext.Updater",
+    "telegram.ext.Application",
+)
+
+
+class TokenFilter(logging.Filter):
+    """Rewrites a record (message and traceback) that holds a Bot API URL's token; never drops
+    a record. Filters on a logger apply only to its own records, hence :data:`PTB_LOGGERS`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's problem, not ours
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        return True
+
+
+_FORMATTER = logging.Formatter()
+_FILTER = TokenFilter()
+
+
+def install_log_filter() -> None:
+    """Attach :class:`TokenFilter` to python-telegram-bot's loggers (idempotent)."""
+    for name in PTB_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def scrub_answer(url: str, body: bytes) -> bytes:
+    """The answer to a request to ``url`` without the token of ``url`` in it. The Bot API
+    never repeats the token; a page that echoes the request path does."""
+    found = _URL_TOKEN.search(url)
+    if found is None:
+        return body
+    secret = token_secret(unquote(found.group(1))).encode()
+    if secret and secret in body:
+        return body.replace(secret, REDACTED.encode())
+    return body
 
 
 class AiohttpRequest(BaseRequest):
@@ -77,6 +146,7 @@ class AiohttpRequest(BaseRequest):
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
+        install_log_filter()
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -141,12 +211,25 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=self._proxy(target),
             ) as response:
-                return response.status, await response.read()
+                return response.status, scrub_answer(url, await response.read())
         except TimeoutError as exc:
             raise TimedOut(f"Timed out: {redact(str(exc)) or type(exc).__name__}") from None
         except (aiohttp.ClientError, ValueError) as exc:
             # (no chained cause: the URL in it holds the token)
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {redact(str(exc))}") from None
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """python-telegram-bot's parsing, without its ERROR line and traceback for an answer
+        that is not JSON (an error page): the :class:`TelegramError` it raises says so once,
+        where it is handled."""
+        try:
+            parsed = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise TelegramError("Invalid server response") from None
+        if not isinstance(parsed, dict):
+            raise TelegramError("Invalid server response")
+        return parsed
 
     @staticmethod
     def _timeout(

@@ -1,6 +1,6 @@
 """The ``bookbot`` command: ``run`` (Telegram), ``chat`` (console), ``migrate``,
-``check-config``. With no subcommand it runs on Telegram when ``TELEGRAM_BOT_TOKEN`` is set and
-in the console otherwise."""
+``check-config``, ``check-provider <business>``. With no subcommand it runs on Telegram when
+``TELEGRAM_BOT_TOKEN`` is set and in the console otherwise."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import AppConfig, ConfigError, TelegramSettings, config_path, load_config
+from bot.config import (
+    REFUSED_AT_START_UP,
+    AppConfig,
+    ConfigError,
+    TelegramSettings,
+    config_path,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -37,15 +44,41 @@ def _load_or_exit() -> AppConfig:
 
 
 def cmd_check_config(_: argparse.Namespace) -> int:
+    config: AppConfig | None = None
     try:
         config = load_config()
     except ConfigError as error:
         print(error, file=sys.stderr)
+    try:
+        TelegramSettings.from_env()  # the Bot API address, when one is set
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        config = None
+    if config is None:
         return 2
     print(f"{config_path()}: OK ({len(config.businesses)} business(es))")
+    print(f"  database: {_shown_database(config.database_url)}")
     for business in config.businesses:
         print(f"  - {business.slug}: {business.name} [{business.provider}, {business.timezone}]")
     return 0
+
+
+def cmd_check_provider(args: argparse.Namespace) -> int:
+    from bot.check_provider import check_provider
+
+    config = _load_or_exit()
+    return 0 if asyncio.run(check_provider(config, args.business)) else 1
+
+
+def _shown_database(url: str) -> str:
+    """The database, without its password; for SQLite, the file (relative paths are taken
+    from the working directory: see ``AppConfig.database_url``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database or '(in memory)'}"
+    return parsed.render_as_string(hide_password=True)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -79,12 +112,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_run(_: argparse.Namespace) -> int:
-    telegram = TelegramSettings.from_env()
+    try:
+        telegram = TelegramSettings.from_env()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     if not telegram.token:
         print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
         return 2
     config = _load_or_exit()
-    asyncio.run(_serve(config, telegram))
+    from telegram.error import InvalidToken
+
+    try:
+        asyncio.run(_serve(config, telegram))
+    except InvalidToken:
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
+        return 2
     return 0
 
 
@@ -123,6 +166,7 @@ async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
             await application.updater.stop()
             await application.stop()
     finally:
+        await application.bot.shutdown()  # (no-op once shut down) a refused token leaves it open
         await services.aclose()
 
 
@@ -176,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check-config", help="validate the configuration").set_defaults(
         func=cmd_check_config
     )
+    check = sub.add_parser(
+        "check-provider", help="sign in and read a business's catalog on its platform"
+    )
+    check.add_argument("business", help="the business's slug")
+    check.set_defaults(func=cmd_check_provider)
     args = parser.parse_args(argv)
     _configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     if args.command is None:

@@ -10,21 +10,67 @@ which reports every problem with the key that has it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from providers.registry import known_kinds, settings_model
 from providers.settings import SECRET_SUFFIX, ProviderSettings, settings_problems
 from storage.db import DEFAULT_DATABASE_URL
 
+#: a bot token (``123456:ABC...``) in a path segment, ``/bot123456:ABC`` or ``/123456:ABC``
+_TOKEN_IN_PATH = re.compile(r"/(?:bot)?[0-9]+:[^/]*")
 SAMPLE_CONFIG = Path(__file__).resolve().parent / "sample_config.toml"
 SUPPORTED_LANGUAGES = ("en", "fr")
+#: The database drivers we run on, all asyncio ones: any other (``postgresql://`` means
+#: psycopg2, ``mysql://`` MySQLdb) would fail at start-up with the driver's own traceback
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def _supported_language(value: str) -> str:
+    if value not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"unsupported language {value!r}; one of {SUPPORTED_LANGUAGES}")
+    return value
+
+
+def usable_database_url(value: str) -> str:
+    """``value`` if it is a URL of a database and asyncio driver we run on, else a
+    ``ValueError`` naming the driver to use (never the URL: it may hold a password).
+
+    A relative SQLite path is taken from the working directory, as SQLite would: it is made
+    absolute here, once, so every part of the process opens the same file, and
+    ``check-config`` shows which."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db)"
+        ) from None
+    backend = url.get_backend_name()
+    wanted = ASYNC_DRIVERS.get(backend)
+    if wanted is None:
+        raise ValueError(
+            f"the {backend!r} database is not supported; use SQLite (sqlite+aiosqlite://) "
+            "or PostgreSQL (postgresql+asyncpg://)"
+        )
+    if url.drivername != wanted:
+        raise ValueError(
+            f"{url.drivername!r} is not an asyncio driver: the URL must start {wanted}://"
+        )
+    path = url.database
+    if backend == "sqlite" and path and path != ":memory:" and not url.query:
+        if not Path(path).is_absolute():
+            return url.set(database=str(Path.cwd() / path)).render_as_string(hide_password=False)
+    return value
 
 
 class BusinessConfig(BaseModel):
@@ -36,8 +82,8 @@ class BusinessConfig(BaseModel):
     timezone: str
     language: str = "en"
     admins: list[int] = Field(default_factory=list)
-    #: reminder offsets before the appointment, in minutes
-    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 120])
+    #: reminder offsets before the appointment, in minutes (a reminder after it is no reminder)
+    reminder_offsets_minutes: list[PositiveInt] = Field(default_factory=lambda: [24 * 60, 120])
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("provider")
@@ -56,12 +102,7 @@ class BusinessConfig(BaseModel):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("language")
-    @classmethod
-    def _supported_language(cls, value: str) -> str:
-        if value not in SUPPORTED_LANGUAGES:
-            raise ValueError(f"unsupported language {value!r}; one of {SUPPORTED_LANGUAGES}")
-        return value
+    _language = field_validator("language")(classmethod(lambda cls, v: _supported_language(v)))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,12 +127,18 @@ class BusinessConfig(BaseModel):
 class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validate_default=True)
     #: Telegram user ids allowed every admin command for every business
     owners: list[int] = Field(default_factory=list)
     default_language: str = "en"
     conversation_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     businesses: list[BusinessConfig] = Field(min_length=1)
+
+    _language = field_validator("default_language")(
+        classmethod(lambda cls, v: _supported_language(v))
+    )
+
+    _database = field_validator("database_url")(classmethod(lambda cls, v: usable_database_url(v)))
 
     @field_validator("businesses")
     @classmethod
@@ -104,6 +151,13 @@ class AppConfig(BaseModel):
 
     def business(self, slug: str) -> BusinessConfig | None:
         return next((b for b in self.businesses if b.slug == slug), None)
+
+
+#: What start-up prints, alone, when the Bot API refuses the token (never the exception: its
+#: text quotes the token).
+REFUSED_AT_START_UP = (
+    "the Bot API refused TELEGRAM_BOT_TOKEN: check the token (and TELEGRAM_API_BASE_URL)"
+)
 
 
 @dataclass(frozen=True)
@@ -119,14 +173,42 @@ class TelegramSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> TelegramSettings:
+        """The settings; :class:`ConfigError` when ``TELEGRAM_API_BASE_URL`` is not one."""
+        api_base_url = env.get("TELEGRAM_API_BASE_URL") or None
+        if api_base_url is not None:
+            try:
+                bot_api_urls(api_base_url)
+            except ValueError as problem:
+                raise ConfigError("the environment", [str(problem)]) from None
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
-            api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            api_base_url=api_base_url,
             webhook_url=env.get("BOOKBOT_WEBHOOK_URL") or None,
             webhook_listen=env.get("BOOKBOT_WEBHOOK_LISTEN", "127.0.0.1"),
             webhook_port=int(env.get("BOOKBOT_WEBHOOK_PORT", "8443")),
             webhook_secret=env.get("BOOKBOT_WEBHOOK_SECRET") or None,
         )
+
+
+def bot_api_urls(base_url: str) -> tuple[str, str]:
+    """python-telegram-bot's ``base_url`` and ``base_file_url`` for a self-hosted Bot API
+    server (``TELEGRAM_API_BASE_URL``): its address (``https://host``), with or without the
+    ``/bot`` that python-telegram-bot's own default ends in (the token follows it). A
+    ``ValueError`` saying what is wrong otherwise; it never repeats the URL, which may hold
+    the token."""
+    root = base_url.strip().rstrip("/").removesuffix("/bot").rstrip("/")
+    name = "TELEGRAM_API_BASE_URL"
+    parts = urlsplit(root)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name}: not an http(s) address such as https://api.telegram.org")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{name}: the server's address takes no query (?) nor fragment (#)")
+    if _TOKEN_IN_PATH.search(parts.path):
+        raise ValueError(
+            f"{name}: give the server's address without the bot token (the bot adds it), "
+            "such as https://api.telegram.org"
+        )
+    return f"{root}/bot", f"{root}/file/bot"
 
 
 class ConfigError(Exception):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from enum import IntEnum
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -26,13 +27,22 @@ from telegram.ext import (
 
 from bot.context import BookbotContext
 from bot.delivery import handlers as delivery
-from bot.i18n import gettext, pick_language
+from bot.i18n import N_, gettext, pick_language
 from bot.telegram_io import deliver, event_from_update
 
 log = logging.getLogger(__name__)
 
+#: Said in a group chat: nothing personal is shown there
+PRIVATE_CHAT_ONLY = N_(
+    "I book appointments in a private chat only, so that your bookings and details stay "
+    "yours. Write to me there."
+)
+OPEN_PRIVATE_CHAT = N_("Open a private chat")
+
 #: The engine's own callback data; features' own formats (``dr:``, ``ds:``) are disjoint from it.
-ENGINE_CALLBACK = r"^c\d+\.\d+$"
+#: (``\Z``, not ``$``, which also matches before a trailing newline; ``[0-9]``, not ``\d``,
+#: which matches any script's digits)
+ENGINE_CALLBACK = r"c[0-9]+\.[0-9]+\Z"
 
 
 class Group(IntEnum):
@@ -48,11 +58,44 @@ class Group(IntEnum):
 
 
 async def on_update(update: Update, context: BookbotContext) -> None:
-    event = event_from_update(update)
+    event = event_from_update(update, context.bot.username)
     if event is None:
+        await _not_the_engines(update, context)
         return
     reply = await context.engine.handle(event)
     await deliver(context.bot, update, event, reply)
+
+
+async def _not_the_engines(update: Update, context: BookbotContext) -> None:
+    """An update :func:`~bot.telegram_io.event_from_update` leaves out: a tap is answered all
+    the same (an unanswered one keeps its spinner), and in a group, where bookings and personal
+    data must not be shown, a command for us points to the private chat. Other bots' commands
+    and the group's talk get nothing."""
+    query = update.callback_query
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    user = update.effective_user
+    language = pick_language(user.language_code if user else None)
+    if query is not None:
+        text = PRIVATE_CHAT_ONLY if in_group else "This menu has expired."
+        await query.answer(gettext(language, text), show_alert=in_group or None)
+        return
+    message = update.effective_message
+    if not in_group or message is None or not _for_us(message.text or "", context.bot.username):
+        return
+    await message.reply_text(
+        gettext(language, PRIVATE_CHAT_ONLY),
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(gettext(language, OPEN_PRIVATE_CHAT), url=context.bot.link)]]
+        ),
+    )
+
+
+def _for_us(text: str, bot_username: str) -> bool:
+    """Whether ``text`` is a command for this bot (``/book``, ``/book@ourbot``)."""
+    head = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+    _, at, addressee = head.partition("@")
+    return bool(head) and (not at or addressee.lower() == bot_username.lower())
 
 
 async def refuse_empty_callback(update: Update, context: BookbotContext) -> None:
@@ -63,6 +106,10 @@ async def refuse_empty_callback(update: Update, context: BookbotContext) -> None
         language = pick_language(query.from_user.language_code if query.from_user else None)
         await query.answer(gettext(language, "This menu has expired."))
         raise ApplicationHandlerStop
+
+
+#: A new message (not an edit, a channel post or a business account's message) in a private chat
+PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
 
 
 def _never_matches(_data: object) -> bool:
@@ -87,7 +134,10 @@ def handler_table() -> list[tuple[Group, BaseHandler[Update, BookbotContext, Non
         # The pattern is only tried on non-empty data (and refuses it): the handler matches the
         # queries without data alone, so a normal button costs one check here, not a run.
         (Group.REFUSE, CallbackQueryHandler(refuse_empty_callback, pattern=_never_matches)),
-        (Group.BOOKKEEPING, CommandHandler("start", delivery.on_start_unblock)),
+        (
+            Group.BOOKKEEPING,
+            CommandHandler("start", delivery.on_start_unblock, filters=PRIVATE_MESSAGE),
+        ),
         # First in its group: a tap on a menu skips checking the commands and patterns below.
         (Group.MAIN, CallbackQueryHandler(on_update, pattern=ENGINE_CALLBACK)),
         (
@@ -95,8 +145,15 @@ def handler_table() -> list[tuple[Group, BaseHandler[Update, BookbotContext, Non
             ChatMemberHandler(delivery.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         ),
         # Everything else is the engine's: commands (its features' too), text, contacts, and
-        # taps on other data (reminder buttons, stale or forged menus).
-        (Group.MAIN, MessageHandler(filters.COMMAND | filters.TEXT | filters.CONTACT, on_update)),
+        # taps on other data (reminder buttons, stale or forged menus). New messages only: an
+        # edit of an old "/cancel" or "Anna" is not new input (and channel posts are no one's).
+        (
+            Group.MAIN,
+            MessageHandler(
+                filters.UpdateType.MESSAGE & (filters.COMMAND | filters.TEXT | filters.CONTACT),
+                on_update,
+            ),
+        ),
         (Group.MAIN, CallbackQueryHandler(on_update)),
     ]
 

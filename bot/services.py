@@ -6,6 +6,7 @@ conversation state (that lives in the database) and no secret beyond the adapter
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from providers.registry import provider_class
 from storage.db import autocommit, create_engine, create_session_factory
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
+
+log = logging.getLogger(__name__)
 
 #: One HTTP client for every adapter: connection pooling, and a timeout that keeps a slow
 #: platform from holding a user's update for long.
@@ -131,7 +134,11 @@ async def build_services(
             session_factory=sessions,
             clock=clock,
         )
-        providers[business.slug] = provider_class(business.provider)(deps)
+        provider = providers[business.slug] = provider_class(business.provider)(deps)
+        # Problems an adapter finds before its first customer (a WSDL missing an operation)
+        # are the operator's to fix: logged now, not met as a traceback by a customer.
+        for problem in await provider.start():
+            log.warning("%s (%s): %s", business.slug, business.provider, problem)
         if business.provider == "local":
             await _sync_local_catalog(sessions, business_ids[business.slug], business)
     return Services(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from functools import partial
 
@@ -16,38 +17,57 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
+    Message,
     MessageEntity,
     MessageOriginUser,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.engine.types import Button, Document, Event, Reply
+from bot.engine.unsafe_text import without_unsafe
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)
 
+#: A language tag as the users table keeps it (``String(16)``)
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,2}")
+_LANGUAGE_TAG_MAX = 16
 
-def event_from_update(update: Update) -> Event | None:
-    """The engine's view of an update, or ``None`` for updates the engine does not handle."""
+
+def event_from_update(update: Update, bot_username: str) -> Event | None:
+    """The engine's view of an update, or ``None`` for updates the engine does not handle:
+    anything outside a private chat (bookings and personal data stay private; see
+    :func:`bot.handlers.on_update`), a tap without its message (an inline message's), and a
+    command addressed to another bot (``/book@OtherBot``, ``bot_username`` being ours)."""
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None:
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return None
     who = partial(
         Event,
         user_id=user.id,
         chat_id=chat.id,
-        telegram_language=user.language_code,
-        first_name=user.first_name or "",
+        telegram_language=_language_tag(user.language_code),
+        # The profile's name is stored (the users table): what may not be stored is removed.
+        first_name=without_unsafe(user.first_name or ""),
         username=user.username.lower() if user.username else None,
     )
     query = update.callback_query
     if query is not None:
-        message_id = query.message.message_id if query.message else None
-        return who(kind="button", text=query.data or "", message_id=message_id)
+        tapped = query.message
+        if tapped is None:
+            return None
+        data = query.data or ""
+        return who(
+            kind="button",
+            text=data,
+            message_id=tapped.message_id,
+            data_on_message=isinstance(tapped, Message) and _carries(tapped, data),
+        )
     message = update.effective_message
     if message is None:
         return None
@@ -57,9 +77,14 @@ def event_from_update(update: Update) -> Event | None:
         )
     text = message.text or ""
     if text.startswith("/"):
-        head, _, argument = text.partition(" ")
-        command = head[1:].split("@", 1)[0].lower()
-        return who(kind="command", command=command, text=argument, message_id=message.message_id)
+        head, *rest = text.split(maxsplit=1)
+        command, _, addressee = head[1:].partition("@")
+        if addressee and addressee.lower() != bot_username.lower():
+            return None  # another bot's (in a group, or typed here by mistake)
+        argument = rest[0] if rest else ""
+        return who(
+            kind="command", command=command.lower(), text=argument, message_id=message.message_id
+        )
     entities = tuple(entity.to_dict() for entity in message.entities)
     origin = message.forward_origin
     forwarded = origin.sender_user.id if isinstance(origin, MessageOriginUser) else None
@@ -69,6 +94,23 @@ def event_from_update(update: Update) -> Event | None:
         message_id=message.message_id,
         entities=entities,
         forward_user_id=forwarded,
+    )
+
+
+def _language_tag(code: str | None) -> str | None:
+    """The client's IETF language tag (``fr``, ``pt-br``), or ``None`` for anything else (it is
+    stored, in a short column)."""
+    if code is None or len(code) > _LANGUAGE_TAG_MAX or not _LANGUAGE_TAG.fullmatch(code):
+        return None
+    return code
+
+
+def _carries(message: Message, data: str) -> bool:
+    """Whether ``message``'s keyboard, as Telegram repeats it in the callback query, has a
+    button with callback ``data``: a client may send any data for any message."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        button.callback_data == data for row in markup.inline_keyboard for button in row
     )
 
 

@@ -43,6 +43,8 @@ from providers.domain import (
     Option,
     Question,
     Selection,
+    SignUpField,
+    SignUpForm,
     Slot,
     Step,
     StepKind,
@@ -65,7 +67,7 @@ from providers.texts import N_, PlatformText, UserText, platform_text
 
 if TYPE_CHECKING:
     import httpx
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 __all__ = [
     "ANY_OPTION",
@@ -101,6 +103,8 @@ __all__ = [
     "Question",
     "Refusal",
     "Selection",
+    "SignUpField",
+    "SignUpForm",
     "Slot",
     "SlotTaken",
     "Step",
@@ -152,6 +156,12 @@ class BookingProvider(ABC):
     supports_holds: ClassVar[bool] = False
     supports_reschedule: ClassVar[bool] = False
     supports_sign_in: ClassVar[bool] = False
+    #: the platform can be asked what it booked for a customer (:meth:`find_booking`): a
+    #: Confirm whose answer was lost (timeout, crash) is then settled by looking it up
+    supports_lookup: ClassVar[bool] = False
+    #: the platform is our own database: :meth:`book_in` books in the caller's transaction,
+    #: so the booking, our record of it and its reminders commit together or not at all
+    books_in_database: ClassVar[bool] = False
 
     def __init__(self, deps: ProviderDeps) -> None:
         self.deps = deps
@@ -203,6 +213,32 @@ class BookingProvider(ABC):
     ) -> Booking:
         """Book ``slot`` for ``customer``. Never retried blindly by the adapter."""
 
+    async def book_in(
+        self,
+        connection: AsyncConnection,
+        selection: Selection,
+        slot: Slot,
+        customer: CustomerDetails,
+    ) -> Booking:
+        """:meth:`book` on ``connection``, in the caller's transaction (only when
+        :attr:`books_in_database`)."""
+        raise NotImplementedError
+
+    def customer_reference(self, customer: CustomerDetails) -> str | None:
+        """The reference a booking will file ``customer`` under, when the adapter chooses it
+        itself (Qmatic's customer identifier), else ``None``. The engine asks before the call
+        and keeps it with the booking (``customer.provider_ref`` then), so the booking intent
+        records what was sent and a lookup after a lost answer can find it."""
+        return None
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The confirmed appointment at ``slot`` for ``customer`` (what a booking or a
+        reschedule sent), or ``None`` when the platform has none (only when
+        :attr:`supports_lookup`). Raises :class:`ProviderError` when it cannot answer."""
+        raise NotImplementedError
+
     @abstractmethod
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         """Cancel a booking. :class:`NotFound` when it does not exist or is already cancelled."""
@@ -236,13 +272,39 @@ class BookingProvider(ABC):
         """Sign the end user in; the session stays in the adapter's memory only."""
         raise NotImplementedError
 
-    async def sign_up(self, selection: Selection, email: str) -> Account:
-        """Create an account for the end user."""
+    async def sign_up_form(self, selection: Selection) -> SignUpForm | None:
+        """The fields a self-registration asks after the email; ``None`` (the default): the
+        platform creates the account from the email alone and mails the user a password."""
+        return None
+
+    async def sign_up(
+        self,
+        selection: Selection,
+        email: str,
+        *,
+        details: Mapping[str, str] | None = None,
+        password: str | None = None,
+    ) -> Account:
+        """Create an account for the end user. With a :meth:`sign_up_form`, ``details`` holds
+        its answers by field key and ``password`` the password typed twice; the adapter signs
+        the new account in when the platform allows it, and drops the password."""
         raise NotImplementedError
 
     async def fiches(self, selection: Selection) -> Sequence[Fiche]:
         """The signed-in account's customer records in this business."""
         return ()
+
+    async def start(self) -> list[str]:
+        """Prepare what the adapter needs before its first customer (ClickBook: read its
+        WSDLs). Returns the problems found, each a sentence for the operator (never a
+        secret); the default has nothing to prepare."""
+        return []
+
+    async def check_sign_in(self) -> str | None:
+        """Sign in with the business's configured check credentials, if the adapter has any
+        (``bookbot check-provider``): what was signed in as, or ``None`` when there is
+        nothing to sign in with. Raises the platform's :class:`ProviderError` when refused."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional, no-op by default
         """Release what the adapter owns (its own HTTP client, if it made one)."""

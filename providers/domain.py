@@ -293,6 +293,41 @@ class CustomerForm:
         return [f for f in CustomerField if f in wanted]
 
 
+SignUpKind = Literal["detail", "choice", "agree", "password"]
+
+
+@dataclass(frozen=True)
+class SignUpField:
+    """One field of a platform's self-registration form (ClickBook's NewUserRegistration);
+    every field is required (a platform's optional fields are not asked).
+
+    ``key`` is the platform's field name (opaque to the engine). A ``detail`` is a customer
+    detail (``customer_field``), asked and checked like the ``customer`` step asks it (its
+    answer also fills the booking's details, so they are not asked twice); a ``choice`` offers
+    ``options`` (``default`` first; the user may also type to search them); ``agree`` asks to
+    accept terms at ``link``; the ``password`` is typed twice, each message deleted at once,
+    and never stored (the engine keeps only a keyed digest of the first to compare)."""
+
+    key: str
+    kind: SignUpKind
+    prompt: UserText | None = None
+    customer_field: CustomerField | None = None
+    options: tuple[Option, ...] = ()
+    default: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class SignUpForm:
+    """What a platform's self-registration asks, in order. The email is always asked first
+    (by the ``sign_in`` step); the password, when the form has one, last."""
+
+    fields: tuple[SignUpField, ...]
+
+    def field(self, key: str) -> SignUpField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+
 @dataclass(frozen=True)
 class CustomerDetails:
     """The person an appointment is for. ``provider_ref`` is the platform's customer or fiche id."""
@@ -361,3 +396,5 @@ class Account:
     ref: str
     email: str
     display_name: str = ""
+    #: a business's staff member, who books for clients rather than for themselves
+    staff: bool = False

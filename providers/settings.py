@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 
 #: Settings keys with this suffix name an environment variable holding a secret.
 SECRET_SUFFIX = "_env"  # noqa: S105 - a key suffix, not a secret
@@ -33,6 +34,11 @@ class ProviderSettings(BaseModel):
             if name.endswith(SECRET_SUFFIX) and isinstance(value, str) and value
         ]
 
+    def local_problems(self) -> list[tuple[str, str]]:
+        """Problems shown by what these settings name on this machine (a file, a cache), as
+        ``(key, message)`` pairs; never read from the network. Default: none."""
+        return []
+
 
 def settings_problems(
     model: type[ProviderSettings], settings: Mapping[str, Any]
@@ -40,10 +46,38 @@ def settings_problems(
     """Every problem ``model`` finds in ``settings``, as ``(key, message)`` pairs; the key is
     dotted (``staff.0.hours``), empty for a problem of the settings as a whole."""
     try:
-        model.model_validate(settings)
+        parsed = model.model_validate(settings)
     except ValidationError as exc:
-        return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
-    return []
+        return [
+            (".".join(str(p) for p in e["loc"]), _inline_secret(model, e) or e["msg"])
+            for e in exc.errors()
+        ]
+    return parsed.local_problems()
+
+
+#: Words in a key that say its value is a secret (``api_key``, ``client_secret``, ``password``)
+_SECRET_WORDS = ("secret", "password", "passwd", "token", "api_key", "apikey", "credential")
+
+
+def _inline_secret(model: type[ProviderSettings], error: ErrorDetails) -> str | None:
+    """The message for a secret written in the file itself (an unknown key such as
+    ``client_secret`` or ``api_key``): it names the ``*_env`` key to use instead, and never the
+    value."""
+    if error["type"] != "extra_forbidden" or len(error["loc"]) != 1:
+        return None
+    key = str(error["loc"][0])
+    env_key = key + SECRET_SUFFIX
+    if env_key not in model.model_fields and not any(w in key.lower() for w in _SECRET_WORDS):
+        return None
+    named = (
+        f'{env_key} = "VARIABLE_NAME"'
+        if env_key in model.model_fields
+        else f"a *{SECRET_SUFFIX} key"
+    )
+    return (
+        "secrets are never written in the configuration: remove it, put the value in an "
+        f"environment variable and name that variable with {named}"
+    )
 
 
 def secret(secrets: Mapping[str, str], env_name: str, kind: str) -> str:

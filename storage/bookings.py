@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.db import connected
 from storage.fiches import ensure_user, save_details
 from storage.models import Booking
 from storage.writes import BookingChange, Database, Write
@@ -145,14 +146,14 @@ _UPCOMING = (
 
 async def owned(db: Database, booking_id: int, user_id: int) -> BookingView | None:
     """The booking if, and only if, it belongs to ``user_id``."""
-    async with db.autocommit_engine.connect() as connection:
+    async with connected(db.autocommit_engine) as connection:
         row = (await connection.execute(_OWNED, {"p_id": booking_id, "p_user": user_id})).first()
         return None if row is None else BookingView(*row)
 
 
 async def upcoming(db: Database, user_id: int, now: datetime, limit: int = 10) -> list[BookingView]:
     """``user_id``'s confirmed bookings that have not ended, soonest first."""
-    async with db.autocommit_engine.connect() as connection:
+    async with connected(db.autocommit_engine) as connection:
         rows = await connection.execute(
             _UPCOMING, {"p_user": user_id, "p_now": now, "p_limit": limit}
         )

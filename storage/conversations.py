@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import by_dialect
@@ -85,9 +85,11 @@ def next_expiry(stored: datetime | None, wanted: datetime, now: datetime) -> dat
     return stored if wanted - stored <= lag_allowed else wanted
 
 
-async def load(connection: AsyncConnection, chat_id: int, user_id: int) -> ConversationRecord:
-    """The conversation of ``user_id`` in ``chat_id``, or a new empty one (not yet stored)."""
-    row = (await connection.execute(_LOAD, {"p_chat_id": chat_id, "p_user_id": user_id})).first()
+def read(connection: Connection, chat_id: int, user_id: int) -> ConversationRecord:
+    """The conversation of ``user_id`` in ``chat_id``, or a new empty one (not yet stored), on
+    a synchronous connection: the body of :func:`load`, for callers that run several
+    statements in one ``AsyncConnection.run_sync``."""
+    row = connection.execute(_LOAD, {"p_chat_id": chat_id, "p_user_id": user_id}).first()
     if row is None:
         return ConversationRecord(chat_id=chat_id, user_id=user_id)
     return ConversationRecord(
@@ -100,16 +102,16 @@ async def load(connection: AsyncConnection, chat_id: int, user_id: int) -> Conve
     )
 
 
-async def save(
-    connection: AsyncConnection, record: ConversationRecord, *, expires_at: datetime, now: datetime
+def write(
+    connection: Connection, record: ConversationRecord, *, expires_at: datetime, now: datetime
 ) -> bool:
-    """Store ``record`` if nobody changed it since it was read; bump its version (in the
-    caller's transaction).
+    """Store ``record`` if nobody changed it since it was read, and bump its version (in the
+    connection's transaction), on a synchronous connection: the body of :func:`save`.
 
     Returns ``False`` (and stores nothing) when another writer got there first.
     """
     if record.id is None:
-        result = await connection.execute(
+        result = connection.execute(
             _INSERT[connection.dialect.name],
             {
                 "chat_id": record.chat_id,
@@ -134,15 +136,34 @@ async def save(
         }
         expires_at = next_expiry(record.expires_at, expires_at, now)
         if expires_at == record.expires_at:
-            result = await connection.execute(_UPDATE_KEEPING_EXPIRY, parameters)
+            result = connection.execute(_UPDATE_KEEPING_EXPIRY, parameters)
         else:
             parameters["p_expires_at"] = expires_at
-            result = await connection.execute(_UPDATE, parameters)
+            result = connection.execute(_UPDATE, parameters)
         if result.rowcount != 1:
             return False
     record.version += 1
     record.expires_at = expires_at
     return True
+
+
+# The asynchronous entry points run the synchronous bodies in one greenlet (``run_sync``):
+# SQLAlchemy's asyncio layer costs a greenlet and several driver hand-overs per call it
+# proxies, far more than the statement itself on SQLite (docs/performance.md, session 7).
+async def load(connection: AsyncConnection, chat_id: int, user_id: int) -> ConversationRecord:
+    """The conversation of ``user_id`` in ``chat_id``, or a new empty one (not yet stored)."""
+    return await connection.run_sync(read, chat_id, user_id)
+
+
+async def save(
+    connection: AsyncConnection, record: ConversationRecord, *, expires_at: datetime, now: datetime
+) -> bool:
+    """Store ``record`` if nobody changed it since it was read; bump its version (in the
+    caller's transaction).
+
+    Returns ``False`` (and stores nothing) when another writer got there first.
+    """
+    return await connection.run_sync(write, record, expires_at=expires_at, now=now)
 
 
 async def expired(

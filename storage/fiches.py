@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import by_dialect
+from storage.db import by_dialect, connected
 from storage.models import Fiche, User
 from storage.writes import BookingChange, Database, Write
 
@@ -63,14 +63,14 @@ _FOR_USER = _ALL_FOR_USER.where(_fiches.c.business_id == bindparam("p_business")
 
 async def for_user(db: Database, user_id: int, business_id: int) -> list[FicheView]:
     """The people ``user_id`` stored for ``business_id``, oldest first."""
-    async with db.autocommit_engine.connect() as connection:
+    async with connected(db.autocommit_engine) as connection:
         rows = await connection.execute(_FOR_USER, {"p_user": user_id, "p_business": business_id})
         return [FicheView(*row) for row in rows]
 
 
 async def all_for_user(db: Database, user_id: int) -> list[FicheView]:
     """The people ``user_id`` stored, at every business, oldest first."""
-    async with db.autocommit_engine.connect() as connection:
+    async with connected(db.autocommit_engine) as connection:
         rows = await connection.execute(_ALL_FOR_USER, {"p_user": user_id})
         return [FicheView(*row) for row in rows]
 

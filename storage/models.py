@@ -274,3 +274,4 @@ class LocalClosure(Base):
 
 from storage import admin_models as admin_models  # noqa: E402
 from storage import delivery_models as delivery_models  # noqa: E402
+from storage import intent_models as intent_models  # noqa: E402

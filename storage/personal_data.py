@@ -61,6 +61,7 @@ PLAN: dict[str, TablePlan] = {
     "blocked_users": TablePlan("user_id", "keep", "an owner's decision"),
     "audit_log": TablePlan("actor_id", "keep", "the append-only record of admin actions"),
     "notice_mutes": TablePlan("user_id", "delete"),
+    "booking_intents": TablePlan("user_id", "delete"),
 }
 
 _bookings = cast(Table, Booking.__table__)

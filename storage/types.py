@@ -36,3 +36,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
+
+
+#: The largest id of our integer primary keys (``INTEGER``, 32 bits on PostgreSQL). An id
+#: read from a client (callback data) beyond it names no row; sent to PostgreSQL it is refused
+#: ("value out of int32 range") instead of finding nothing, so it must not reach a query.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int | None:
+    """``text`` as one of our row ids (ASCII digits, 1 to :data:`MAX_ROW_ID`), else ``None``."""
+    # isascii first: str.isdigit() and int() also take other scripts' digits ("١٢").
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None

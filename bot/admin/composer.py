@@ -27,6 +27,7 @@ from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_number
 from storage.delivery_models import Broadcast
 from storage.models import Business
+from storage.types import row_id
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -83,8 +84,9 @@ class BroadcastComposer(Feature):
     # -- buttons ---------------------------------------------------------------------------
     async def on_action(self, engine: Engine, turn: Turn, action: str) -> None:
         kind, _, argument = action.partition(":")
-        if kind == "b" and argument.isdigit():
-            await self._pick_business(turn, int(argument))
+        business_id = row_id(argument) if kind == "b" else None
+        if business_id is not None:
+            await self._pick_business(turn, business_id)
             return
         state = draft(turn)
         if not state or not await self._still_admin(turn, state):

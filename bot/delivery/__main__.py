@@ -15,25 +15,37 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from datetime import timedelta
 
+from telegram.error import InvalidToken
 from telegram.ext import ExtBot
 
 from bot.bot_api_request import AiohttpRequest
-from bot.config import TelegramSettings
+from bot.config import (
+    REFUSED_AT_START_UP,
+    ConfigError,
+    TelegramSettings,
+    bot_api_urls,
+    usable_database_url,
+)
 from bot.delivery.dispatcher import Dispatcher
 from bot.rate_limiter import TELEGRAM_RATE, Priority, TelegramRateLimiter
 from storage.db import create_engine, create_session_factory
 
 
 def _database_url(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get("BOOKBOT_DATABASE_URL"):
-        return os.environ["BOOKBOT_DATABASE_URL"]
-    from bot.config import load_config
+    """``--database-url``, else ``BOOKBOT_DATABASE_URL``, else the configuration's; checked
+    and anchored like the configuration's (:func:`bot.config.usable_database_url`)."""
+    given = explicit or os.environ.get("BOOKBOT_DATABASE_URL")
+    if not given:
+        from bot.config import load_config
 
-    return load_config(check_secrets=False).database_url
+        return load_config(check_secrets=False).database_url
+    try:
+        return usable_database_url(given)
+    except ValueError as problem:
+        raise SystemExit(f"database URL: {problem}") from None
 
 
 def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> ExtBot[Priority]:
@@ -42,11 +54,11 @@ def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> Ex
     request = AiohttpRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10)
     limiter = TelegramRateLimiter(rate)
     if base_url:
-        root = base_url.rstrip("/")
+        api_url, file_url = bot_api_urls(base_url)
         return ExtBot(
             token,
-            base_url=f"{root}/bot",
-            base_file_url=f"{root}/file/bot",
+            base_url=api_url,
+            base_file_url=file_url,
             request=request,
             rate_limiter=limiter,
         )
@@ -54,7 +66,10 @@ def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> Ex
 
 
 async def amain(args: argparse.Namespace) -> None:
-    settings = TelegramSettings.from_env()
+    try:
+        settings = TelegramSettings.from_env()
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
     if not settings.token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
     engine = create_engine(_database_url(args.database_url))
@@ -96,7 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(amain(args))
+    try:
+        asyncio.run(amain(args))
+    except InvalidToken:
+        print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.bot_api_request import redact
 from bot.delivery import broadcasts
 from bot.delivery.outbox import Result, claim_due, mark_blocked, record_results, renew_leases
 from bot.delivery.render import Outgoing, render
@@ -226,19 +227,24 @@ class Dispatcher:
                 continue
             except Forbidden as exc:
                 self.stats.blocked += 1
-                return Result(row.id, "blocked", error=exc.message, chat_id=row.chat_id)
+                return Result(row.id, "blocked", error=self._kept(exc), chat_id=row.chat_id)
             except BadRequest as exc:
                 self.stats.failed += 1
-                return Result(row.id, "failed", error=exc.message)
+                return Result(row.id, "failed", error=self._kept(exc))
             except TelegramError as exc:  # network errors, timeouts, 5xx
                 if row.attempts >= self.max_attempts:
                     self.stats.failed += 1
-                    return Result(row.id, "failed", error=f"gave up: {exc.message}")
+                    return Result(row.id, "failed", error=f"gave up: {self._kept(exc)}")
                 self.stats.retried += 1
                 retry_at = self.clock() + backoff(row.attempts)
-                return Result(row.id, "pending", error=exc.message, retry_at=retry_at)
+                return Result(row.id, "pending", error=self._kept(exc), retry_at=retry_at)
             self.stats.sent += 1
             return Result(row.id, "sent", message_id=message_id)
+
+    def _kept(self, exc: TelegramError) -> str:
+        """The text kept of a send's error (``last_error``, ``blocked_chats.error``): never
+        the bot token, whatever the server answered."""
+        return redact(exc.message, self.bot.token)
 
     async def _send_message(self, item: Outgoing) -> int:
         """``sendMessage`` for ``item``, at its priority in the token's budget; the new

@@ -3,10 +3,11 @@ business's admins and to the staff member concerned (who, what, when, contact), 
 to call or message the customer and to mute that kind of notice.
 
 Like reminders they are outbox rows (kind ``business``) written in the booking change's own
-transaction (the engine calls :func:`follow` beside :func:`bot.delivery.reminders.follow`), so a
-notice exists if and only if the change does, is sent by the dispatcher (rate-limited, retried,
-never lost), and is rendered at send time: in the recipient's language, with the booking as it
-is then, and not at all if the recipient muted the kind meanwhile
+transaction (:func:`bot.delivery.booking_changes.follow` calls :func:`follow` beside the
+reminders' own), so a notice exists if and only if the change does, is sent by the
+dispatcher (rate-limited, retried, never lost), and is rendered at send time: in the
+recipient's language, with the booking as it is then, and not at all if the recipient muted
+the kind meanwhile
 (:class:`storage.admin_models.NoticeMute`).
 
 Their buttons carry ``dn:<action>:...`` (no conversation sent them); the taps are

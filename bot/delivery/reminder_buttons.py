@@ -28,6 +28,7 @@ from bot.engine.types import Button
 from providers.base import ProviderError
 from storage import bookings as booking_store
 from storage.delivery_models import Delivery
+from storage.types import row_id
 from storage.writes import Write
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALLBACK = re.compile(rf"^{REMINDER_PREFIX}:([yrcCk]):(\d{{1,18}})$")
+#: ``\Z``, not ``$``: ``$`` also matches before a trailing newline ("dr:y:12\n")
+CALLBACK = re.compile(rf"{REMINDER_PREFIX}:([yrcCk]):([0-9]{{1,10}})\Z")
 
 
 class ReminderButtons(Feature):
@@ -43,10 +45,11 @@ class ReminderButtons(Feature):
 
     async def on_callback(self, engine: Engine, turn: Turn, data: str) -> None:
         match = CALLBACK.match(data)
-        if match is None:
+        booking_id = row_id(match.group(2)) if match else None
+        if match is None or booking_id is None:
             turn.alert = turn.t("This menu has expired.")
             return
-        action, booking_id = match.group(1), int(match.group(2))
+        action = match.group(1)
         row = await booking_store.owned(turn.services, booking_id, turn.event.user_id)
         if row is None:
             turn.alert = turn.t(texts.NOT_YOURS)

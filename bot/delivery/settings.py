@@ -3,8 +3,8 @@
 
 The switches are the engine's menu buttons (actions ``p:<r|n>:<business id>``). Settings
 messages sent before they moved to the engine carry ``ds:<r|n>:<business id>`` callback data;
-those still work (the message is redrawn with tokens). Either way a tap only changes the
-tapping user's own switch.
+those still work (the message is redrawn with tokens) when the tapped message does carry that
+button. Either way a tap only changes the tapping user's own switch.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from bot.delivery.preferences import customer_businesses, get_preference, set_pr
 from bot.engine.features import Feature
 from bot.engine.turn import MenuButton, Turn
 from storage.models import Business
+from storage.types import row_id
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
 
-SWITCH = re.compile(r"^([rn]):(\d{1,18})$")
+SWITCH = re.compile(r"([rn]):([0-9]{1,10})\Z")
 
 
 class NotificationSettings(Feature):
@@ -38,16 +39,22 @@ class NotificationSettings(Feature):
         await _toggle(turn, action)
 
     async def on_callback(self, engine: Engine, turn: Turn, data: str) -> None:
+        if not turn.event.data_on_message:
+            # Forged: no settings message of ours carries it. Redrawing would put the switches
+            # over whatever message was named, and a toggle would change a setting unasked.
+            turn.alert = turn.t("This menu has expired.")
+            return
         turn.edit = True  # the old message gets the switches as tokens
         await _toggle(turn, data.removeprefix(f"{self.callback_prefix}:"))
 
 
 async def _toggle(turn: Turn, switch: str) -> None:
     match = SWITCH.match(switch)
-    if match is None:
+    business_id = row_id(match.group(2)) if match else None
+    if match is None or business_id is None:
         turn.alert = turn.t("This menu has expired.")
         return
-    which, business_id = match.group(1), int(match.group(2))
+    which = match.group(1)
     user_id = turn.event.user_id
     async with turn.services.sessions() as session, session.begin():
         if await session.get(Business, business_id) is None:

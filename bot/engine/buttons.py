@@ -16,7 +16,8 @@ from bot.engine.steps import HANDLERS
 from bot.engine.turn import Turn
 from bot.i18n import LANGUAGES
 
-TOKEN = re.compile(r"^c(\d{1,12})\.(\d{1,4})$")
+#: ``[0-9]`` and ``\Z``: ``\d`` takes any script's digits, ``$`` a trailing newline
+TOKEN = re.compile(r"c([0-9]{1,12})\.([0-9]{1,4})\Z")
 #: Runs a checked menu action ``(prefix, rest)`` of a feature beside the booking flow
 #: (:mod:`bot.engine.features`); ``False`` when no feature has that prefix.
 FeatureAction = Callable[[str, str], Awaitable[bool]]

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, exists, select
 
 from bot.config import BusinessConfig
-from bot.delivery import notices, reminders
+from bot.delivery import booking_changes
+from bot.engine import intents, reconcile
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
@@ -32,6 +32,7 @@ from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.types import Event, Reply
+from bot.engine.unsafe_text import unsafe_character
 from bot.i18n import gettext, pick_language
 from providers.base import (
     Hold,
@@ -43,6 +44,7 @@ from providers.base import (
 from storage import conversations
 from storage.admin_models import BlockedUser
 from storage.conversations import ConversationRecord
+from storage.db import connected
 from storage.models import User
 from storage.writes import BookingChange
 
@@ -56,6 +58,8 @@ MAX_TEXT = 4096
 #: How long a confirmation in progress keeps other updates of its conversation from writing;
 #: past that (a worker died while booking) the conversation is usable again.
 CONFIRMING_GRACE = timedelta(minutes=2)
+#: Commands answered while a confirmation is in progress: they show, and change nothing.
+READ_ONLY_COMMANDS = frozenset({"help", "mybookings"})
 #: The language a user chose with /language (read when their conversation is new).
 #: What a new conversation reads: the language the user chose with /language, and whether an
 #: owner blocked them (``/block``), in one statement.
@@ -76,6 +80,29 @@ def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
         return False
 
 
+def _read_conversation(
+    connection: Connection, chat_id: int, user_id: int
+) -> tuple[ConversationRecord, bool]:
+    """:meth:`Engine.load`'s statements, on one synchronous connection: the conversation,
+    and (for a new one) whether its user is blocked."""
+    record = conversations.read(connection, chat_id, user_id)
+    if not record.is_new:
+        return record, False
+    chosen, blocked = connection.execute(_NEW_CONVERSATION, {"p_user": user_id}).one()
+    if chosen:
+        record.data = ConversationState(language=chosen).to_stored()
+    return record, bool(blocked)
+
+
+def _write_conversation(
+    connection: Connection, record: ConversationRecord, *, expires_at: datetime, now: datetime
+) -> bool:
+    """A turn's state written alone (no other writes), committed: one synchronous call."""
+    stored = conversations.write(connection, record, expires_at=expires_at, now=now)
+    connection.commit()
+    return stored
+
+
 class Engine:
     def __init__(self, services: Services, features: Iterable[Feature] = ()) -> None:
         self.services = services
@@ -93,20 +120,23 @@ class Engine:
         language = pick_language(
             state.language, event.telegram_language, services.config.default_language
         )
-        if confirming_elsewhere(state, now):
-            # The same Confirm delivered twice (or a tap meanwhile): the update that holds the
-            # checkpoint is calling the platform. Saving this one would bump the version under
-            # it and lose its "Booked!" screen and state, so this update changes nothing.
-            return Reply(
-                screens=[], alert=gettext(language, "This booking is already being confirmed.")
-            )
         turn = Turn(services, event, record, state, now=now, language=language)
-        turn.checkpoint = lambda: self._checkpoint(turn)
+        if confirming_elsewhere(state, now):
+            return await self._while_confirming(turn)
+
+        async def checkpoint(*, intent: bool = False) -> bool:
+            return await self._checkpoint(turn, intent=intent)
+
+        turn.checkpoint = checkpoint
         if record.expires_at is not None and record.expires_at < now and turn.in_booking:
             await follow(turn, TIMED_OUT)
             turn.notice("Your previous booking timed out, so it was not kept.")
         try:
-            await self._dispatch(turn)
+            # A Confirm not settled in its own turn (a crash, no answer) is settled first.
+            if state.intent is not None and await reconcile.settle_on_return(turn):
+                await self._current_or_hint(turn, hint=False)
+            else:
+                await self._dispatch(turn)
         except ProviderUnavailable:
             turn.drafts.clear()
             turn.notice("The booking system is not answering right now. Your choices are kept.")
@@ -130,19 +160,37 @@ class Engine:
                 await show_current(turn)
         return await self._save(turn)
 
+    async def _while_confirming(self, turn: Turn) -> Reply:
+        """An update while another one holds the checkpoint and is calling the platform (the
+        same Confirm delivered twice, a tap, a command meanwhile). Saving it would bump the
+        version under that update and lose its "Booked!" screen and state, so nothing is
+        stored: a tap is answered with a notice, /help and /mybookings with their text (no
+        buttons: no menu would back them), anything else with what is going on."""
+        event = turn.event
+        if event.kind == "button":
+            return Reply(screens=[], alert=turn.t("This booking is already being confirmed."))
+        turn.notice("Your booking is being confirmed right now. I will show it in a moment.")
+        if event.kind == "command" and event.command in READ_ONLY_COMMANDS:
+            await command(turn, event.command, "")
+        turn.writes.clear()
+        reply, _ = turn.build_reply(turn.record.version)
+        for screen in reply.screens:
+            screen.buttons = []
+        return reply
+
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
         if event.kind == "command":
             turn.state.editing = None  # a command ends a /mydetails edit
+        if event.kind in ("text", "contact") and not self._readable(turn):
+            await self._current_or_hint(turn)
+            return
         if await self.features.take(self, turn):
             return
         if event.kind == "command":
             await command(turn, event.command, event.text.strip())
         elif event.kind == "button":
             await button(turn, event.text, self._feature_action(turn))
-        elif len(event.text) > MAX_TEXT:
-            turn.notice("That message is too long.")
-            await self._current_or_hint(turn)
         elif turn.state.editing is not None:
             await edit_text(turn, event.phone if event.kind == "contact" else event.text)
         elif event.kind == "contact" and turn.in_booking:
@@ -152,10 +200,27 @@ class Engine:
         else:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
 
-    async def _current_or_hint(self, turn: Turn) -> None:
+    def _readable(self, turn: Turn) -> bool:
+        """Whether the text (or shared phone number) may be read at all, before any step or
+        feature sees it; if not, says why (the user stays where they are)."""
+        typed = turn.event.phone if turn.event.kind == "contact" else turn.event.text
+        if len(typed) > MAX_TEXT:
+            turn.notice("That message is too long.")
+            return False
+        code = unsafe_character(typed)
+        if code is not None:
+            turn.notice(
+                "That message contains an invisible or control character ({code}) that I "
+                "cannot keep. Please type it again without it.",
+                code=code,
+            )
+            return False
+        return True
+
+    async def _current_or_hint(self, turn: Turn, *, hint: bool = True) -> None:
         if turn.in_booking:
             await show_current(turn)
-        else:
+        elif hint:
             turn.show(turn.t("Send /book to make an appointment, or /help to see what I can do."))
 
     def _feature_action(self, turn: Turn) -> FeatureAction:
@@ -169,12 +234,16 @@ class Engine:
     # -- persistence -------------------------------------------------------------------------
     # Every update reads its conversation once and writes it once, each on one connection
     # with Core statements (storage.conversations); a turn's other writes commit in the
-    # transaction that writes the state.
+    # transaction that writes the state. The read, and a state written alone (most updates),
+    # run their statements and commit in one ``run_sync`` call: one pass through SQLAlchemy's
+    # asyncio layer instead of one per statement, BEGIN and COMMIT (docs/performance.md).
+    # Neither holds a connection across the turn's platform calls: the read's connection goes
+    # back to the pool before the turn starts, the write's is taken after it ends.
     async def load(self, chat_id: int, user_id: int) -> ConversationRecord:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
-        async with self.services.autocommit_engine.connect() as connection:
-            record, _ = await self._read(connection, chat_id, user_id)
+        async with connected(self.services.autocommit_engine) as connection:
+            record, _ = await connection.run_sync(_read_conversation, chat_id, user_id)
             return record
 
     async def _load_unless_blocked(self, event: Event) -> ConversationRecord | None:
@@ -182,23 +251,13 @@ class Engine:
         be). ``/block`` deletes the user's conversations, so a blocked user's update always
         finds none, and the block is read with the language a new conversation reads anyway:
         no statement more for everyone else."""
-        async with self.services.autocommit_engine.connect() as connection:
-            record, blocked = await self._read(connection, event.chat_id, event.user_id)
+        async with connected(self.services.autocommit_engine) as connection:
+            record, blocked = await connection.run_sync(
+                _read_conversation, event.chat_id, event.user_id
+            )
         if blocked and event.user_id not in self.services.config.owners:
             return None
         return record
-
-    async def _read(
-        self, connection: AsyncConnection, chat_id: int, user_id: int
-    ) -> tuple[ConversationRecord, bool]:
-        """The conversation, and (for a new one) whether its user is blocked."""
-        record = await conversations.load(connection, chat_id, user_id)
-        if not record.is_new:
-            return record, False
-        chosen, blocked = (await connection.execute(_NEW_CONVERSATION, {"p_user": user_id})).one()
-        if chosen:
-            record.data = ConversationState(language=chosen).to_stored()
-        return record, bool(blocked)
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
@@ -212,25 +271,38 @@ class Engine:
         record.data = turn.state.to_stored()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
-        # The state alone is one conditional statement: it needs no transaction around it.
-        engine = self.services.engine if writes else self.services.autocommit_engine
-        async with engine.begin() as connection:
+        if not writes:
+            # The state alone is one conditional statement: it needs no transaction around it.
+            async with connected(self.services.autocommit_engine) as connection:
+                return await connection.run_sync(
+                    _write_conversation, record, expires_at=expires_at, now=now
+                )
+        async with self.services.engine.begin() as connection:
             for write in writes:
                 change = await write(connection)
                 if change is not None:
-                    await reminders.follow(connection, change, self._business_of(change))
-                    await notices.follow(connection, change)
+                    await booking_changes.follow(connection, change, self._business_of(change))
             return await conversations.save(connection, record, expires_at=expires_at, now=now)
 
     def _business_of(self, change: BookingChange) -> BusinessConfig:
         return self.services.business(self.services.business_slugs[change.booking.business_id])
 
-    async def _checkpoint(self, turn: Turn) -> bool:
+    async def _checkpoint(self, turn: Turn, *, intent: bool = False) -> bool:
         """Store the state now (bumping its version) so that the same menu cannot be used
-        twice; ``False`` if another update got there first."""
-        turn.state.confirming = self.services.clock().isoformat()
-        stored = await self._store(turn, with_writes=False)
-        turn.state.confirming = None
+        twice; ``False`` if another update got there first. ``intent``: record the Confirm's
+        booking intent with it (:func:`bot.engine.intents.checkpoint`)."""
+        state = turn.state
+        state.confirming = self.services.clock().isoformat()
+        if intent:
+            # The tapped menu is used up: stored without it, none of its buttons (the same
+            # Confirm after the grace, or after a crash) can book again. This turn's reply
+            # brings a new one. (A broadcast's Send drops its draft instead, which its buttons
+            # then find gone: "this broadcast can no longer be changed".)
+            state.menu = None
+            stored = await intents.checkpoint(self.services, turn)
+        else:
+            stored = await self._store(turn, with_writes=False)
+        state.confirming = None
         return stored
 
     async def _save(self, turn: Turn) -> Reply:
@@ -247,7 +319,9 @@ class Engine:
 
     # -- housekeeping ------------------------------------------------------------------------
     async def sweep_expired(self) -> int:
-        """Release the holds of abandoned conversations and forget them. Returns how many."""
+        """Settle abandoned Confirms (:func:`bot.engine.reconcile.settle_abandoned`), release the
+        holds of abandoned conversations and forget them. Returns how many conversations."""
+        await reconcile.settle_abandoned(self.services, CONFIRMING_GRACE)
         now = self.services.clock()
         async with self.services.sessions() as session:
             expired = await conversations.expired(session, now)

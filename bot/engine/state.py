@@ -153,6 +153,8 @@ class Account(TypedDict):
     ref: str
     email: str
     name: str
+    #: a business's staff member (books for clients, not for themselves)
+    staff: NotRequired[bool]
 
 
 #: A free time as the ``slot`` step offers it: id, start, end (ISO), resource id and name
@@ -201,10 +203,14 @@ class BookingState(_Part):
     not_before: str | None = stored("after")
     slot: dict[str, Any] | None = stored("slot")
     hold: dict[str, Any] | None = stored("hold")
-    # sign_in (``sign_in_stage``: start, email, signup, password)
+    # sign_in (``sign_in_stage``: start, email, signup, password; a registration form's
+    # form, new_password, repeat_password: ``signup`` its answers by the platform's field key,
+    # ``password_check`` a keyed digest of the first password, never the password)
     sign_in_stage: str | None = stored("si")
     email: str | None = stored("email")
     account: Account | None = stored("acct")
+    signup: dict[str, str] | None = stored("su")
+    password_check: str | None = stored("pwc")
     # questions
     questions: list[StoredQuestion] | None = stored("qs")
     answers: dict[str, str] | None = stored("ans")
@@ -257,6 +263,8 @@ class ConversationState(_Part):
     menu: Menu | None = stored("menu", part=Menu)
     #: when an update checkpointed the state to call the platform for a Confirm (ISO time)
     confirming: str | None = stored("confirming")
+    #: the key of a Confirm's booking intent not settled yet (``bot.engine.intents``)
+    intent: str | None = stored("intent")
     booking: BookingState | None = stored("b", part=BookingState)
     #: an admin's broadcast draft (:class:`bot.admin.state.ComposerState`, kept in its stored
     #: shape): beside the booking, so composing a broadcast does not drop a booking in progress

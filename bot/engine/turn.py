@@ -3,10 +3,10 @@ steps share (translation, menus, the booking's selection)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from bot.config import BusinessConfig
 from bot.engine.state import BookingState, ConversationState
@@ -14,6 +14,7 @@ from bot.engine.types import Button, Document, Event, Reply, Screen
 from bot.i18n import gettext, ngettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
+from storage.types import row_id
 from storage.writes import Write
 
 if TYPE_CHECKING:
@@ -26,6 +27,14 @@ class MenuButton(NamedTuple):
 
     label: str
     action: str
+
+
+class Checkpoint(Protocol):
+    """Stores the state now, before a platform call that must happen once; ``intent``: also
+    record the Confirm's booking intent (:mod:`bot.engine.intents`). ``False`` if another
+    update changed the conversation first."""
+
+    def __call__(self, *, intent: bool = False) -> Awaitable[bool]: ...
 
 
 @dataclass
@@ -57,7 +66,7 @@ class Turn:
     delete_user_message: bool = False
     edit: bool = False
     #: stores the state now, before a platform call that must happen once (see confirm)
-    checkpoint: Callable[[], Awaitable[bool]] = field(default=lambda: _never())
+    checkpoint: Checkpoint = field(default=lambda *, intent=False: _never())
     #: database writes to make in the transaction that saves this turn's state
     #: (:class:`~storage.writes.Write`)
     writes: list[Write] = field(default_factory=list)
@@ -70,13 +79,14 @@ class Turn:
 
     def id_action(self, action: str) -> tuple[str, int] | None:
         """A menu action ``<kind>:<id>`` split into its kind and id; ``None``, with "this menu
-        has expired" for the user, when the id is not a number (actions are ours, but a row
-        they name may be gone: callers still check it)."""
+        has expired" for the user, when the id is not a row id (:func:`storage.types.row_id`).
+        Actions are ours, but a row they name may be gone: callers still check it."""
         kind, _, raw_id = action.partition(":")
-        if not raw_id.isdigit():
+        parsed = row_id(raw_id)
+        if parsed is None:
             self.alert = self.t("This menu has expired.")
             return None
-        return kind, int(raw_id)
+        return kind, parsed
 
     # -- text ------------------------------------------------------------------------------
     def t(self, message: str, **kwargs: object) -> str:

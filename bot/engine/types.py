@@ -35,6 +35,11 @@ class Event:
     #: for a forwarded message: the id of the user who wrote it, when their privacy settings
     #: let Telegram say (an owner names a user to /grant or /block by forwarding their message)
     forward_user_id: int | None = None
+    #: (``kind == "button"``) the tapped message's keyboard, as Telegram repeats it, has a
+    #: button with this data. A client may send any data for any message: engine tokens are
+    #: checked against the server's menu instead, and a legacy settings switch (``ds:``) acts
+    #: only when this is true
+    data_on_message: bool = False
 
 
 class Button(NamedTuple):

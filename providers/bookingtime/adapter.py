@@ -66,6 +66,9 @@ class BookingtimeProvider(BookingProvider):
 
     kind = "bookingtime"
     supports_reschedule = True
+    #: No lookup (``supports_lookup`` stays false): the Module API shows an appointment by its
+    #: id only, and a lost answer to a booking is exactly when we never got that id. Such a
+    #: Confirm is settled as "unknown" and the user is told so, honestly.
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from providers.base import (
     ASK_RESOURCE,
     ASK_SERVICE,
     Account,
+    AuthFailed,
     Booking,
     BookingProvider,
     CustomerDetails,
@@ -59,6 +60,10 @@ class ClicrdvProvider(BookingProvider):
 
     kind: ClassVar[str] = "clicrdv"
     supports_sign_in: ClassVar[bool] = True
+    #: only for a signed-in account, whose session lives in this process's memory: after a
+    #: restart (or for a customer who did not sign in) the lookup cannot be made and a lost
+    #: answer stays "unknown" (ClicRDV's public booking answers no search by customer)
+    supports_lookup: ClassVar[bool] = True
 
     def __init__(self, deps: ProviderDeps, *, retry: RetryPolicy | None = None) -> None:
         super().__init__(deps)
@@ -252,7 +257,15 @@ class ClicrdvProvider(BookingProvider):
         del password
         return api.account_of(account, email)
 
-    async def sign_up(self, selection: Selection, email: str) -> Account:
+    async def sign_up(
+        self,
+        selection: Selection,
+        email: str,
+        *,
+        details: Mapping[str, str] | None = None,
+        password: str | None = None,
+    ) -> Account:
+        # ClicRDV has no registration form: it creates the account and mails a password.
         body = await self._client.post(
             api.ACCOUNTS_PATH,
             {"account": {"email": email, "group_id": api.id_value(self.group_id)}},
@@ -385,3 +398,15 @@ class ClicrdvProvider(BookingProvider):
         found = await self._signed_in_records(path, selection)
         bookings = guesses.appointment_bookings(found, self.deps.timezone)
         return sorted(bookings, key=lambda b: b.start)
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The signed-in account's appointment starting at the slot's time. Without a session
+        in this process nothing can be looked up: :class:`AuthFailed`."""
+        if not self._client.has_session(selection.user_key):
+            raise AuthFailed("no signed-in session to look the appointment up with")
+        for booking in await self.appointments(selection):
+            if booking.start == slot.start:
+                return booking
+        return None

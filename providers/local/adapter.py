@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from providers.base import (
     ANY_OPTION,
     ASK_RESOURCE,
@@ -44,6 +46,8 @@ class LocalProvider(BookingProvider):
 
     kind: ClassVar[str] = "local"
     supports_reschedule: ClassVar[bool] = True
+    supports_lookup: ClassVar[bool] = True
+    books_in_database: ClassVar[bool] = True
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
@@ -222,9 +226,20 @@ class LocalProvider(BookingProvider):
         answers: Mapping[str, str] | None = None,
         hold: Hold | None = None,
     ) -> Booking:
+        async with self._client.writing() as connection:
+            return await self.book_in(connection, selection, slot, customer)
+
+    async def book_in(
+        self,
+        connection: AsyncConnection,
+        selection: Selection,
+        slot: Slot,
+        customer: CustomerDetails,
+    ) -> Booking:
+        """Book in the caller's transaction: the engine records the booking, its reminders and
+        the settled intent in it too, so a crash leaves all of them or none."""
         service, staff_id, start, end = await self._checked_interval(selection, slot)
         business_id = await self._client.business_id()
-        name = f"{customer.first_name} {customer.last_name}".strip()
         appointment = {
             "business_id": business_id,
             "service_id": service.id,
@@ -232,18 +247,50 @@ class LocalProvider(BookingProvider):
             "start_at": start,
             "end_at": end,
             "status": "confirmed",
-            "customer_name": name,
+            "customer_name": _customer_name(customer),
             "customer_phone": customer.phone,
             "customer_email": customer.email,
         }
+        # A slot taken meanwhile (SlotTaken) fails the caller's whole transaction: nothing in
+        # it may commit without the appointment.
         with claiming_blocks():
-            async with self._client.writing() as connection:
-                found = await connection.execute(api.INSERT_APPOINTMENT, appointment)
-                new_id = found.scalar_one()
-                await connection.execute(api.INSERT_CLAIM, _claims(new_id, staff_id, start, end))
+            found = await connection.execute(api.INSERT_APPOINTMENT, appointment)
+            new_id = found.scalar_one()
+            await connection.execute(api.INSERT_CLAIM, _claims(new_id, staff_id, start, end))
+        return await self._booking(str(new_id), service, staff_id, start, end)
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The confirmed appointment of this business at the slot's staff member and start,
+        in the customer's name."""
+        staff_raw, _, start_raw = slot.id.partition("@")
+        try:
+            staff_id, start = int(staff_raw), datetime.fromisoformat(start_raw)
+        except ValueError:
+            return None
+        wanted = {
+            "p_business": await self._client.business_id(),
+            "p_staff": staff_id,
+            "p_start": start,
+            "p_name": _customer_name(customer),
+        }
+        async with self._client.reading() as connection:
+            row = (await connection.execute(api.FIND_APPOINTMENT, wanted)).first()
+        if row is None:
+            return None
+        catalog = await self.catalog()
+        service = catalog.services.get(row.service_id)
+        if service is None:
+            return None
+        return await self._booking(str(row.id), service, staff_id, row.start_at, row.end_at)
+
+    async def _booking(
+        self, ref: str, service: ServiceInfo, staff_id: int, start: datetime, end: datetime
+    ) -> Booking:
         catalog = await self.catalog()
         return Booking(
-            ref=str(new_id),
+            ref=ref,
             start=start,
             end=end,
             service_name=service.name,
@@ -297,6 +344,10 @@ class LocalProvider(BookingProvider):
             service_name=service.name,
             resource_name=catalog.staff[staff_id].name,
         )
+
+
+def _customer_name(customer: CustomerDetails) -> str:
+    return f"{customer.first_name} {customer.last_name}".strip()
 
 
 def _claims(

@@ -40,6 +40,19 @@ _CONFIRMED = (
     _appointments.c.business_id == bindparam("p_business"),
     _appointments.c.status == "confirmed",
 )
+#: The confirmed appointment a booking (or a move) made: looked up after a crash.
+FIND_APPOINTMENT = select(
+    _appointments.c.id,
+    _appointments.c.service_id,
+    _appointments.c.start_at,
+    _appointments.c.end_at,
+).where(
+    _appointments.c.business_id == bindparam("p_business"),
+    _appointments.c.staff_id == bindparam("p_staff"),
+    _appointments.c.start_at == bindparam("p_start", type_=_appointments.c.start_at.type),
+    _appointments.c.customer_name == bindparam("p_name"),
+    _appointments.c.status == "confirmed",
+)
 #: Whether a confirmed appointment of this business exists (the lookup after a cancel).
 CONFIRMED = select(_appointments.c.id).where(*_CONFIRMED)
 CANCEL = (

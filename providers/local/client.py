@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from providers.errors import NotFound
 from providers.local.catalog import Catalog, load_catalog
+from storage.db import autocommit, connected
 from storage.models import Business
 
 
@@ -24,6 +25,8 @@ class LocalClient:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], business_slug: str) -> None:
         self._sessions = sessions
+        #: the sessions' engine in autocommit mode where the database has one, for reads
+        self._reads: AsyncEngine = autocommit(sessions.kw["bind"])
         self._business_slug = business_slug
         self._business_id: int | None = None
 
@@ -47,9 +50,11 @@ class LocalClient:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads, outside any explicit transaction."""
-        async with self._sessions() as session:
-            yield await session.connection()
+        """A connection for reads, outside any explicit transaction: on PostgreSQL in
+        autocommit mode, one round trip a read instead of BEGIN, the read and ROLLBACK
+        (:func:`storage.db.autocommit`)."""
+        async with connected(self._reads) as connection:
+            yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:

@@ -127,6 +127,14 @@ class LocalSettings(ProviderSettings):
             unknown = sorted(set(person.services) - keys)
             if unknown:
                 raise ValueError(f"staff {person.key!r} names unknown services {unknown}")
+        # Customers would pick such a service and be told nothing can be booked.
+        everything = any(not person.services for person in self.staff)
+        performed = keys if everything else {key for p in self.staff for key in p.services}
+        idle = [s.key for s in self.services if s.key not in performed]
+        if idle:
+            raise ValueError(
+                f"no staff member performs {idle}: add them to someone's services (or remove them)"
+            )
         people = {p.key for p in self.staff}
         for closure in self.closures:
             unknown = sorted(set(closure.staff) - people)

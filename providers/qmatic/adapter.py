@@ -78,6 +78,7 @@ class QmaticProvider(BookingProvider):
     kind = "qmatic"
     supports_holds = True
     supports_reschedule = True
+    supports_lookup = True
 
     def __init__(self, deps: ProviderDeps) -> None:
         super().__init__(deps)
@@ -409,3 +410,21 @@ class QmaticProvider(BookingProvider):
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)
+
+    def customer_reference(self, customer: CustomerDetails) -> str | None:
+        """The identifier :meth:`book` files ``customer`` under (the fiche's, else a new one)."""
+        return api.customer_identifier(customer)
+
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The customer's appointment starting at the slot's time, found with the appointment
+        search by the identifier the booking was sent with (``customer.provider_ref``, fixed
+        before the call: :meth:`customer_reference`). Without one (a reschedule of a booking
+        whose identifier we do not have) nothing can be looked up: :class:`ProviderError`."""
+        if not customer.provider_ref:
+            raise ProviderError("no customer identifier to look the appointment up with")
+        for booking in await self.find_appointments(customer.provider_ref, selection):
+            if booking.start == slot.start:
+                return booking
+        return None

@@ -12,10 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.engine.steps.customer import PROMPTS
 from bot.i18n import gettext
 from providers.base import ANY_OPTION, CustomerDetails, CustomerField, Selection
+from storage.delivery_models import Delivery
 from tests.bot.bookingtime_world import (
     BUSINESS_NAME,
     CANARY_CLIENT_ID,
@@ -415,6 +417,36 @@ async def test_appointment_add_is_never_retried_blindly(
         assert chat.text.startswith("✅ Booked! See you soon.")
         assert len(world.add_requests()) == 2
         assert len(world.appointments()) == 1
+        assert len(await world.bookings()) == 1
+
+
+async def test_a_lost_answer_bookingtime_cannot_look_up_is_told_as_unknown(
+    database_url: str,
+) -> None:
+    """bookingtime shows an appointment by its id only, which a lost answer never gave us: the
+    sweep settles the Confirm as unknown and tells the user so, honestly; a Retry they then
+    choose goes ahead."""
+    async with bookingtime_world(database_url) as world, running_bot(world.services) as chat:
+        await choose_haircut_slot(chat)
+        await enter_details(chat)
+        world.fake.control.fail_next("timeout", 1, path_contains="appointment/add")
+        await chat.press("✅ Confirm")
+        assert chat.text.startswith(NO_ANSWER_TO_BOOKING)
+
+        world.fake.clock.advance(180)  # past the confirming grace
+        await chat.application.bot_data.engine.sweep_expired()
+        async with world.services.sessions() as session:
+            notices = list(
+                await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
+            )
+        assert [n["text"] for n in notices] == [
+            "We could not find out whether your last confirmation went through. "
+            "Please check with the business before you book again."
+        ]
+        assert await world.bookings() == []
+
+        await chat.press("↻ Retry")
+        assert chat.text.startswith("✅ Booked! See you soon.")
         assert len(await world.bookings()) == 1
 
 

@@ -370,8 +370,9 @@ async def test_a_failed_confirmation_is_not_retried_blindly_and_retry_books_once
 async def test_a_confirmation_whose_answer_was_lost_is_not_called_just_taken_on_retry(
     database_url: str,
 ) -> None:
-    """The platform booked, but its answer never came: Retry then finds the time taken (by this
-    very user), and the bot says so instead of inviting a second booking at another time."""
+    """The platform booked, but its answer never came: Retry first looks the appointment up
+    with the signed-in account, finds it, records it and says it went through; it books
+    nothing a second time (nor calls the time "just taken" by the user's own booking)."""
     async with clicrdv_world(database_url) as world:
         async with world.chat() as chat:
             await book_to_confirm_screen(chat)
@@ -381,10 +382,12 @@ async def test_a_confirmation_whose_answer_was_lost_is_not_called_just_taken_on_
             assert len(world.fake.live_appointments()) == 1  # it did book
 
             await chat.press("↻ Retry")
-            assert "Your earlier confirmation may have gone through" in chat.text
+            assert "Your last confirmation went through: Cut on" in chat.text
             assert "just taken" not in chat.text
-        assert world.posts() == 2
-        assert len(world.fake.live_appointments()) == 1 and await world.bookings() == []
+            await chat.send("/mybookings")
+            assert "Cut" in chat.text
+        assert world.posts() == 1
+        assert len(world.fake.live_appointments()) == 1 and len(await world.bookings()) == 1
 
 
 async def test_unavailable_availability_says_so_and_retry_shows_the_same_step(

@@ -73,7 +73,7 @@ async def test_a_slot_gone_at_confirm_goes_back_to_the_first_step(services: Serv
 
     async with running_bot(services) as chat:
         await book_haircut(chat)
-        provider.book = gone  # type: ignore[method-assign]
+        provider.book_in = gone  # type: ignore[method-assign]
         await chat.press("✅ Confirm")
         assert "This is no longer available." in chat.text
         assert "Which service would you like?" in chat.text

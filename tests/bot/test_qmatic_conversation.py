@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from bot.engine import Engine
 from bot.services import Services
 from providers.base import CustomerDetails, Selection
+from storage.delivery_models import Delivery
 from storage.models import Booking, Conversation, Fiche
 from tests.bot.harness import ChatDriver, running_bot
 from tests.bot.qmatic_world import (
@@ -468,13 +469,67 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
     assert "your choices are kept" in chat.text
     assert len(world.fake.active_appointments()) == 1  # the platform did book it
     await chat.press("↻ Retry")
-    # The retry finds the reservation gone and tries the same time again: the customer's own
-    # appointment blocks it, so there is still exactly one appointment. (Known gap: the user is
-    # then told the time was taken, not that it may be theirs; the adapter could look the
-    # appointment up by personal identifier before reserving again.)
+    # The retry first looks the appointment up by personal identifier: found, it is recorded
+    # (with its reminders) and the user told, and nothing is reserved or booked again.
+    assert "Your last confirmation went through: Residence permit on" in chat.text
     assert len(world.fake.active_appointments()) == 1
     assert world.live_holds() == []
-    assert BOOKED not in chat.text
+    assert world.confirm_requests() == 1
+    async with world.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+    await chat.send("/mybookings")
+    assert "Residence permit" in chat.text
+
+
+async def test_a_lookup_the_platform_does_not_answer_books_nothing_until_it_can_tell(
+    world: QmaticWorld, chat: ChatDriver
+) -> None:
+    await book_to_summary(chat)
+    world.network.lose_next_answer("PUT", "/reservations/")
+    await chat.press(CONFIRM)
+    world.fake.control.fail_next("unavailable", 20)  # the lookup too, retries included
+    await chat.press("↻ Retry")
+    assert "We are still checking with the booking system" in chat.text
+    assert "Please check your booking" in chat.text, "shown where they are"
+    await chat.press(CONFIRM)
+    assert "We are still checking with the booking system" in chat.text
+    assert world.confirm_requests() == 1, "no second booking while nobody can tell"
+
+    world.fake.control.take_all()
+    world.clock.advance(minutes=3)
+    await chat.application.bot_data.engine.sweep_expired()
+    async with world.services.sessions() as session:
+        notices = list(
+            await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
+        )
+        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert len(notices) == 1 and "went through" in notices[0]["text"]
+    assert len(world.fake.active_appointments()) == 1
+
+
+async def test_a_lost_answer_is_looked_up_after_a_restart_and_the_user_told_by_the_outbox(
+    world: QmaticWorld, chat: ChatDriver
+) -> None:
+    await book_to_summary(chat)
+    world.network.lose_next_answer("PUT", "/reservations/")
+    await chat.press(CONFIRM)
+    assert "your choices are kept" in chat.text
+    services = await world.restart()  # the process stops; another one starts
+    world.clock.advance(minutes=3)  # past the confirming grace: nobody is waiting for it
+    async with running_bot(services) as back:
+        await back.application.bot_data.engine.sweep_expired()
+        async with services.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+            notices = list(
+                await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
+            )
+        assert len(notices) == 1
+        assert "Your last confirmation went through: Residence permit on" in notices[0]["text"]
+        await back.send("/mybookings")
+        assert "Residence permit" in back.text
+        assert "went through" not in back.text, "told once"
+    assert len(world.fake.active_appointments()) == 1
+    assert world.confirm_requests() == 1
 
 
 # -- what is stored, logged and never kept -------------------------------------------------------

@@ -13,7 +13,8 @@ import pytest
 from bot.engine.state import UNANSWERED, BookingState, Choice, ConversationState, Menu
 
 #: States as the engine stored them before the typed model: the JSON of real conversations,
-#: captured along the test flows of the providers (local, ClicRDV, Qmatic) and the broadcast
+#: captured along the test flows of the providers (local, ClicRDV, Qmatic, a ClickBook
+#: registration) and the broadcast
 #: composer (its draft, "adm"), chosen so that together they hold every key the engine wrote
 #: but two (see below).
 STORED: list[dict[str, Any]] = json.loads(

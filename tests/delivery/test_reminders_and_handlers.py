@@ -113,7 +113,16 @@ async def app(services: Services) -> AsyncIterator[tuple[Application, FakeBotApi
             yield application, api
 
 
-def tap(application: Application, user_id: int, data: str, message_id: int = 5) -> Update:  # type: ignore[type-arg]
+def tap(
+    application: Application,  # type: ignore[type-arg]
+    user_id: int,
+    data: str,
+    message_id: int = 5,
+    keyboard: list[str] | None = None,
+) -> Update:
+    """A tap on ``data``; ``keyboard`` is the callback data of the tapped message's buttons,
+    which Telegram repeats in the query."""
+    markup = {"inline_keyboard": [[{"text": d, "callback_data": d}] for d in keyboard or []]}
     return Update.de_json(
         {
             "update_id": next(_ids),
@@ -127,6 +136,7 @@ def tap(application: Application, user_id: int, data: str, message_id: int = 5) 
                     "date": 0,
                     "chat": {"id": user_id, "type": "private"},
                     "text": "reminder",
+                    **({"reply_markup": markup} if keyboard else {}),
                 },
             },
         },
@@ -205,7 +215,8 @@ async def test_settings_button_toggles_only_the_tapping_users_switch(salon: Any,
     _, db, business_id = salon
     application, _ = app
     await application.process_update(say(application, 40, "/settings"))
-    await application.process_update(tap(application, 40, f"ds:r:{business_id}"))
+    legacy = [f"ds:r:{business_id}", f"ds:n:{business_id}"]  # a settings message of old
+    await application.process_update(tap(application, 40, legacy[0], keyboard=legacy))
     from bot.delivery.preferences import get_preference
 
     async with db.sessions() as s:
@@ -246,7 +257,8 @@ async def test_settings_switches_are_engine_buttons_and_old_ones_still_work(
     await application.process_update(tap(application, 42, news))
     assert button(api, "News from Salon Belle Rue: on")
     # a settings message sent before the switches were tokens: toggles, and is redrawn
-    await application.process_update(tap(application, 42, f"ds:n:{business_id}"))
+    legacy = [f"ds:r:{business_id}", f"ds:n:{business_id}"]
+    await application.process_update(tap(application, 42, legacy[1], keyboard=legacy))
     assert button(api, "News from Salon Belle Rue: off").startswith("c")
     from bot.delivery.preferences import get_preference
 

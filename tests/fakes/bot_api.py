@@ -12,7 +12,11 @@ It enforces what the delivery engine must respect and records what it received:
   ``pause_violations`` counts messages that arrived while a 429's pause was running (beyond a
   short grace for requests already in flight when the 429 was sent);
 - every accepted ``sendMessage`` is counted per (chat, text): ``duplicates`` and
-  :meth:`BotApiState.delivered_chats` give duplicate and loss counts.
+  :meth:`BotApiState.delivered_chats` give duplicate and loss counts;
+- ``echo_path`` (method, or ``"*"`` for every method, -> status) makes it answer like the
+  server or proxy in front of a misconfigured Bot API address often does: a page that is not
+  JSON and echoes the request path (``Cannot POST /bot<token>/sendMessage``, Express's), token
+  included.
 
 Run in a thread (:class:`FakeBotApi`, for tests) or as a process for the benchmark:
 ``python -m tests.fakes.bot_api --limit 1000 --port-file /tmp/port`` (stats at
@@ -41,7 +45,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 TOKEN = "123456:TEST-token"
@@ -70,6 +74,7 @@ class BotApiState:
     latency: float = 0.0
     record_events: bool = True
     clock: Callable[[], float] = time.monotonic
+    echo_path: dict[str, int] = field(default_factory=dict)
 
     accepted: int = 0
     rejected_429: int = 0
@@ -220,7 +225,12 @@ async def _params(request: Request) -> dict[str, Any]:
 
 
 def create_app(state: BotApiState) -> Starlette:
-    async def api(request: Request) -> JSONResponse:
+    async def api(request: Request) -> Response:
+        echo = state.echo_path.get(request.path_params["method"], state.echo_path.get("*"))
+        if echo is not None:
+            state.methods[request.path_params["method"]] += 1
+            page = f"<!DOCTYPE html><pre>Cannot {request.method} {request.url.path}</pre>"
+            return HTMLResponse(page, echo)
         if request.path_params["token"] != state.token:
             return JSONResponse(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401

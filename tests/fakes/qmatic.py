@@ -80,6 +80,10 @@ class FakeControl:
     def take(self) -> str | None:
         return self._failures.pop(0) if self._failures else None
 
+    def take_all(self) -> None:
+        """Forget the failures still planned (the platform is back)."""
+        self._failures.clear()
+
 
 class InjectedTimeout(Exception):
     """Raised by the app so the transport turns it into the client's ``httpx.ReadTimeout``."""

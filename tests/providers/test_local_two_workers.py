@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.config import load_config
 from bot.services import Services, build_services
 from providers.base import CustomerDetails, SlotTaken
+from providers.local.client import LocalClient
 from storage.models import LocalAppointment, LocalSlotClaim
 from tests.contract.harness import ContractTarget, walk_to_slots
 from tests.storage.postgres import empty_database_url, postgres_url
@@ -105,3 +106,18 @@ async def test_cancelling_by_one_worker_frees_the_slot_for_the_other(
     await second_worker.providers["sample-salon"].cancel(again.ref, walk.selection)
     third = await first_worker.providers["sample-salon"].book(walk.selection, slot, ANNA)
     assert third.start == slot.start
+
+
+async def test_reads_of_the_calendar_run_outside_a_transaction(
+    workers: tuple[Services, Services],
+) -> None:
+    # On PostgreSQL a read inside a session's transaction costs BEGIN, the read and ROLLBACK:
+    # three round trips instead of one. The calendar reads in autocommit mode there.
+    services, _ = workers
+    client = LocalClient(services.sessions, "sample-salon")
+    async with client.reading() as connection:
+        assert connection.sync_connection is not None
+        level = connection.sync_connection.get_execution_options().get("isolation_level")
+        if connection.dialect.name == "postgresql":
+            assert level == "AUTOCOMMIT"
+        assert await connection.scalar(select(LocalSlotClaim.id).limit(1)) is None

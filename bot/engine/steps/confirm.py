@@ -1,17 +1,17 @@
 """``confirm``: the summary, and the one booking request a tap on Confirm makes.
 
 Idempotency: before calling the platform the engine checkpoints the conversation (bumping its
-version), so a second tap, or the same tap delivered twice to two workers, finds the menu
-already used and books nothing. The booking row's ``idempotency_key`` backs this up in the
-database.
+version and dropping the tapped menu), so a second tap, or the same tap delivered twice to two
+workers, finds the menu already used and books nothing. The checkpoint also records the booking
+intent, settled with the booking (:mod:`bot.engine.intents`): a crash in between leaves no
+booking unknown to us. The booking row's ``idempotency_key`` backs this up in the database.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import ClassVar
 
+from bot.engine import intents
 from bot.engine.flow import (
     ACCOUNT_REFUSED,
     DETAILS_REVIEWED,
@@ -22,8 +22,8 @@ from bot.engine.flow import (
     SLOT_TAKEN,
     follow,
 )
+from bot.engine.intents import customer_details, service_choice
 from bot.engine.news_consent import news_question
-from bot.engine.state import BookingState, Choice
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.customer import detail_lines
@@ -35,11 +35,11 @@ from providers.base import (
     AuthFailed,
     Booking,
     BookingRefused,
-    CustomerDetails,
     Hold,
     HoldExpired,
     InvalidCustomerData,
     NotFound,
+    ProviderError,
     ProviderUnavailable,
     Refusal,
     Slot,
@@ -74,28 +74,6 @@ REFUSAL_TEXT = {
 }
 
 
-def customer_details(booking: BookingState) -> CustomerDetails:
-    cust = booking.customer or {}
-    birth = cust.get("birth_date")
-    return CustomerDetails(
-        first_name=cust.get("first_name", ""),
-        last_name=cust.get("last_name", ""),
-        phone=cust.get("phone"),
-        email=cust.get("email"),
-        birth_date=date.fromisoformat(birth) if birth else None,
-        personal_id=cust.get("personal_id"),
-        address=cust.get("address"),
-        provider_ref=booking.fiche_reference,
-    )
-
-
-def _service_choice(booking: BookingState) -> Choice:
-    for key in ("service", "services"):
-        if key in booking.choices:
-            return booking.choices[key]
-    return Choice(ids=[], labels=[])
-
-
 def _asks_details(turn: Turn) -> bool:
     """Whether this booking collects who it is for (not a reschedule: its flow skips that)."""
     return turn.booking.rescheduling is None and any(s.kind == "customer" for s in turn.steps)
@@ -107,7 +85,7 @@ class ConfirmStep(StepHandler):
     def summary(self, turn: Turn) -> list[str]:
         booking = turn.booking
         slot = Slot.from_json(booking.slot or {})
-        service = _service_choice(booking)
+        service = service_choice(booking)
         price = stored_price(service)
         cust = booking.customer or {}
         name = f"{cust.get('first_name', '')} {cust.get('last_name', '')}".strip()
@@ -165,7 +143,12 @@ class ConfirmStep(StepHandler):
         if action != "ok":
             await self.show(turn, step)
             return
-        if not await turn.checkpoint():
+        booking = turn.booking
+        reference = turn.provider.customer_reference(customer_details(booking))
+        if reference is not None and not booking.rescheduling:
+            # Sent with the booking and recorded with the intent: a lookup can find it.
+            booking.fiche_ref = reference
+        if not await turn.checkpoint(intent=True):
             turn.alert = turn.t("This booking is already being confirmed.")
             return
         booking = turn.booking
@@ -222,21 +205,29 @@ class ConfirmStep(StepHandler):
             return
         await self._finish(turn, result)
 
-    @staticmethod
-    async def _request(turn: Turn, slot: Slot) -> Booking:
-        """The one booking (or reschedule) request of a Confirm."""
+    async def _request(self, turn: Turn, slot: Slot) -> Booking:
+        """The one booking (or reschedule) request of a Confirm; a refusal settles its intent
+        as failed (an unanswered request leaves it pending, to be looked up)."""
         booking = turn.booking
-        if booking.rescheduling:
-            return await turn.provider.reschedule(
-                booking.rescheduling_ref or "", turn.selection(), slot
+        try:
+            if booking.rescheduling:
+                return await turn.provider.reschedule(
+                    booking.rescheduling_ref or "", turn.selection(), slot
+                )
+            if turn.provider.books_in_database:
+                return await intents.book_in_database(turn, lambda got: self._record(turn, got))
+            return await turn.provider.book(
+                turn.selection(),
+                slot,
+                customer_details(booking),
+                answers=booking.answers or None,
+                hold=Hold.from_json(booking.hold) if booking.hold else None,
             )
-        return await turn.provider.book(
-            turn.selection(),
-            slot,
-            customer_details(booking),
-            answers=booking.answers or None,
-            hold=Hold.from_json(booking.hold) if booking.hold else None,
-        )
+        except ProviderUnavailable:
+            raise
+        except ProviderError:
+            intents.refused(turn)
+            raise
 
     @staticmethod
     async def _taken(turn: Turn, slot: Slot) -> None:
@@ -257,44 +248,30 @@ class ConfirmStep(StepHandler):
             turn.notice("Sorry, that time was just taken. Here are the next free times.")
         await follow(turn, SLOT_TAKEN)
 
+    @staticmethod
+    def _record(turn: Turn, result: Booking) -> booking_store.Confirmed:
+        """Our record of the booking ``result`` this Confirm made."""
+        return intents.confirmed(
+            intents.request_of(turn),
+            key=turn.state.intent or "",
+            user_id=turn.event.user_id,
+            chat_id=turn.event.chat_id,
+            business_id=turn.services.business_ids[turn.booking.business],
+            result=result,
+            now=turn.now,
+        )
+
     async def _finish(self, turn: Turn, result: Booking) -> None:
         booking = turn.booking
         lines = self.summary(turn)
-        key = f"{turn.record.id}:{turn.record.version}"
-        user_id, chat_id = turn.event.user_id, turn.event.chat_id
-        business_id = turn.services.business_ids[booking.business]
-        selection = {key: choice.ids for key, choice in booking.choices.items()}
-        service = _service_choice(booking)
-        slot = Slot.from_json(booking.slot or {})
-        now = turn.now
-
-        if booking.rescheduling:
-            turn.writes.append(
-                booking_store.move(booking.rescheduling, result.start, result.end, now)
-            )
+        key = turn.state.intent
+        if key is None:
+            pass  # recorded with the booking, in its transaction (books_in_database)
+        elif booking.rescheduling:
+            turn.writes.append(intents.moved(key, booking.rescheduling, result, turn.now))
         else:
-            price = result.price or stored_price(service)
-            turn.writes.append(
-                booking_store.record(
-                    booking_store.Confirmed(
-                        user_id=user_id,
-                        chat_id=chat_id,
-                        first_name=turn.event.first_name,
-                        telegram_language=turn.event.telegram_language,
-                        business_id=business_id,
-                        result=result,
-                        service_name=", ".join(service.labels) or result.service_name,
-                        resource_name=slot.resource_name or result.resource_name,
-                        price=(Decimal(price.amount), price.currency) if price else None,
-                        selection=selection,
-                        idempotency_key=key,
-                        fiche_id=booking.fiche_id,
-                        label=booking.label or "",
-                        details=booking.customer or {},
-                        now=now,
-                    )
-                )
-            )
+            turn.writes.append(intents.booked(self._record(turn, result), turn.now))
+        turn.state.intent = None
         turn.state.booking = None
         title = (
             turn.t("✅ Your new time is confirmed.")
@@ -309,6 +286,7 @@ class ConfirmStep(StepHandler):
             + turn.t("To cancel or change it, send /mybookings.")
         )
         rows: list[list[MenuButton]] = []
+        business_id = turn.services.business_ids[booking.business]
         asked = None if booking.rescheduling else await news_question(turn, business_id)
         if asked is not None:
             text += "\n\n" + asked[0]

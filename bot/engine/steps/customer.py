@@ -118,7 +118,9 @@ class CustomerStep(StepHandler):
         booking.asking = None
         if booking.fiche_id is None and booking.label is None:
             if not booking.people:
-                booking.label = turn.t("me")
+                # A staff member books for a client, who is not "me".
+                staff = bool(booking.account and booking.account.get("staff"))
+                booking.label = "" if staff else turn.t("me")
             else:
                 booking.customer_stage = "label"
                 turn.show(

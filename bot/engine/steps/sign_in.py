@@ -11,16 +11,27 @@ from typing import ClassVar
 
 from bot.engine.flow import SIGNED_IN, WRONG_PASSWORD, follow
 from bot.engine.state import Account as StoredAccount
+from bot.engine.steps import sign_up
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.turn import MenuButton, Turn
 from bot.engine.validation import InvalidInput, clean_email
 from providers.base import Account, AuthFailed, Step
 
 MAX_PASSWORD = 256
+#: The stages of a registration form (:mod:`bot.engine.steps.sign_up`).
+FORM_STAGES = ("form", "new_password", "repeat_password")
 
 
-def _stored(account: Account) -> StoredAccount:
-    return {"ref": account.ref, "email": account.email, "name": account.display_name}
+def stored_account(account: Account) -> StoredAccount:
+    """The account as the conversation state keeps it."""
+    stored: StoredAccount = {
+        "ref": account.ref,
+        "email": account.email,
+        "name": account.display_name,
+    }
+    if account.staff:
+        stored["staff"] = True
+    return stored
 
 
 class SignInStep(StepHandler):
@@ -32,6 +43,12 @@ class SignInStep(StepHandler):
             await follow(turn, SIGNED_IN)
             return
         stage = booking.sign_in_stage or "start"
+        if stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.show(turn, form)
+                return
+            stage = booking.sign_in_stage = "signup"
         if stage == "start":
             turn.show(
                 turn.t(
@@ -57,6 +74,11 @@ class SignInStep(StepHandler):
             )
 
     async def on_action(self, turn: Turn, step: Step, action: str) -> None:
+        if turn.booking.sign_in_stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_action(turn, form, action)
+                return
         if action == "si":
             turn.booking.sign_in_stage = "email"
         elif action == "su":
@@ -66,6 +88,11 @@ class SignInStep(StepHandler):
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
         booking = turn.booking
         stage = booking.sign_in_stage or "start"
+        if stage in FORM_STAGES:
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_text(turn, form, text)
+                return
         if stage in ("email", "signup"):
             try:
                 email = clean_email(text)
@@ -75,6 +102,11 @@ class SignInStep(StepHandler):
                 return
             booking.email = email
             if stage == "signup":
+                form = await turn.provider.sign_up_form(turn.selection())
+                if form is not None:
+                    booking.customer = {**(booking.customer or {}), "email": email}
+                    await sign_up.begin(turn, form)
+                    return
                 try:
                     account = await turn.provider.sign_up(turn.selection(), email)
                 except AuthFailed as refused:
@@ -82,7 +114,7 @@ class SignInStep(StepHandler):
                     booking.sign_in_stage = "start"
                     await self.show(turn, step)
                     return
-                booking.account = _stored(account)
+                booking.account = stored_account(account)
                 turn.notice("Your account was created. Check your inbox to choose a password.")
                 await follow(turn, SIGNED_IN)
                 return
@@ -101,21 +133,37 @@ class SignInStep(StepHandler):
                 account = await turn.provider.sign_in(
                     turn.selection(), booking.email or "", password
                 )
-            except AuthFailed:
-                turn.notice("The email or password was not accepted. Please try again.")
+            except AuthFailed as refused:
+                # The platform's reason when it gave one (a locked account is not a typo).
+                turn.notice(
+                    refused.message or "The email or password was not accepted. Please try again."
+                )
                 await follow(turn, WRONG_PASSWORD)
                 return
             finally:
                 del password
-            booking.account = _stored(account)
+            booking.account = stored_account(account)
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
             await follow(turn, SIGNED_IN)
             return
         await super().on_text(turn, step, text)
 
+    async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:
+        if turn.booking.sign_in_stage == "form":
+            form = await turn.provider.sign_up_form(turn.selection())
+            if form is not None:
+                await sign_up.on_text(turn, form, phone, shared=True)
+                return
+        await self.on_text(turn, step, phone)
+
     async def on_back(self, turn: Turn, step: Step) -> bool:
         booking = turn.booking
+        if booking.sign_in_stage in FORM_STAGES:
+            # Out of the registration form; what was answered is kept for a second go.
+            booking.sign_in_stage, booking.password_check, booking.options = "start", None, None
+            await self.show(turn, step)
+            return True
         if (booking.sign_in_stage or "start") != "start":
             booking.sign_in_stage = "email" if booking.sign_in_stage == "password" else "start"
             await self.show(turn, step)
@@ -123,4 +171,6 @@ class SignInStep(StepHandler):
         return False
 
     async def reset(self, turn: Turn, step: Step) -> None:
-        turn.booking.sign_in_stage = turn.booking.email = None
+        booking = turn.booking
+        booking.sign_in_stage = booking.email = None
+        booking.signup = booking.password_check = None

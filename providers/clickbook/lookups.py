@@ -1,0 +1,48 @@
+"""The signed-in user's bookings, looked up on ClickBook (GETBOOKINGS).
+
+Why a module of its own: the adapter never takes a silence for an answer. A booking request
+that got no answer is looked up before it is ever sent again (:func:`booking_of_slot`), and a
+cancel that answered "not found" is checked before the engine says "cancelled"
+(:func:`is_booked`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from providers.base import Booking, Slot
+from providers.clickbook import api, mapping
+from providers.clickbook.api import Item
+from providers.clickbook.client import ClickbookClient
+
+
+async def bookings(client: ClickbookClient, user_key: str, first: date, last: date) -> list[Item]:
+    """The user's bookings from ``first`` to ``last`` (their own and, for staff, their clients')."""
+    found = await client.call(
+        mapping.LIST_BOOKINGS,
+        context="session",
+        user_key=user_key,
+        STARTDATE=api.format_day(first),
+        ENDDATE=api.format_day(last),
+        CONTEXTFORM="",
+        CONTEXTID="",
+    )
+    return api.items(found, "BOOKING")
+
+
+async def booking_of_slot(
+    client: ClickbookClient, user_key: str, slot: Slot, zone: ZoneInfo, customer_ref: str | None
+) -> Booking | None:
+    """The user's booking of ``slot``, if ClickBook has one."""
+    day = slot.start.astimezone(zone).date()
+    for item in await bookings(client, user_key, day, day):
+        if api.text(item, "TIMESLOTID") == slot.id:
+            return api.booking_of(item, zone, customer_ref)
+    return None
+
+
+async def is_booked(client: ClickbookClient, user_key: str, booking_ref: str, today: date) -> bool:
+    """Whether ``booking_ref`` stands, among the bookings from yesterday to a year ahead."""
+    found = await bookings(client, user_key, today - timedelta(days=1), today + timedelta(days=366))
+    return any(api.text(item, "BOOKINGID") == booking_ref for item in found)

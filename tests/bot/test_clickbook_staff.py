@@ -1,0 +1,92 @@
+"""Staff mode: a staff member of the business signs in with their ClickBook account and books for
+a client, in the context of the client's file (found by email, or created with NewClientFile,
+after which ClickBook invites the client); the ClientFileID is kept in our fiche and used for the
+next booking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.bot.clickbook_world import (
+    BOOKED,
+    CHECK_PROMPT,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+    choose_time,
+    choose_to_date,
+    clickbook_world,
+    sign_in,
+)
+from tests.bot.harness import ChatDriver
+
+CLIENT = {
+    "first": "Chloé",
+    "last": "Petit",
+    "phone": "+33 6 55 44 33 22",
+    "email": "chloe@example.org",
+}
+
+
+async def type_client(chat: ChatDriver) -> None:
+    assert "first name" in chat.text, chat.text
+    await chat.send(CLIENT["first"])
+    await chat.send(CLIENT["last"])
+    await chat.send(CLIENT["phone"])
+    assert "email address" in chat.text
+    await chat.send(CLIENT["email"])
+
+
+async def test_staff_creates_a_client_file_books_for_the_client_and_reuses_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        fake = world.fake
+        async with world.chat() as chat:
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
+            await type_client(chat)
+            assert CHECK_PROMPT in chat.text and "Chloé Petit" in chat.text, chat.text
+            await chat.press("✅ Confirm")
+            assert BOOKED in chat.text, chat.text
+
+            (file_id,) = fake.world.client_files
+            assert fake.world.client_files[file_id]["email"] == CLIENT["email"]
+            first = fake.world.live_bookings()[0]
+            assert (first.email, first.context_id) == (STAFF_EMAIL, file_id)
+            fiches = await world.fiches()
+            assert [(f.first_name, f.provider_ref) for f in fiches] == [("Chloé", file_id)]
+
+            # The next booking for Chloé: our fiche, its ClientFileID, no new client file.
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
+            await chat.press("Book for Chloé Petit")
+            assert CHECK_PROMPT in chat.text
+            await chat.press("✅ Confirm")
+            assert BOOKED in chat.text, chat.text
+
+        assert list(fake.world.client_files) == [file_id]
+        assert [b.context_id for b in fake.world.live_bookings()] == [file_id, file_id]
+        assert fake.count("GETCLIENTFILES") == 1 and fake.count("SETUSERFIELDS") == 1
+
+
+async def test_staff_typing_an_existing_clients_email_books_in_that_file(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with clickbook_world(database_url, tmp_path) as world:
+        fake = world.fake
+        fake.world.client_files["CF77"] = {
+            "first": "Chloé", "last": "Petit", "email": CLIENT["email"], "tel": "0655443322",
+            "owner": STAFF_EMAIL,
+        }  # fmt: skip
+        async with world.chat() as chat:
+            await choose_to_date(chat)
+            await choose_time(chat)
+            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
+            await type_client(chat)
+            await chat.press("✅ Confirm")
+            assert BOOKED in chat.text, chat.text
+        assert list(fake.world.client_files) == ["CF77"]
+        assert [b.context_id for b in fake.world.live_bookings()] == ["CF77"]
+        assert [f.provider_ref for f in await world.fiches()] == ["CF77"]
