@@ -40,5 +40,10 @@ ENV BOOKBOT_DATABASE_URL=sqlite+aiosqlite:////data/bookbot.db \
 VOLUME ["/data"]
 EXPOSE 8443
 
+# /readyz: the database and the Bot API answer (GET /healthz is liveness alone). The image has
+# no curl; the standard library asks, on the port the bot's HTTP server listens on.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('BOOKBOT_WEBHOOK_PORT', '8443') + '/readyz', timeout=4)"]
+
 # `exec` so the bot replaces the shell as PID 1 and gets `docker stop`'s SIGTERM itself.
 CMD ["sh", "-c", "bookbot migrate && exec bookbot run"]

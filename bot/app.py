@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
@@ -38,6 +39,10 @@ from bot.my_data import MyData
 from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
 from bot.telegram_io import set_command_menus
+from bot.update_processor import ChatOrderedProcessor
+
+if TYPE_CHECKING:
+    from bot.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +59,22 @@ def build_application(
     base_url: str | None = None,
     rate_limit: bool = True,
     send_rate: float = TELEGRAM_RATE,
+    shared_budget: SharedBudget | None = None,
     jobs: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The Application; ``request`` replaces the network (console, tests, benchmarks).
 
     Its bot's requests go through :class:`~bot.bot_api_request.AiohttpRequest` and, with
     ``rate_limit``, the token's one :class:`~bot.rate_limiter.TelegramRateLimiter` at
-    ``send_rate`` messages a second (which an in-process dispatcher shares)."""
+    ``send_rate`` messages a second (which an in-process dispatcher shares), and the
+    ``shared_budget`` of every process sending for the token when there is one."""
     builder = (
         ApplicationBuilder()
         .token(token or LOCAL_TOKEN)
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
+        # different chats at once, each chat's updates in order (bot/update_processor.py)
+        .concurrent_updates(ChatOrderedProcessor())
     )
     if request is None:
         builder = builder.request(AiohttpRequest(CONNECTION_POOL_SIZE)).get_updates_request(
@@ -78,7 +87,8 @@ def build_application(
         api_url, file_url = bot_api_urls(base_url)
         builder = builder.base_url(api_url).base_file_url(file_url)
     if rate_limit:
-        builder = builder.rate_limiter(TelegramRateLimiter(send_rate))  # type: ignore[arg-type]
+        limiter = TelegramRateLimiter(send_rate, shared=shared_budget)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()

@@ -8,9 +8,7 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
-from typing import TYPE_CHECKING
 
 from bot.config import (
     REFUSED_AT_START_UP,
@@ -20,11 +18,6 @@ from bot.config import (
     config_path,
     load_config,
 )
-
-if TYPE_CHECKING:
-    from telegram.ext import Application
-
-    from bot.services import Services
 
 
 def _configure_logging(level: int) -> None:
@@ -111,7 +104,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     try:
         telegram = TelegramSettings.from_env()
     except ConfigError as error:
@@ -120,78 +113,43 @@ def cmd_run(_: argparse.Namespace) -> int:
     if not telegram.token:
         print("TELEGRAM_BOT_TOKEN is not set (use `bookbot chat` for the console)", file=sys.stderr)
         return 2
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        if not telegram.webhook_url:
+            print(
+                "bookbot could not start: several workers need a webhook (BOOKBOT_WEBHOOK_URL); "
+                "polling is for one process",
+                file=sys.stderr,
+            )
+            return 2
+        from bot.workers import run_workers
+
+        return run_workers(workers)
     config = _load_or_exit()
     from telegram.error import InvalidToken
 
+    from bot.serve import Worker, one_line, serve
+
+    worker = Worker.from_env()
     try:
-        asyncio.run(_serve(config, telegram))
+        asyncio.run(serve(config, telegram, send_rate=_send_rate(worker.count), worker=worker))
     except InvalidToken:
         print(REFUSED_AT_START_UP, file=sys.stderr)  # one line: the traceback quotes the token
         return 2
+    except Exception as error:
+        logging.getLogger(__name__).debug("start-up failed", exc_info=True)
+        print(f"bookbot could not start: {one_line(error, telegram.token)}", file=sys.stderr)
+        return 1
     return 0
 
 
-async def _serve(config: AppConfig, telegram: TelegramSettings) -> None:
-    from bot.app import _post_init, build_application
-    from bot.services import build_services
-
-    services = await build_services(config)
-    application = build_application(
-        services, token=telegram.token, base_url=telegram.api_base_url, send_rate=_send_rate()
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with application:
-            await _post_init(application)
-            await application.start()
-            assert application.updater is not None
-            if telegram.webhook_url:
-                await application.updater.start_webhook(
-                    listen=telegram.webhook_listen,
-                    port=telegram.webhook_port,
-                    url_path="telegram",
-                    webhook_url=telegram.webhook_url.rstrip("/") + "/telegram",
-                    secret_token=telegram.webhook_secret,
-                )
-            else:
-                await application.updater.start_polling()
-            dispatching = _start_dispatcher(services, application, stop)
-            logging.getLogger(__name__).info("bookbot is running")
-            await stop.wait()
-            if dispatching is not None:
-                await dispatching
-            await application.updater.stop()
-            await application.stop()
-    finally:
-        await application.bot.shutdown()  # (no-op once shut down) a refused token leaves it open
-        await services.aclose()
-
-
-def _send_rate() -> float:
-    """The token's budget, messages a second (``BOOKBOT_SEND_RATE``, default Telegram's 30)."""
+def _send_rate(workers: int = 1) -> float:
+    """This process's budget, messages a second: the token's (``BOOKBOT_SEND_RATE``, default
+    Telegram's 30) when the processes share it (``BOOKBOT_REDIS_URL``), else its share."""
     from bot.rate_limiter import TELEGRAM_RATE
 
-    return float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE))
-
-
-def _start_dispatcher(
-    services: Services,
-    application: Application,  # type: ignore[type-arg]
-    stop: asyncio.Event,
-) -> asyncio.Task[None] | None:
-    """Reminders and broadcasts are sent from this process too, unless
-    ``BOOKBOT_DISPATCHER=off`` (run ``bookbot dispatch`` processes instead). The dispatcher
-    sends through the Application's own bot, so replies and deliveries share the token's one
-    rate limiter (and its connection pool)."""
-    if os.environ.get("BOOKBOT_DISPATCHER", "on").lower() in ("off", "0", "false", "no"):
-        return None
-    from bot.delivery.dispatcher import Dispatcher
-
-    dispatcher = Dispatcher(services.sessions, application.bot)
-    return asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+    rate = float(os.environ.get("BOOKBOT_SEND_RATE", TELEGRAM_RATE))
+    return rate if os.environ.get("BOOKBOT_REDIS_URL") else rate / max(1, workers)
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
@@ -204,7 +162,14 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bookbot", description="A Telegram booking assistant.")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN)").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("BOOKBOT_WORKERS", "1")),
+        help="processes behind one webhook port (webhook only; default BOOKBOT_WORKERS or 1)",
+    )
+    run.set_defaults(func=cmd_run)
     chat = sub.add_parser("chat", help="book in the terminal, no Telegram needed")
     chat.add_argument("--language", default=os.environ.get("BOOKBOT_LANGUAGE", "en"))
     chat.add_argument(

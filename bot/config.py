@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -80,6 +81,9 @@ class BusinessConfig(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     provider: str
     timezone: str
+    #: the business's country (ISO 3166 alpha-2, "FR"), where phone numbers typed the national
+    #: way are read; unset: the country of ``timezone`` (none for "UTC")
+    country: str | None = None
     language: str = "en"
     admins: list[int] = Field(default_factory=list)
     #: reminder offsets before the appointment, in minutes (a reminder after it is no reminder)
@@ -101,6 +105,16 @@ class BusinessConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country {value!r}; an ISO 3166 alpha-2 code such as FR")
+        return code
 
     _language = field_validator("language")(classmethod(lambda cls, v: _supported_language(v)))
 

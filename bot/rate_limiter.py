@@ -36,9 +36,15 @@ One *pacer* task releases waiting senders, most urgent first, in small groups: i
 every :data:`TICK` seconds (at R=1,000 about 4 messages a wake), rather than each sender sleeping
 on a timer of its own. It exists only while someone waits.
 
-The budget is this process's: several processes sending for one token must share the rate
-between them (``rate / n`` each). Memory is bounded by the window (``cap`` timestamps) and the
-chats served in the last few seconds (older entries are pruned).
+- **Across processes** (``shared``, a :class:`~bot.shared_budget.SharedBudget`, Redis): every
+  message also takes a slot of the token's one shared budget, after its local slot; 429s pause
+  every process, a waiting reply holds back every process's deliveries, and the per-chat
+  intervals hold across processes (:mod:`bot.shared_budget`). Without it the budget is this
+  process's: several processes sending for one token must share the rate between them
+  (``rate / n`` each).
+
+Memory is bounded by the window (``cap`` timestamps) and the chats served in the last few
+seconds (older entries are pruned).
 """
 
 from __future__ import annotations
@@ -54,10 +60,13 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+if TYPE_CHECKING:
+    from bot.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +134,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedBudget | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
@@ -138,6 +148,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         self._interval = 1.0 / (rate * headroom)
         self._clock = clock
         self._sleep = sleep
+        self.shared = shared
         self._next_slot = 0.0
         self._paused_until = 0.0
         #: when the answers to the last ``cap`` messages arrived (the oldest first)
@@ -159,7 +170,9 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         """Nothing to set up: the pacer starts when someone waits."""
 
     async def shutdown(self) -> None:
-        """Nothing to release: the pacer ends when nobody waits."""
+        """Close the shared budget's connection (the pacer ends when nobody waits)."""
+        if self.shared is not None:
+            await self.shared.aclose()
 
     async def process_request(
         self,
@@ -179,16 +192,23 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
                 await self._pause_over()
             else:
                 await self._acquire(chat, priority)
+            ticket = ""
             try:
+                if chat is not None and self.shared is not None:
+                    ticket = await self._acquire_shared(chat, priority)
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.pause(retry_after_seconds(exc))
+                if self.shared is not None:
+                    await self.shared.pause(retry_after_seconds(exc))
                 if attempt >= retries:
                     raise
                 log.info("%s hit Telegram's limit; sent again after the pause", endpoint)
             finally:
                 if chat is not None:
                     self._answered(chat, priority)
+                if ticket and self.shared is not None:
+                    await self.shared.answered(ticket)
         raise AssertionError("unreachable")  # itertools.count() never ends
 
     # -- state ----------------------------------------------------------------------------------
@@ -213,6 +233,19 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
     async def _pause_over(self) -> None:
         while (left := self._paused_until - self._clock()) > 0:
             await self._sleep(left)
+        if self.shared is not None:
+            while (left := await self.shared.paused_for()) > 0:
+                await self._sleep(left)
+
+    async def _acquire_shared(self, chat: int | str, priority: Priority) -> str:
+        """Wait for a slot of the token's shared budget (after this process's own slot: the
+        message counts as in flight here meanwhile); its ticket, for the answer."""
+        assert self.shared is not None
+        while True:
+            wait, ticket = await self.shared.acquire(chat, _chat_interval(chat), priority)
+            if wait <= 0:
+                return ticket
+            await self._sleep(wait)
 
     # -- slots ----------------------------------------------------------------------------------
     async def _acquire(self, chat: int | str, priority: Priority) -> None:

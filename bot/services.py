@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import AppConfig, BusinessConfig, resolve_secrets
 from providers.base import BookingProvider, ProviderDeps, utc_now
 from providers.registry import provider_class
+from storage import locks
 from storage.db import autocommit, create_engine, create_session_factory
 from storage.migrate import upgrade_async
 from storage.models import Admin, Business
@@ -114,12 +115,19 @@ async def build_services(
     clock: Callable[[], datetime] = utc_now,
     migrate: bool = True,
 ) -> Services:
-    """Migrate the database, synchronise businesses and catalogs, and build the adapters."""
-    if migrate:
-        await upgrade_async(config.database_url)
+    """Migrate the database, synchronise businesses and catalogs, and build the adapters.
+
+    The migrations and the writes run under the start-up lock (:mod:`storage.locks`): workers
+    started together on one PostgreSQL database take turns instead of inserting the same rows."""
     engine = create_engine(config.database_url)
     sessions = create_session_factory(engine)
-    business_ids = await sync_businesses(sessions, config)
+    async with locks.held(engine, locks.START_UP):
+        if migrate:
+            await upgrade_async(config.database_url)
+        business_ids = await sync_businesses(sessions, config)
+        for business in config.businesses:
+            if business.provider == "local":
+                await _sync_local_catalog(sessions, business_ids[business.slug], business)
     owns_http = http is None
     if http is None:
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
@@ -139,8 +147,6 @@ async def build_services(
         # are the operator's to fix: logged now, not met as a traceback by a customer.
         for problem in await provider.start():
             log.warning("%s (%s): %s", business.slug, business.provider, problem)
-        if business.provider == "local":
-            await _sync_local_catalog(sessions, business_ids[business.slug], business)
     return Services(
         config=config,
         engine=engine,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -133,12 +134,26 @@ def _contact_keyboard(language: str) -> ReplyKeyboardMarkup:
 
 
 async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
-    """Send ``reply`` for ``update``: answer the button, delete a password, edit or send."""
+    """Send ``reply`` for ``update``: answer the button, delete a password, edit or send.
+
+    The answer to a tap goes out beside the rest, not before it: it changes nothing the edit
+    depends on, and waiting for it would add a whole Bot API round trip to every tap's reply."""
+    query = update.callback_query
+    answering = asyncio.ensure_future(_answer_query(bot, query, reply)) if query else None
+    try:
+        if query is not None:
+            await _swap_tapped_keyboard(bot, query, reply)
+        await _send_screens(bot, update, event, reply)
+        await set_command_menus(bot, reply.command_menus)
+    finally:
+        if answering is not None:
+            await answering
+
+
+async def _send_screens(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
+    """Delete a password message, then edit the tapped message or send the reply's screens."""
     language = reply.language
     query = update.callback_query
-    if query is not None:
-        await _answer_tap(bot, query, reply)
-    await set_command_menus(bot, reply.command_menus)
     if reply.delete_user_message and event.message_id is not None:
         try:
             await bot.delete_message(chat_id=event.chat_id, message_id=event.message_id)
@@ -206,15 +221,19 @@ async def set_command_menus(bot: Bot, menus: dict[int, tuple[str, list[tuple[str
             log.debug("command menu not set: %s", type(exc).__name__)
 
 
-async def _answer_tap(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
-    """Answer the tapped button (with the reply's alert), and swap the tapped message's keyboard
-    when the reply says so (:attr:`Reply.tapped_keyboard`, its buttons' own callback data)."""
+async def _answer_query(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
+    """Answer the tapped button, with the reply's alert."""
     try:
         await bot.answer_callback_query(
             query.id, text=reply.alert or None, show_alert=reply.alert_dialog or None
         )
     except TelegramError:
         log.debug("callback query could not be answered (too old)")
+
+
+async def _swap_tapped_keyboard(bot: Bot, query: CallbackQuery, reply: Reply) -> None:
+    """Swap the tapped message's keyboard when the reply says so
+    (:attr:`Reply.tapped_keyboard`, its buttons' own callback data)."""
     rows = reply.tapped_keyboard
     if rows is None or query.message is None:
         return

@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import DEFAULT_DATABASE_URL, create_engine
+from storage.locks import MIGRATIONS, lock_in_transaction
 from storage.models import Base
 
 config = context.config
@@ -32,6 +33,9 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # One run at a time on PostgreSQL (two containers starting together): the second
+        # waits here, then finds the schema at head.
+        lock_in_transaction(connection, MIGRATIONS)
         context.run_migrations()
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -130,6 +131,10 @@ class DeliveryPreference(Base):
     )
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     news: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the customer answered about news (the consent's yes, or the news switch in /settings);
+    #: until then ``news`` counts as off and the consent is asked (a row may exist because
+    #: only the reminders were switched)
+    news_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class BlockedChat(Base):

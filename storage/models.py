@@ -274,4 +274,5 @@ class LocalClosure(Base):
 
 from storage import admin_models as admin_models  # noqa: E402
 from storage import delivery_models as delivery_models  # noqa: E402
+from storage import inbox as inbox  # noqa: E402
 from storage import intent_models as intent_models  # noqa: E402

@@ -21,6 +21,7 @@ from datetime import timedelta
 from telegram.error import InvalidToken
 from telegram.ext import ExtBot
 
+from bot import shared_budget
 from bot.bot_api_request import AiohttpRequest
 from bot.config import (
     REFUSED_AT_START_UP,
@@ -50,9 +51,10 @@ def _database_url(explicit: str | None) -> str:
 
 def build_bot(token: str, base_url: str | None, *, rate: float, pool: int) -> ExtBot[Priority]:
     """A dispatcher process's bot: the same request class and rate limiter as the
-    Application's (``bot.app``), with ``rate`` messages a second of the token's budget."""
+    Application's (``bot.app``), with ``rate`` messages a second of the token's budget, and the
+    token's shared budget when ``BOOKBOT_REDIS_URL`` names one."""
     request = AiohttpRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10)
-    limiter = TelegramRateLimiter(rate)
+    limiter = TelegramRateLimiter(rate, shared=shared_budget.from_env(token, rate))
     if base_url:
         api_url, file_url = bot_api_urls(base_url)
         return ExtBot(

@@ -2,8 +2,11 @@
 
 Reminders are on unless the customer turns them off; news (broadcasts) is off until the customer
 says yes (consent: the confirmation of a first booking asks, and ``/settings`` switches it).
-A stored row holds the customer's own choices, which are kept as they are: a row was only ever
-written from ``/settings``, where the customer saw both switches.
+A row holds the customer's switches; news counts only once they answered about it
+(``news_answered``: the consent's yes, or the news switch itself), since a row is also written
+when only the reminders are switched. Rows from before news was opt-in count as answered when
+news was switched off (their explicit no); a "yes" there was the old default, so it is asked
+(migration 0004).
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ NEWS_BY_DEFAULT = False
 
 
 def switches(row: DeliveryPreference | None) -> tuple[bool, bool]:
-    """(reminders on, news on) as stored in ``row``, or the defaults when there is none."""
-    return (REMINDERS_BY_DEFAULT, NEWS_BY_DEFAULT) if row is None else (row.reminders, row.news)
+    """(reminders on, news on) as stored in ``row``, or the defaults when there is none (or
+    the customer never answered about news)."""
+    if row is None:
+        return REMINDERS_BY_DEFAULT, NEWS_BY_DEFAULT
+    return row.reminders, (row.news if row.news_answered else NEWS_BY_DEFAULT)
 
 
 async def get_preference(
@@ -32,19 +38,22 @@ async def get_preference(
     return switches(await session.get(DeliveryPreference, (user_id, business_id)))
 
 
-async def has_chosen(session: AsyncSession, user_id: int, business_id: int) -> bool:
-    """Whether the user ever set their switches for this business (then news is not offered
-    to them again)."""
-    return await session.get(DeliveryPreference, (user_id, business_id)) is not None
+async def answered_news(session: AsyncSession, user_id: int, business_id: int) -> bool:
+    """Whether the user ever answered about this business's news (then it is not offered to
+    them again)."""
+    row = await session.get(DeliveryPreference, (user_id, business_id))
+    return row is not None and row.news_answered
 
 
 def wants_news(user_id: ColumnElement[int], business_id: int) -> ColumnElement[bool]:
-    """SQL condition: the user said yes to this business's news (no row: not asked, so no)."""
+    """SQL condition: the user said yes to this business's news (no row, or never answered:
+    no)."""
     return exists().where(
         and_(
             DeliveryPreference.user_id == user_id,
             DeliveryPreference.business_id == business_id,
             DeliveryPreference.news.is_(true()),
+            DeliveryPreference.news_answered.is_(true()),
         )
     )
 
@@ -57,7 +66,8 @@ async def set_preference(
     reminders: bool | None = None,
     news: bool | None = None,
 ) -> DeliveryPreference:
-    """Change one or both switches (inside the caller's transaction)."""
+    """Change one or both switches (inside the caller's transaction); setting ``news`` is the
+    customer's answer about news."""
     row = await session.get(DeliveryPreference, (user_id, business_id))
     if row is None:
         row = DeliveryPreference(
@@ -65,12 +75,13 @@ async def set_preference(
             business_id=business_id,
             reminders=REMINDERS_BY_DEFAULT,
             news=NEWS_BY_DEFAULT,
+            news_answered=False,
         )
         session.add(row)
     if reminders is not None:
         row.reminders = reminders
     if news is not None:
-        row.news = news
+        row.news, row.news_answered = news, True
     return row
 
 

@@ -6,8 +6,9 @@ callback data, ``dr:<action>:<booking id>`` (:mod:`bot.delivery.render`): ``y`` 
 in users' chats keep working. The data comes from the client, so every tap is checked on the
 server: it acts only on the tapping user's own booking, and only while that booking is confirmed
 and ahead. Rescheduling and cancelling are the engine's own
-(:func:`bot.engine.my_bookings.begin_reschedule`, :func:`bot.engine.my_bookings.cancel_booking`,
-the same as /mybookings), run in a turn of ``Engine.handle``, with its error mapping and language.
+(:func:`bot.engine.my_bookings.begin_reschedule`,
+:func:`bot.engine.my_bookings.cancel_or_explain`, the same as /mybookings), run in a turn of
+``Engine.handle``, with its error mapping and language.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.delivery import texts
 from bot.delivery.render import REMINDER_PREFIX, KeyboardRows, cancel_confirm_rows, reminder_rows
 from bot.engine.features import Feature
-from bot.engine.my_bookings import begin_reschedule, cancel_booking
+from bot.engine.my_bookings import begin_reschedule, cancel_or_explain
 from bot.engine.turn import Turn
 from bot.engine.types import Button
 from providers.base import ProviderError
@@ -71,15 +72,19 @@ class ReminderButtons(Feature):
             turn.tapped_keyboard = _buttons(reminder_rows(turn.language, booking_id))
         else:  # "C": Yes, cancel it
             try:
-                await cancel_booking(turn, row)
+                cancelled = await cancel_or_explain(turn, row)
             except ProviderError as failure:
                 log.warning(
                     "cancelling a booking failed at the platform: %s", type(failure).__name__
                 )
                 turn.show(turn.t(texts.CANCEL_FAILED))
                 return
-            turn.show(turn.t(texts.CANCEL_DONE))
-            turn.tapped_keyboard = []
+            if cancelled:
+                turn.show(turn.t(texts.CANCEL_DONE))
+                turn.tapped_keyboard = []
+            elif not turn.in_booking:
+                # Not confirmed by the platform: the notice says so; the booking is kept.
+                turn.tapped_keyboard = _buttons(reminder_rows(turn.language, booking_id))
 
 
 def _buttons(rows: KeyboardRows) -> list[list[Button]]:

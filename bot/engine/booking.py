@@ -31,17 +31,27 @@ async def start_booking(turn: Turn, slug: str) -> None:
 
 
 async def new_booking(
-    turn: Turn, slug: str, *, skip_kinds: tuple[str, ...] = (), first_kind: str | None = None
+    turn: Turn,
+    slug: str,
+    *,
+    skip_kinds: tuple[str, ...] = (),
+    first_kind: str | None = None,
+    only_kind: str | None = None,
 ) -> BookingState:
     """A booking with ``slug``'s provider in place of the one in progress (not shown yet).
 
     A reschedule starts at the ``date`` step (``first_kind``), without the steps that collect
-    who the appointment is for (``skip_kinds``); the caller fills in the old choices.
+    who the appointment is for (``skip_kinds``); the caller fills in the old choices. Signing
+    in again for a Cancel or Change is a booking of the ``sign_in`` step alone (``only_kind``).
     """
     await abandon(turn)
     provider = turn.services.providers[slug]
     selection = Selection(language=turn.language, user_key=f"tg:{turn.event.user_id}")
-    steps = [s for s in await provider.flow(selection) if s.kind not in skip_kinds]
+    steps = [
+        s
+        for s in await provider.flow(selection)
+        if s.kind not in skip_kinds and only_kind in (None, s.kind)
+    ]
     first = next((i for i, s in enumerate(steps) if s.kind == first_kind), 0)
     booking = BookingState(
         business=slug, flow=[s.to_json() for s in steps], index=first, choices={}
@@ -54,8 +64,11 @@ async def cancel_in_progress(turn: Turn) -> None:
     """Cancel (the button) or /cancel: drop the booking in progress and say what that means.
     Dropping a Change leaves the appointment where it was, and the user is told so."""
     changing = turn.booking.rescheduling is not None
+    signing_in_to_cancel = turn.booking.then is not None
     await follow(turn, CANCELLED)
-    if changing:
+    if signing_in_to_cancel:
+        turn.show(turn.t("Your appointment is kept."))
+    elif changing:
         turn.show(turn.t("The change is cancelled: your appointment is kept at its time."))
     else:
         turn.show(turn.t("Booking cancelled. Send /book to start again."))

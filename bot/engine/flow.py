@@ -54,6 +54,9 @@ SIGNED_IN = Transition(
     "sign_in", "email + password accepted (password message deleted), or account created", NEXT
 )
 WRONG_PASSWORD = Transition("sign_in", "wrong password", "sign_in")
+SIGNED_IN_AGAIN = Transition(
+    "sign_in", "signed in again for a Cancel or Change (then carried out)", IDLE
+)
 ANSWERED = Transition("questions", "all answered", NEXT)
 SCREENED_OUT = Transition("questions", "screening answer refused", IDLE)
 CUSTOMER_KNOWN = Transition("customer", "stored fiche picked, or every field typed and valid", NEXT)
@@ -80,6 +83,7 @@ RETRIED = Transition(ANY, "platform unavailable, then Retry", ANY)
 STALE_BUTTON = Transition(ANY, "stale or forged button", ANY)
 CANCELLED_BOOKING = Transition(IDLE, "/mybookings → Cancel → Yes", IDLE)
 RESCHEDULE = Transition(IDLE, "/mybookings → Change", "date")
+SESSION_ENDED = Transition(IDLE, "Cancel or Change: the session ended", "sign_in")
 
 TRANSITIONS: list[Transition] = [
     START,
@@ -93,6 +97,7 @@ TRANSITIONS: list[Transition] = [
     DAY_FULL,
     SIGNED_IN,
     WRONG_PASSWORD,
+    SIGNED_IN_AGAIN,
     ANSWERED,
     SCREENED_OUT,
     CUSTOMER_KNOWN,
@@ -115,6 +120,7 @@ TRANSITIONS: list[Transition] = [
     STALE_BUTTON,
     CANCELLED_BOOKING,
     RESCHEDULE,
+    SESSION_ENDED,
 ]
 
 #: Rows the engine carries out itself, not through :func:`follow`, and where.
@@ -127,6 +133,7 @@ CARRIED_OUT_ELSEWHERE: dict[Transition, str] = {
     REMINDED: "storage.bookings schedules the reminders with the booking",
     CANCELLED_BOOKING: "my_bookings.my_bookings_action",
     RESCHEDULE: "my_bookings.begin_reschedule starts a booking at its date step",
+    SESSION_ENDED: "my_bookings.sign_in_first starts a booking of the sign-in step alone",
 }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.engine.booking import new_booking
+from bot.engine.flow import SIGNED_IN_AGAIN, follow
 from bot.engine.state import Choice
 from bot.engine.steps.base import show_current
 from bot.engine.summary import when
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_short_moment
-from providers.base import CancelUnconfirmed, NotFound, ProviderError, Selection
+from providers.base import AuthFailed, CancelUnconfirmed, NotFound, ProviderError, Selection
 from storage import bookings as booking_store
 from storage.bookings import BookingView
 from storage.fiches import for_user
@@ -63,16 +64,10 @@ async def my_bookings_action(turn: Turn, action: str) -> None:
             ],
         )
     elif kind == "cc":
-        try:
-            await cancel_booking(turn, row)
-        except CancelUnconfirmed:
-            turn.notice(
-                "We could not confirm the cancellation with the booking system, so your "
-                "appointment is still listed. Please try again later or contact the business."
-            )
+        if await cancel_or_explain(turn, row):
+            turn.show(turn.t("Your appointment is cancelled."))
+        elif not turn.in_booking:  # not cancelled, and not signing in to cancel it
             await my_bookings(turn)
-            return
-        turn.show(turn.t("Your appointment is cancelled."))
     elif kind == "r":
         await begin_reschedule(turn, row.id)
     else:
@@ -89,6 +84,50 @@ async def _owned_confirmed(turn: Turn, booking_id: int) -> BookingView | None:
         await my_bookings(turn)
         return None
     return row
+
+
+async def cancel_or_explain(turn: Turn, row: BookingView) -> bool:
+    """The user's Cancel of ``row`` (/mybookings' "Yes, cancel it", a reminder's): ``True``
+    when it is cancelled. Otherwise the user is told why, in a notice: the platform could not
+    confirm the cancellation (the booking is kept), or their session with it ended (they are
+    asked to sign in, and the cancel follows: :func:`sign_in_first`). Raises any other
+    :class:`ProviderError`."""
+    try:
+        await cancel_booking(turn, row)
+    except CancelUnconfirmed:
+        turn.notice(
+            "We could not confirm the cancellation with the booking system, so your "
+            "appointment is still listed. Please try again later or contact the business."
+        )
+        return False
+    except AuthFailed as ended:
+        slug = turn.services.business_slugs[row.business_id]
+        if not await sign_in_first(turn, slug, f"cc:{row.id}", ended):
+            raise
+        return False
+    return True
+
+
+async def sign_in_first(turn: Turn, slug: str, then: str, ended: AuthFailed) -> bool:
+    """The platform refused the user's session during the /mybookings action ``then``: ask
+    them to sign in again with the sign-in step itself (a booking of that step alone, at the
+    email prompt: they have an account), which carries ``then`` out once they are signed in
+    (:func:`resume_after_sign_in`). ``False`` when ``slug``'s platform has no customer sign-in:
+    then the refusal was of the business's own credentials, nothing the user can fix."""
+    if not turn.services.providers[slug].supports_sign_in:
+        return False
+    booking = await new_booking(turn, slug, only_kind="sign_in")
+    booking.then, booking.sign_in_stage = then, "email"
+    turn.notice(ended.message or "Please sign in again.")
+    await show_current(turn)
+    return True
+
+
+async def resume_after_sign_in(turn: Turn) -> None:
+    """Signed in again: drop the sign-in booking and carry out what it was started for."""
+    then = turn.booking.then or ""
+    await follow(turn, SIGNED_IN_AGAIN)
+    await my_bookings_action(turn, then)
 
 
 async def cancel_booking(turn: Turn, row: BookingView) -> None:

@@ -75,7 +75,7 @@ async def edit_text(turn: Turn, text: str) -> None:
     business = turn.services.config.business(slug) if slug else None
     region = phone_region(business.zone) if business else None
     try:
-        value = clean_field(CustomerField(field), text, turn.now.date(), None, region)
+        value = clean_field(CustomerField(field), text, turn.now.date(), region)
     except InvalidInput as bad:
         turn.show(turn.t(bad.message_id, **bad.kwargs))  # still editing: send it again
         return

@@ -4,7 +4,7 @@ confirmation on screen (the switch itself lives in ``/settings``)."""
 
 from __future__ import annotations
 
-from bot.delivery.preferences import has_chosen, set_preference
+from bot.delivery.preferences import answered_news, set_preference
 from bot.engine.turn import MenuButton, Turn
 from storage.models import Business
 
@@ -13,9 +13,10 @@ ACTION = "news"
 
 
 async def news_question(turn: Turn, business_id: int) -> tuple[str, list[MenuButton]] | None:
-    """The question and its button, for a customer who never chose at this business."""
+    """The question and its button, for a customer who never answered about this business's
+    news (whether or not they have switched their reminders)."""
     async with turn.services.sessions() as session:
-        if await has_chosen(session, turn.event.user_id, business_id):
+        if await answered_news(session, turn.event.user_id, business_id):
             return None
     name = turn.services.business(turn.services.business_slugs[business_id]).name
     question = turn.t(

@@ -209,6 +209,10 @@ class BookingState(_Part):
     sign_in_stage: str | None = stored("si")
     email: str | None = stored("email")
     account: Account | None = stored("acct")
+    #: a /mybookings action (``cc:<id>`` cancel, ``r:<id>`` change) to carry out once signed
+    #: in: the booking is then the sign-in step alone, started because the platform said the
+    #: session had ended
+    then: str | None = stored("then")
     signup: dict[str, str] | None = stored("su")
     password_check: str | None = stored("pwc")
     # questions

@@ -13,7 +13,7 @@ import phonenumbers
 from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 
-from providers.base import CustomerField, FieldRule
+from providers.base import CustomerField
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -53,11 +53,23 @@ def clean_name(text: str) -> str:
     return name
 
 
-def phone_region(zone: ZoneInfo) -> str | None:
-    """The country (ISO 3166 code) of a business's time zone, for numbers typed without their
-    country code ("Europe/Paris" -> "FR"); ``None`` for a zone of no one country ("UTC")."""
+def phone_region(zone: ZoneInfo, country: str | None = None) -> str | None:
+    """The business's country (ISO 3166 code), for numbers typed without their country code:
+    ``country`` when the business configures one, else its time zone's ("Europe/Paris" ->
+    "FR"); ``None`` for a zone of no one country ("UTC")."""
+    if country:
+        return country
     territories: Mapping[str, str] = get_global("zone_territories")
     return territories.get(str(zone.key))
+
+
+def phone_example(region: str | None) -> str:
+    """A mobile number as it is typed in ``region`` ("06 12 34 56 78" in France), or in the
+    international form when there is no region to read national numbers in."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if region is None or number is None:
+        return "+33 6 12 34 56 78"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def clean_phone(text: str, region: str | None = None) -> str:
@@ -157,17 +169,10 @@ def clean_field(
     field: CustomerField,
     text: str,
     today: date,
-    rule: FieldRule | None = None,
     region: str | None = None,
 ) -> str:
-    """Validate ``text`` for ``field`` (by the platform's ``rule`` when it has one); the value
-    is returned as a string for the state. ``region``: the business's country, for phone
-    numbers typed without their country code."""
-    if rule is not None:
-        value = text.strip()
-        if not rule.accepts(value):
-            raise InvalidInput(rule.invalid)
-        return value
+    """Validate ``text`` for ``field``; the value is returned as a string for the state.
+    ``region``: the business's country, for phone numbers typed without their country code."""
     if field in (CustomerField.FIRST_NAME, CustomerField.LAST_NAME):
         return clean_name(text)
     if field is CustomerField.PHONE:

@@ -26,7 +26,10 @@ GUESSES (isolated here so a sandbox account can correct them without touching th
 * :data:`SLOT_TAKEN_STATUSES`: a slot taken meanwhile answers 409, or 400 naming
   ``bookingSlotId``; a 400 that names nothing is not taken for "slot taken".
 * :func:`customer_address`: the SDK sends ``{name, extra, street, zip, city, country}`` without a
-  ``class``; the engine collects one line of text, which goes into ``street``.
+  ``class``; the engine collects one line of text, which goes into ``street``, or, typed as
+  "street, postcode town" (a postcode of 4 or 5 digits), into ``street``, ``zip`` and ``city``.
+  Which parts a back end requires is documented nowhere: a refusal naming ``zip`` or ``city``
+  asks for the address again in that form (:data:`ADDRESS_PARTS`).
 * :data:`UNCOLLECTED_PARAMETERS`: details the SDK sends that the bot never asks (``gender``).
 * A template with ``bookingDayEarliest`` and ``bookingDayLatest`` both 0 (or absent) has no
   window of its own: the platform's default horizon applies, and only the platform's listings
@@ -80,6 +83,15 @@ PARAMETER_FIELDS: Mapping[str, CustomerField] = {
     "city": CustomerField.ADDRESS,
     "country": CustomerField.ADDRESS,
 }
+#: Parts of the address a refusal may name that the one line only fills when typed as
+#: "street, postcode town" (:func:`customer_address`); the user is asked for it in that form.
+ADDRESS_PARTS = frozenset({"zip", "city"})
+ADDRESS_PARTS_MISSING = N_(
+    "The booking system needs the postcode and town of the address. Please type it as "
+    "“street, postcode town”, for example “Unter den Linden 1, 10117 Berlin”."
+)
+#: "postcode town", the last part of an address typed as "street, postcode town"
+_POSTCODE_TOWN = re.compile(r"(\d{4,5})\s+(\S.*)")
 #: ``parameter`` values that mean the slot itself was refused.
 SLOT_PARAMETERS = frozenset({"bookingslotid"})
 #: ``parameter`` values naming a detail the SDK sends but the bot never asks, with what the
@@ -311,9 +323,14 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def customer_address(text: str) -> dict[str, str]:
-    """An address as the SDK sends it, from the one line the engine collects (GUESS: all of it
-    in ``street``; no ``class`` key, which the SDK never sends)."""
-    return {"street": text}
+    """An address as the SDK sends it, from the one line the engine collects (no ``class`` key,
+    which the SDK never sends): "street, postcode town" gives ``street``, ``zip`` and
+    ``city``; anything else goes into ``street`` as typed (GUESS: see the module's notes)."""
+    street, comma, last = text.rpartition(",")
+    parts = _POSTCODE_TOWN.fullmatch(last.strip()) if comma and street.strip() else None
+    if parts is None:
+        return {"street": text}
+    return {"street": street.strip(), "zip": parts.group(1), "city": parts.group(2).strip()}
 
 
 @dataclass(frozen=True)
@@ -361,6 +378,11 @@ def customer_body(customer: CustomerDetails, locale: str) -> dict[str, Any]:
 def field_for_parameter(parameter: str) -> CustomerField | None:
     """The customer field a failure's ``parameter`` names (``customer.email`` -> EMAIL)."""
     return PARAMETER_FIELDS.get(_last_segment(parameter))
+
+
+def is_address_part(parameter: str) -> bool:
+    """Whether a failure's ``parameter`` names the postcode or town of the address."""
+    return _last_segment(parameter) in ADDRESS_PARTS
 
 
 def is_slot_parameter(parameter: str) -> bool:

@@ -23,6 +23,7 @@ from providers.base import (
     N_,
     AuthFailed,
     BookingRefused,
+    CustomerField,
     InvalidCustomerData,
     NotFound,
     ProviderError,
@@ -109,6 +110,14 @@ def _write_refusal(failures: Any, text: Any) -> ProviderError:
             continue
         field = api.field_for_parameter(parameter)
         own_text = platform_text(str(message.get("text") or ""))
+        if api.is_address_part(parameter):
+            # The platform's "should not be blank" would have the same line typed again: say
+            # what the one line must hold for the postcode and town to be sent.
+            return InvalidCustomerData(
+                CustomerField.ADDRESS,
+                api.ADDRESS_PARTS_MISSING,
+                detail=f"{parameter}: {own_text}",
+            )
         if field is not None:
             return InvalidCustomerData(field, own_text)
         if api.is_slot_parameter(parameter):

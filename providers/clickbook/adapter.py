@@ -8,6 +8,8 @@ NewClientFile (ClickBook then invites the client), and the ClientFileID becomes 
 platform reference. New customers register in the chat (NewUserRegistration through the
 Public API, the stub processed by the Admin API, then signed in).
 
+A booking request is sent once (:mod:`.booking`); when its answer is lost, the engine's
+booking intent settles it through :meth:`ClickbookProvider.find_booking` (:mod:`.lookups`).
 Every guessed operation and element name is in :mod:`.mapping`; failures are mapped in
 :mod:`.errors`. Settings: :class:`~providers.clickbook.settings.ClickbookSettings`.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -45,19 +48,15 @@ from providers.base import (
     Slot,
     Step,
 )
-from providers.clickbook import api, lookups, mapping, registration
+from providers.clickbook import api, booking, lookups, mapping, registration
 from providers.clickbook.client import ClickbookClient, Session
-from providers.clickbook.errors import SESSION_ENDED, result_error
+from providers.clickbook.errors import SESSION_ENDED
 from providers.clickbook.settings import ClickbookSettings
 from providers.clickbook.wsdl import Documents, load_documents, open_cache
 from providers.http import RetryPolicy, TTLCache
 from providers.settings import secret
 
 ASK_PROVIDER = N_("Which business would you like to book with?")
-CANCEL_NEEDS_SESSION = N_(
-    "The bot's ClickBook session has ended, so it cannot cancel this appointment. "
-    "Please cancel it on clickbook.net or ask the business."
-)
 #: Free timeslots are not kept longer than this (the engine reads a month, then a day).
 AVAILABILITY_TTL = 5.0
 
@@ -67,6 +66,8 @@ class ClickbookProvider(BookingProvider):
 
     kind: ClassVar[str] = "clickbook"
     supports_sign_in: ClassVar[bool] = True
+    #: a Confirm whose answer was lost is looked up (GETBOOKINGS) by the engine's intents
+    supports_lookup: ClassVar[bool] = True
 
     def __init__(self, deps: ProviderDeps, *, retry: RetryPolicy | None = None) -> None:
         super().__init__(deps)
@@ -91,8 +92,6 @@ class ClickbookProvider(BookingProvider):
             deps.catalog_ttl.total_seconds() if ttl is None else ttl
         )
         self._availability: TTLCache[list[Slot]] = TTLCache(AVAILABILITY_TTL)
-        #: (user, timeslot) whose booking request got no answer: looked up before any retry
-        self._unanswered: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"<ClickbookProvider business={self.deps.business_slug}>"
@@ -298,6 +297,23 @@ class ClickbookProvider(BookingProvider):
         ]
 
     # -- booking --------------------------------------------------------------------------------
+    async def _context(
+        self, selection: Selection, customer: CustomerDetails, *, create: bool
+    ) -> tuple[str | None, str | None]:
+        """In whose name a booking for ``customer`` is made: ``(client file, own reference)``.
+        A staff member books in the client's file (created when ``create``; else ``None`` if
+        the client has none); a customer books as themselves (``""``), ``own`` being their
+        own record's reference when the booking is for them, not for someone else."""
+        session = self.client.session(selection.user_key)
+        if session is None:
+            # The session lives in memory only: gone after a restart.
+            raise AuthFailed(SESSION_ENDED, detail="no ClickBook session for this user")
+        if session.staff:
+            find = registration.client_file if create else registration.existing_client_file
+            return await find(self.client, selection.user_key, customer), None
+        own = customer.provider_ref
+        return "", own if own and own == registration.self_ref(session) else None
+
     async def book(
         self,
         selection: Selection,
@@ -307,67 +323,28 @@ class ClickbookProvider(BookingProvider):
         answers: Mapping[str, str] | None = None,
         hold: Hold | None = None,
     ) -> Booking:
-        user_key = selection.user_key
-        session = self.client.session(user_key)
-        if session is None:
-            raise AuthFailed(SESSION_ENDED, detail="no ClickBook session for this user")
-        form, file_id, own = "", "", None
-        if session.staff:
-            form, file_id = (
-                mapping.FORM_CLIENT_FILE,
-                await registration.client_file(self.client, user_key, customer),
-            )
-        elif customer.provider_ref == registration.self_ref(session):
-            own = customer.provider_ref  # the customer's own record, not someone they book for
-        attempt = (user_key, slot.id)
-        if attempt in self._unanswered:
-            # The last request for this very timeslot got no answer: it may have been booked.
-            found = await lookups.booking_of_slot(
-                self.client, user_key, slot, self.deps.timezone, file_id or own
-            )
-            if found is not None:
-                self._unanswered.discard(attempt)
-                return found
-        try:
-            booking = await self._book_as(selection, slot, form, file_id, own)
-        except ProviderUnavailable:
-            self._unanswered.add(attempt)
-            raise
-        self._unanswered.discard(attempt)
+        """BOOKTIMESLOT, sent once: an unanswered request is looked up by the engine's booking
+        intent (:meth:`find_booking`) before it is ever sent again."""
+        file_id, own = await self._context(selection, customer, create=True)
+        made = await booking.book_timeslot(self.client, selection, slot, file_id or "", own)
         self._availability.clear()
-        return booking
+        return replace(made, service_name=await self._service_name(selection))
 
-    async def _book_as(
-        self, selection: Selection, slot: Slot, form: str, file_id: str, own: str | None = None
-    ) -> Booking:
-        """BOOKTIMESLOT in the client file ``file_id``'s context, or the signed-in user's own;
-        ``own``: the reference of the customer's own record, when the booking is for them."""
-        result = await self.client.call(
-            mapping.BOOK,
-            context="booking",
-            user_key=selection.user_key,
-            idempotent=False,
-            TIMESLOTID=slot.id,
-            SERVICEID=selection.one("service") or "",
-            CONTEXTFORM=form,
-            CONTEXTID=file_id,
-            NOTES="Booked through the Telegram assistant",
-        )
-        result = result if isinstance(result, Mapping) else {}
-        error = result_error(result, "booking")
-        if error is not None:
-            raise error
-        ref = api.text(result, mapping.RESULT_INFO)
-        if not ref:
-            raise ProviderUnavailable(
-                "ClickBook answered no booking id; the appointment may have been made"
-            )
-        return Booking(
-            ref=ref,
-            start=slot.start,
-            end=slot.end,
-            service_name=await self._service_name(selection),
-            resource_name=slot.resource_name,
+    async def find_booking(
+        self, selection: Selection, slot: Slot, customer: CustomerDetails
+    ) -> Booking | None:
+        """The signed-in user's booking of ``slot`` (a staff member's: in the client file of
+        ``customer``, found by our fiche's ClientFileID or the client's email). Without a
+        session in this process nothing can be looked up: :class:`AuthFailed`."""
+        file_id, own = await self._context(selection, customer, create=False)
+        if file_id is None:
+            return None  # a client without a client file: nothing was booked for them
+        return await lookups.booking_of_slot(
+            self.client,
+            selection.user_key,
+            slot,
+            self.deps.timezone,
+            client_file=file_id,
             customer_ref=file_id or own,
         )
 
@@ -389,15 +366,7 @@ class ClickbookProvider(BookingProvider):
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         if self.client.session(selection.user_key) is None:
-            raise AuthFailed(CANCEL_NEEDS_SESSION, detail="no ClickBook session to cancel with")
-        result = await self.client.call(
-            mapping.CANCEL,
-            context="session",
-            user_key=selection.user_key,
-            idempotent=False,
-            BOOKINGID=booking_ref,
-        )
-        error = result_error(result if isinstance(result, Mapping) else {}, "booking")
-        if error is not None:
-            raise error
+            # The engine asks the customer to sign in again, then cancels.
+            raise AuthFailed(SESSION_ENDED, detail="no ClickBook session to cancel with")
+        await booking.cancel_booking(self.client, selection.user_key, booking_ref)
         self._availability.clear()

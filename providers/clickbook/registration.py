@@ -110,9 +110,12 @@ def self_ref(session: Session | str | None) -> str | None:
     return SELF_PREFIX + email.lower() if email else None
 
 
-async def client_file(client: ClickbookClient, user_key: str, customer: CustomerDetails) -> str:
-    """The ClientFileID of ``customer``: our fiche's (their ``provider_ref``), else the client
-    file with their email, else a new one (NewClientFile; ClickBook invites the client)."""
+async def existing_client_file(
+    client: ClickbookClient, user_key: str, customer: CustomerDetails
+) -> str | None:
+    """The ClientFileID of ``customer`` if they have one: our fiche's (their ``provider_ref``),
+    else the client file with their email; ``None`` when ClickBook has none (nothing is
+    created: a booking lookup asks this too)."""
     if customer.provider_ref and not customer.provider_ref.startswith(SELF_PREFIX):
         return customer.provider_ref
     email = (customer.email or "").lower()
@@ -123,6 +126,16 @@ async def client_file(client: ClickbookClient, user_key: str, customer: Customer
         for item in api.items(found, "CLIENTFILE"):
             if api.text(item, "EMAIL").lower() == email and api.text(item, "CLIENTFILEID"):
                 return api.text(item, "CLIENTFILEID")
+    return None
+
+
+async def client_file(client: ClickbookClient, user_key: str, customer: CustomerDetails) -> str:
+    """The ClientFileID of ``customer``: their existing client file
+    (:func:`existing_client_file`), else a new one (NewClientFile; ClickBook invites the
+    client)."""
+    existing = await existing_client_file(client, user_key, customer)
+    if existing:
+        return existing
     result = await client.call(
         mapping.CREATE_CLIENT_FILE,
         context="booking",

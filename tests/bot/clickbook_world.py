@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from sqlalchemy import select
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
+from providers.base import utc_now
 from providers.clickbook import ClickbookProvider
 from storage import conversations
+from storage.delivery_models import Delivery
 from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver, running_bot
 from tests.fakes.clickbook import API_KEY, FakeClickbook, settings_for
@@ -61,9 +64,36 @@ def clickbook_config(database_url: str, cache_dir: Path) -> AppConfig:
 
 @dataclass
 class ClickbookWorld:
+    """The fake platform and the bot's current Services, sharing one clock (the fake's: real
+    time plus the offset a test moves with :meth:`advance`)."""
+
     fake: FakeClickbook
-    services: Services
+    config: AppConfig
     cache_dir: Path
+    services: Services = field(init=False)
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return utc_now() + self.fake.control.offset
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock of both the fake and the bot."""
+        self.fake.control.offset += timedelta(**delta)
+
+    async def start(self) -> Services:
+        """New Services (adapters, their in-memory ClickBook sessions, an HTTP client with an
+        empty cookie jar) on the same database and fake platform: a process starting."""
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.fake), timeout=5.0)
+        self.clients.append(http)
+        self.services = await build_services(
+            self.config, env={KEY_ENV: API_KEY}, http=http, clock=self.now
+        )
+        return self.services
+
+    async def restart(self) -> Services:
+        """Stop this "process" (no clean-up of conversations or intents) and start another."""
+        await self.services.aclose()
+        return await self.start()
 
     @property
     def provider(self) -> ClickbookProvider:
@@ -87,6 +117,14 @@ class ClickbookWorld:
         async with self.services.sessions() as session:
             return list(await session.scalars(select(Booking).order_by(Booking.id)))
 
+    async def notices(self) -> list[str]:
+        """The texts of the notices queued in the outbox (what the sweep tells users)."""
+        async with self.services.sessions() as session:
+            payloads = await session.scalars(
+                select(Delivery.payload).where(Delivery.kind == "notice").order_by(Delivery.id)
+            )
+            return [str(p["text"]) for p in payloads]
+
 
 @asynccontextmanager
 async def clickbook_world(
@@ -98,15 +136,16 @@ async def clickbook_world(
         fake.world.add_account(
             STAFF_EMAIL, STAFF_PASSWORD, first_name="Maya", last_name="Klein", user_type="Staff"
         )
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake), timeout=5.0)
-    services = await build_services(
-        clickbook_config(database_url, cache_dir), env={KEY_ENV: API_KEY}, http=http
+    world = ClickbookWorld(
+        fake=fake, config=clickbook_config(database_url, cache_dir), cache_dir=cache_dir
     )
+    await world.start()
     try:
-        yield ClickbookWorld(fake=fake, services=services, cache_dir=cache_dir)
+        yield world
     finally:
-        await services.aclose()
-        await http.aclose()
+        await world.services.aclose()
+        for http in world.clients:
+            await http.aclose()
 
 
 # -- the steps of a booking, as the user takes them ---------------------------------------------

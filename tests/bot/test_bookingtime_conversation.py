@@ -227,7 +227,7 @@ async def test_consultation_asks_for_staff_mobile_and_address_but_not_email(
         await chat.press(time_label("9:00 AM"))
         await chat.send("Ada")
         await chat.send("Lovelace")
-        assert chat.text == PROMPTS[CustomerField.PHONE]
+        assert chat.text == PROMPTS[CustomerField.PHONE].format(example="01512 3456789")
         await chat.share_contact("4930123456")
         assert chat.text == PROMPTS[CustomerField.ADDRESS]
         await chat.send("Unter den Linden 1, 10117 Berlin")
@@ -241,7 +241,11 @@ async def test_consultation_asks_for_staff_mobile_and_address_but_not_email(
         anna = next(r for r in world.consultation.pool if r.name == "Anna")
         assert appointment.resource_id == anna.id
         assert appointment.customer["mobile"] == "+4930123456"
-        assert appointment.customer["address"]["street"] == "Unter den Linden 1, 10117 Berlin"
+        assert appointment.customer["address"] == {
+            "street": "Unter den Linden 1",
+            "zip": "10117",
+            "city": "Berlin",
+        }
         assert "email" not in appointment.customer
         (booking,) = await world.bookings()
         assert booking.resource_name == "Anna"
@@ -564,3 +568,35 @@ async def test_a_refusal_naming_a_detail_not_asked_asks_for_it_and_then_books(
         assert "Booked!" in chat.text
         assert world.fake.add_bodies[-1]["customer"]["birthday"] == "1990-05-17"
         assert len(world.appointments()) == 1
+
+
+async def test_a_refusal_naming_the_postcode_asks_for_the_address_in_a_form_that_sends_it(
+    database_url: str,
+) -> None:
+    """A back end that needs the postcode and town refuses a street alone: the customer is told
+    what the address must hold, types it so, and the booking goes through with both sent."""
+    async with bookingtime_world(database_url) as world, running_bot(world.services) as chat:
+        world.consultation.address_parts_required = ("zip", "city")
+        await chat.send("/book")
+        await chat.press(CONSULTATION)
+        await chat.press("Anna")
+        await chat.press("5")
+        await chat.press(time_label("9:00 AM"))
+        await chat.send("Ada")
+        await chat.send("Lovelace")
+        await chat.share_contact("4930123456")
+        assert chat.text == PROMPTS[CustomerField.ADDRESS]
+        await chat.send("Unter den Linden 1")
+        await chat.press("✅ Confirm")
+
+        assert "needs the postcode and town of the address" in chat.text
+        assert "“street, postcode town”" in chat.text
+        assert chat.text.endswith(PROMPTS[CustomerField.ADDRESS])
+        assert world.appointments() == []
+        await chat.send("Unter den Linden 1, 10117 Berlin")
+        assert chat.text.startswith("Please check your booking:")
+        await chat.press("✅ Confirm")
+        assert chat.text.startswith("✅ Booked! See you soon.")
+        (appointment,) = world.appointments()
+        assert appointment.customer["address"]["zip"] == "10117"
+        assert appointment.customer["address"]["city"] == "Berlin"

@@ -96,7 +96,7 @@ async def test_a_session_that_expires_mid_flow_asks_to_sign_in_again_and_keeps_t
         assert len(world.fake.world.live_bookings()) == 1
 
 
-async def test_mybookings_cancels_on_clickbook_and_says_how_when_the_session_is_gone(
+async def test_mybookings_cancels_on_clickbook_and_signs_in_first_when_the_session_is_gone(
     database_url: str, tmp_path: Path
 ) -> None:
     async with clickbook_world(database_url, tmp_path) as world:
@@ -120,9 +120,15 @@ async def test_mybookings_cancels_on_clickbook_and_says_how_when_the_session_is_
             await chat.send("/mybookings")
             await chat.press(next(x for x in chat.labels if x.startswith("✖ Cancel")))
             await chat.press("Yes, cancel it")
-            assert "cancel it on clickbook.net" in chat.text, chat.text
+            assert "Please sign in again." in chat.text, chat.text
             assert not world.fake.world.bookings[second.id].cancelled
-        assert [b.status for b in await world.bookings()] == ["cancelled", "confirmed"]
+            await chat.send(EMAIL)
+            assert PASSWORD_PROMPT in chat.text
+            password = await send_message(chat, PASSWORD)
+            assert deleted(chat, password)
+            assert "Your appointment is cancelled." in chat.text
+            assert world.fake.world.bookings[second.id].cancelled
+        assert [b.status for b in await world.bookings()] == ["cancelled", "cancelled"]
 
 
 async def test_without_a_provider_id_the_customer_picks_the_provider_first(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from providers.base import ProviderError
+from providers.base import Booking, ProviderError, Selection, Slot
 from tests.bot.clicrdv_world import (
     BOOKED,
     CHECK_PROMPT,
@@ -476,3 +476,126 @@ async def test_a_cancel_answered_not_found_for_an_appointment_already_gone_is_do
             assert chat.text == "Your appointment is cancelled."
         (booking,) = await world.bookings()
         assert booking.status == "cancelled"
+
+
+async def test_a_cancel_after_the_session_ended_asks_to_sign_in_there_and_then_cancels(
+    database_url: str,
+) -> None:
+    """The session ended (a restart, ClicRDV's own expiry): "Yes, cancel it" asks the customer to
+    sign in right there, deletes the password message, and then cancels what they asked."""
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            world.fake.sessions.clear()
+            await cancel_from_mybookings(chat)
+            assert "Please sign in again." in chat.text
+            assert "Please type your email address." in chat.text
+            assert len(world.fake.live_appointments()) == 1
+
+            await chat.send(EMAIL)
+            assert PASSWORD_PROMPT in chat.text
+            password_message = await send_message(chat, CANARY)
+            assert "The email or password was not accepted" in chat.text
+            assert password_message in [c.params["message_id"] for c in chat.calls("deleteMessage")]
+            password_message = await send_message(chat, PASSWORD)
+            assert password_message in [c.params["message_id"] for c in chat.calls("deleteMessage")]
+            assert f"Signed in as {EMAIL}." in chat.text
+            assert "Your appointment is cancelled." in chat.text
+            assert CANARY not in json.dumps(await world.state())
+        assert world.fake.live_appointments() == []
+        (booking,) = await world.bookings()
+        assert booking.status == "cancelled"
+
+
+async def test_cancel_while_signing_in_again_keeps_the_appointment(database_url: str) -> None:
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            world.fake.sessions.clear()
+            await cancel_from_mybookings(chat)
+            await chat.press("✖ Cancel")
+            assert chat.text == "Your appointment is kept."
+            assert "b" not in await world.state()
+        assert len(world.fake.live_appointments()) == 1
+
+
+async def test_a_reminders_cancel_the_platform_did_not_confirm_says_so_and_keeps_it(
+    database_url: str,
+) -> None:
+    """The reminder's Cancel runs the same cancel as /mybookings, and says the same thing when
+    the platform could not confirm it: not "could not be cancelled", but that it is kept."""
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            (booking,) = await world.bookings()
+            world.fake.control.cancel_path_unknown = True
+            await chat.tap(f"dr:C:{booking.id}")
+            assert "could not confirm the cancellation" in chat.text
+            assert "so your appointment is still listed" in chat.text
+            assert "could not be cancelled" not in chat.text
+        assert len(world.fake.live_appointments()) == 1
+        (booking,) = await world.bookings()
+        assert booking.status == "confirmed"
+
+
+async def test_a_reminders_cancel_after_the_session_ended_signs_in_then_cancels(
+    database_url: str,
+) -> None:
+    async with clicrdv_world(database_url) as world:
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            (booking,) = await world.bookings()
+            world.fake.sessions.clear()
+            await chat.tap(f"dr:C:{booking.id}")
+            assert "Please sign in again." in chat.text
+            await chat.send(EMAIL)
+            await send_message(chat, PASSWORD)
+            assert "Your appointment is cancelled." in chat.text
+        assert world.fake.live_appointments() == []
+
+
+async def test_a_change_whose_session_ended_signs_in_then_starts_the_change_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform with both customer sign-in and Change (ClicRDV has no Change: it is given
+    one here that, like its writes, needs a live session): the Change skips signing in, so an
+    ended session is met at its Confirm; the customer signs in there and the Change goes on."""
+    async with clicrdv_world(database_url) as world:
+        provider = world.provider
+        moved: list[str] = []
+
+        async def reschedule(booking_ref: str, selection: Selection, slot: Slot) -> Booking:
+            await provider.appointments(selection)  # AuthFailed without a live session
+            moved.append(booking_ref)
+            return Booking(booking_ref, slot.start, slot.end, "Coupe")
+
+        monkeypatch.setattr(provider, "supports_reschedule", True)
+        monkeypatch.setattr(provider, "reschedule", reschedule)
+        async with world.chat() as chat:
+            await book_to_confirm_screen(chat)
+            await finish_booking(chat)
+            world.fake.sessions.clear()
+            await chat.send("/mybookings")
+            (change,) = [label for label in chat.labels if label.startswith("↻ Change")]
+            await chat.press(change)
+            await choose_time(chat)
+            assert "Please check the new time:" in chat.text
+            await chat.press("✅ Confirm")
+            assert "Please sign in again." in chat.text
+            assert "Please type your email address." in chat.text
+            assert moved == []
+
+            await chat.send(EMAIL)
+            await send_message(chat, PASSWORD)
+            assert f"Signed in as {EMAIL}." in chat.text
+            assert "Pick the new day for your appointment." in chat.text
+            await choose_time(chat)
+            await chat.press("✅ Confirm")
+            assert "✅ Your new time is confirmed." in chat.text
+        assert len(moved) == 1
+        (booking,) = await world.bookings()
+        assert booking.provider_ref == moved[0]

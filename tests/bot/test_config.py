@@ -19,6 +19,7 @@ slug = "Bad Slug"
 name = "Shop"
 provider = "nope"
 timezone = "Mars/Olympus"
+country = "Francia"
 
 [[businesses]]
 slug = "ok"
@@ -55,6 +56,7 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
     assert "businesses[Bad Slug].slug" in problems
     assert "businesses[Bad Slug].provider: Value error, unknown provider 'nope'" in problems
     assert "businesses[Bad Slug].timezone" in problems and "Mars/Olympus" in problems
+    assert "businesses[Bad Slug].country: Value error, unknown country 'Francia'" in problems
 
 
 def test_provider_settings_and_missing_secrets_are_reported(tmp_path: Path) -> None:

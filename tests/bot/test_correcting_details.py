@@ -11,6 +11,7 @@ from storage.models import Fiche
 from tests.bot.harness import ChatDriver, running_bot
 from tests.bot.test_local_booking import book_haircut
 from tests.bot.test_local_robustness import reach_details
+from tests.bot.test_local_screens import state_of, store_state
 
 
 async def test_the_summary_shows_every_detail_typed(services: Services) -> None:
@@ -93,3 +94,22 @@ async def test_a_returning_customer_changes_a_stored_detail_from_the_confirm_scr
         # Back from this confirm screen is the usual one: the stored people
         await chat.press("« Back")
         assert "Book for Anna Martin (me)" in chat.labels
+
+
+async def test_a_state_stored_while_a_personal_identifier_was_asked_asks_the_forms_details(
+    services: Services,
+) -> None:
+    """A conversation stored while a platform still had the customer type an identifier (Qmatic
+    before it generated its own) loads, and what the user then types is not taken as one: the
+    step asks the details its form lists."""
+    async with running_bot(services) as chat:
+        await reach_details(chat)
+        await chat.send("Anna")
+        state = await state_of(services, chat.user_id)
+        state["b"]["field"] = "personal_id"
+        await store_state(services, state, chat.user_id)
+        await chat.send("19800101-1234")
+        assert "last name" in chat.text
+        assert "personal_id" not in (await state_of(services, chat.user_id))["b"]["cust"]
+        await chat.send("Martin")
+        assert "phone" in chat.text

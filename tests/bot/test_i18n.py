@@ -59,8 +59,7 @@ def test_extraction_finds_every_way_the_code_names_a_message() -> None:
         "Please type a name.",  # InvalidInput("...")
         "Free times on {day}:",  # with a placeholder
         # N_((...)) with extra parentheses, which Babel alone does not see
-        "Please share your phone number with the button below, "
-        "or type it with the country code (+33 6 12 34 56 78).",
+        "Please share your phone number with the button below, or type it, for example {example}.",
         "Reminder: {service} at {business}, {day} at {time}.",  # bot.delivery.texts.MSGIDS
         "This service is no longer offered.",  # providers.base.N_ in an adapter
         "This email address does not exist.",  # N_ in an adapter's table (ClicRDV's codes)

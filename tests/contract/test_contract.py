@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -184,3 +185,26 @@ async def test_booking_is_not_retried_after_a_failure(target: ContractTarget) ->
     # One failure was injected and the booking was not retried: the slot is still free.
     again = await target.provider.slots(walk.selection, walk.day)
     assert walk.slots[0].start in {s.start for s in again}
+
+
+async def test_a_lookup_finds_the_booking_at_its_slot_and_none_elsewhere(
+    target: ContractTarget,
+) -> None:
+    """What the engine asks to settle a Confirm whose answer was lost (``supports_lookup``):
+    the booking made at a slot for a customer, and nothing at a slot not booked."""
+    provider = target.provider
+    if not provider.supports_lookup:
+        pytest.skip(f"{target.name} offers no lookup of what it booked")
+    walk = await walk_to_slots(target)
+    if len(walk.slots) < 2:
+        pytest.skip("needs two free slots on one day")
+    customer = target.customer
+    reference = provider.customer_reference(customer)
+    if reference is not None:  # the engine keeps it with the booking, as here
+        customer = replace(customer, provider_ref=reference)
+    slot, other = walk.slots[0], walk.slots[1]
+    booking = await provider.book(walk.selection, slot, customer, answers=walk.answers)
+    found = await provider.find_booking(walk.selection, slot, customer)
+    assert found is not None
+    assert (found.ref, found.start) == (booking.ref, booking.start)
+    assert await provider.find_booking(walk.selection, other, customer) is None

@@ -76,7 +76,13 @@ class Db:
                 await s.execute(
                     insert(DeliveryPreference),
                     [
-                        {"user_id": i, "business_id": business_id, "reminders": True, "news": True}
+                        {
+                            "user_id": i,
+                            "business_id": business_id,
+                            "reminders": True,
+                            "news": True,
+                            "news_answered": True,
+                        }
                         for i in ids
                     ],
                 )

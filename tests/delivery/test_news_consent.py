@@ -79,3 +79,20 @@ async def test_choices_stored_before_are_kept(services: Services) -> None:
             assert "Booked!" in chat.text
             assert "Would you like news" not in chat.text  # they chose already
     assert await audience(services) == 1
+
+
+async def test_a_customer_who_only_switched_reminders_is_still_asked_about_news_once(
+    services: Services,
+) -> None:
+    business_id = services.business_ids["sample-salon"]
+    async with running_bot(services) as chat:
+        async with services.sessions() as session, session.begin():
+            await set_preference(session, chat.user_id, business_id, reminders=False)
+        await book_haircut(chat)
+        await chat.press("✅ Confirm")
+        assert "Would you like news from Salon Belle Rue?" in chat.text
+        await chat.press("🔔 Yes, send me news")
+        async with services.sessions() as session:
+            # the yes is added to the reminders choice, which is kept
+            assert await get_preference(session, chat.user_id, business_id) == (False, True)
+    assert await audience(services) == 1

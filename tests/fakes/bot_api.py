@@ -22,8 +22,14 @@ Run in a thread (:class:`FakeBotApi`, for tests) or as a process for the benchma
 ``python -m tests.fakes.bot_api --limit 1000 --port-file /tmp/port`` (stats at
 ``GET /control/stats``).
 
+- updates, as Telegram keeps them: :meth:`BotApiState.push_update` queues one; ``getUpdates``
+  (``offset`` confirms, ``limit``, long polling ``timeout``) hands them out; 409 Conflict
+  while a webhook is set, and to a waiting ``getUpdates`` when a newer one arrives; ``setWebhook``
+  (an https ``url``; ``secret_token`` of 1-256 characters A-Z, a-z, 0-9, _ and -, else 400),
+  ``deleteWebhook`` and ``getWebhookInfo`` keep the webhook's settings.
+
 Methods: getMe, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
-deleteMessage, setMyCommands.
+deleteMessage, setMyCommands, getUpdates, setWebhook, deleteWebhook, getWebhookInfo.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -52,6 +59,10 @@ TOKEN = "123456:TEST-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "FakeBot", "username": "fake_bot"}
 #: requests arriving this soon after a 429 were probably sent before the client saw it
 IN_FLIGHT_GRACE = 0.15
+#: setWebhook's secret_token: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and -"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: how often a long-polling getUpdates looks for new updates
+POLL_STEP = 0.01
 
 
 @dataclass
@@ -90,12 +101,25 @@ class BotApiState:
     events: list[Event] = field(default_factory=list)
     edits: list[tuple[int, int, str]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: messages accepted (sent or edited), in order, whatever ``record_events`` says
+    delivered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
     _chat_last: dict[int, float] = field(default_factory=dict)
     _forced: deque[int] = field(default_factory=deque)
     _paused_until: float = 0.0
     _paused_from: float = 0.0
     _message_id: int = 0
+    #: the webhook set by setWebhook: {"url": ..., "secret_token": ...}, or None
+    webhook: dict[str, str] | None = None
+    #: updates not confirmed yet (getUpdates' offset confirms them)
+    pending_updates: list[dict[str, Any]] = field(default_factory=list)
+    _poll_generation: int = 0
+    _update_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for getUpdates (thread-safe)."""
+        with self._update_lock:
+            self.pending_updates.append(update)
 
     def force_429(self, count: int, retry_after: int) -> None:
         """The next ``count`` sendMessage requests get a 429 with ``retry_after``."""
@@ -196,6 +220,8 @@ class BotApiState:
             status, body = self.send_message(params)
             if self.record_events:
                 self.events.append(Event(self.clock(), method, int(params["chat_id"]), status))
+            if status == 200:
+                self.delivered.append((method, params))
             return status, body
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
@@ -203,13 +229,68 @@ class BotApiState:
             chat_id = int(params.get("chat_id", 0))
             message_id = int(params.get("message_id", 0))
             self.edits.append((chat_id, message_id, str(params.get("text", ""))))
+            self.delivered.append((method, params))
             return 200, {
                 "ok": True,
                 "result": self._message(chat_id, str(params.get("text", "")), params),
             }
         if method in ("answerCallbackQuery", "deleteMessage", "setMyCommands"):
             return 200, {"ok": True, "result": True}
+        if method in ("setWebhook", "deleteWebhook", "getWebhookInfo"):
+            return self.webhook_method(method, params)
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+
+    def webhook_method(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getWebhookInfo":
+            info = {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False}
+            return 200, {"ok": True, "result": {**info, "pending_update_count": 0}}
+        url = str(params.get("url", ""))
+        if method == "deleteWebhook" or not url:
+            self.webhook = None
+            if str(params.get("drop_pending_updates", "")).lower() == "true":
+                with self._update_lock:
+                    self.pending_updates.clear()
+            return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+        if not url.startswith("https://"):
+            return _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not SECRET_TOKEN.fullmatch(str(secret)):
+            return _bad_request("secret token contains unallowed characters")
+        self.webhook = {"url": url, "secret_token": str(secret or "")}
+        return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+    async def get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Long polling: confirm below ``offset``, then wait up to ``timeout`` for updates."""
+        self.methods["getUpdates"] += 1
+        if self.webhook is not None:
+            return _conflict("can't use getUpdates method while webhook is active")
+        # A newer getUpdates ends the one still waiting, as Telegram does.
+        self._poll_generation += 1
+        generation = self._poll_generation
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = self.clock() + float(params.get("timeout") or 0)
+        while True:
+            if generation != self._poll_generation:
+                return _conflict(
+                    "terminated by other getUpdates request; make sure that only one bot "
+                    "instance is running"
+                )
+            with self._update_lock:
+                self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+                ready = self.pending_updates[:limit]
+            if ready or self.clock() >= deadline:
+                return 200, {"ok": True, "result": ready}
+            await asyncio.sleep(POLL_STEP)
+
+
+def _bad_request(reason: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {reason}"}
+
+
+def _conflict(reason: str) -> tuple[int, dict[str, Any]]:
+    description = f"Conflict: {reason}"
+    return 409, {"ok": False, "error_code": 409, "description": description}
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -238,7 +319,10 @@ def create_app(state: BotApiState) -> Starlette:
         params = await _params(request)
         if state.latency:
             await asyncio.sleep(state.latency)
-        status, body = state.handle(request.path_params["method"], params)
+        if request.path_params["method"] == "getUpdates":
+            status, body = await state.get_updates(params)
+        else:
+            status, body = state.handle(request.path_params["method"], params)
         return JSONResponse(body, status)
 
     async def stats(_: Request) -> JSONResponse:

@@ -56,7 +56,6 @@ async def test_the_customer_is_never_asked_for_an_identifier() -> None:
     provider = make_provider(fake)
     form = await provider.customer_form(PASSPORT)
     assert CustomerField.PERSONAL_ID not in form.fields()
-    assert not form.rules
 
 
 async def test_a_new_person_gets_a_generated_identifier_returned_to_be_kept_in_the_fiche() -> None:

@@ -169,12 +169,7 @@ class ConfirmStep(StepHandler):
             await follow(turn, FIELD_REFUSED)
             return
         except AuthFailed as refused_account:
-            if not any(s.key == "sign_in" for s in turn.steps):
-                # The business's own credentials were refused: nothing the user can fix.
-                raise ProviderUnavailable(refused_account.message) from None
-            booking.account = None
-            turn.notice(REFUSAL_TEXT.get(refused_account.kind) or "Please sign in again.")
-            await follow(turn, ACCOUNT_REFUSED)
+            await self._account_refused(turn, refused_account)
             return
         except BookingRefused as refused:
             turn.notice(
@@ -204,6 +199,25 @@ class ConfirmStep(StepHandler):
             await follow(turn, GONE)
             return
         await self._finish(turn, result)
+
+    @staticmethod
+    async def _account_refused(turn: Turn, refused: AuthFailed) -> None:
+        """The platform refused the customer's session or account: sign in (again)."""
+        booking = turn.booking
+        if booking.rescheduling is not None and turn.provider.supports_sign_in:
+            # A Change skips signing in; the session ended: sign in, then the Change starts
+            # again (see my_bookings.sign_in_first).
+            from bot.engine.my_bookings import sign_in_first
+
+            change = f"r:{booking.rescheduling}"
+            await sign_in_first(turn, booking.business, change, refused)
+            return
+        if not any(s.key == "sign_in" for s in turn.steps):
+            # The business's own credentials were refused: nothing the user can fix.
+            raise ProviderUnavailable(refused.message) from None
+        booking.account = None
+        turn.notice(REFUSAL_TEXT.get(refused.kind) or "Please sign in again.")
+        await follow(turn, ACCOUNT_REFUSED)
 
     async def _request(self, turn: Turn, slot: Slot) -> Booking:
         """The one booking (or reschedule) request of a Confirm; a refusal settles its intent

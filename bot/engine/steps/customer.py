@@ -4,7 +4,6 @@ customer form asks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import ClassVar
 
@@ -17,11 +16,12 @@ from bot.engine.validation import (
     clean_field,
     clean_label,
     clean_shared_phone,
+    phone_example,
     phone_region,
     readable_phone,
 )
 from bot.i18n import N_, format_date
-from providers.base import CustomerField, FieldRule, ProviderError, Step
+from providers.base import CustomerField, ProviderError, Step
 from storage.fiches import fiche_details, for_user
 
 PROMPTS = {
@@ -30,8 +30,7 @@ PROMPTS = {
     ),
     CustomerField.LAST_NAME: N_("Please type their last name."),
     CustomerField.PHONE: N_(
-        "Please share your phone number with the button below, "
-        "or type it with the country code (+33 6 12 34 56 78)."
+        "Please share your phone number with the button below, or type it, for example {example}."
     ),
     CustomerField.EMAIL: N_("Please type an email address for the confirmation."),
     CustomerField.BIRTH_DATE: N_("Please type the date of birth (DD/MM/YYYY)."),
@@ -54,10 +53,9 @@ FIELD_NAMES = {
 class CustomerStep(StepHandler):
     kind: ClassVar[str] = "customer"
 
-    async def _form(self, turn: Turn) -> tuple[list[str], set[str], Mapping[str, FieldRule]]:
+    async def _form(self, turn: Turn) -> tuple[list[str], set[str]]:
         form = await turn.provider.customer_form(turn.selection())
-        rules = {f.value: rule for f, rule in form.rules.items()}
-        return [f.value for f in form.fields()], {f.value for f in form.required}, rules
+        return [f.value for f in form.fields()], {f.value for f in form.required}
 
     async def _known_people(self, turn: Turn) -> list[Person]:
         """Our stored fiches for this business, plus the platform's own for a signed-in account
@@ -92,7 +90,7 @@ class CustomerStep(StepHandler):
 
     async def show(self, turn: Turn, step: Step) -> None:
         booking = turn.booking
-        fields, required, rules = await self._form(turn)
+        fields, required = await self._form(turn)
         if booking.customer_stage is None:
             people = await self._known_people(turn)
             booking.people = people
@@ -103,9 +101,13 @@ class CustomerStep(StepHandler):
             _show_people(turn)
             return
         cust, skipped = _details(turn), booking.skipped or []
+        if booking.asking not in (None, *fields) or booking.editing not in (None, *fields):
+            # A detail the form no longer lists (a state stored while Qmatic still asked a
+            # personal identifier): ask what the form lists instead.
+            booking.asking = booking.editing = None
         if booking.editing:
             field = CustomerField(booking.editing)
-            _ask(turn, field, field.value not in required, rules, cust.get(field.value))
+            _ask(turn, field, field.value not in required, cust.get(field.value))
             return
         if booking.customer_stage == "review":
             booking.asking = None
@@ -113,7 +115,7 @@ class CustomerStep(StepHandler):
             return
         missing = [f for f in fields if f not in cust and f not in skipped]
         if missing:
-            _ask(turn, CustomerField(missing[0]), missing[0] not in required, rules)
+            _ask(turn, CustomerField(missing[0]), missing[0] not in required)
             return
         booking.asking = None
         if booking.fiche_id is None and booking.label is None:
@@ -164,13 +166,11 @@ class CustomerStep(StepHandler):
         booking = turn.booking
         stage = booking.customer_stage
         try:
-            if stage in ("ask", "review") and booking.asking:
-                field = CustomerField(booking.asking)
-                rule = (await self._form(turn))[2].get(field.value)
-                region = phone_region(turn.business.zone)
-                _details(turn)[field.value] = clean_field(
-                    field, text, turn.now.date(), rule, region
-                )
+            asking = booking.asking
+            if stage in ("ask", "review") and asking and asking in (await self._form(turn))[0]:
+                field = CustomerField(asking)
+                region = phone_region(turn.business.zone, turn.business.country)
+                _details(turn)[field.value] = clean_field(field, text, turn.now.date(), region)
                 _answered(turn, field.value)
                 if field is CustomerField.PHONE:
                     turn.drafts.append(_remove_keyboard(turn))
@@ -251,7 +251,6 @@ def _ask(
     turn: Turn,
     field: CustomerField,
     optional: bool,
-    rules: Mapping[str, FieldRule],
     current: str | None = None,
 ) -> None:
     """Ask for ``field``; ``current``: its value, when it is asked again to be corrected."""
@@ -262,8 +261,12 @@ def _ask(
     if optional:
         rows.append([MenuButton(turn.t("Skip"), "b:skip")])
     rows.append(nav_row(turn))
-    rule = rules.get(field.value)
-    text = turn.t(rule.prompt if rule is not None else PROMPTS[field])
+    if field is CustomerField.PHONE:
+        business = turn.business
+        example = phone_example(phone_region(business.zone, business.country))
+        text = turn.t(PROMPTS[field], example=example)
+    else:
+        text = turn.t(PROMPTS[field])
     if current is not None:
         now = turn.t("Now: {value}", value=shown_detail(field, current, turn.language))
         text = now + "\n" + text

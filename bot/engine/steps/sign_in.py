@@ -145,6 +145,12 @@ class SignInStep(StepHandler):
             booking.account = stored_account(account)
             booking.sign_in_stage = None
             turn.notice("Signed in as {email}.", email=account.email)
+            if booking.then is not None:
+                # Signing in again for a Cancel or Change (see my_bookings.sign_in_first).
+                from bot.engine.my_bookings import resume_after_sign_in
+
+                await resume_after_sign_in(turn)
+                return
             await follow(turn, SIGNED_IN)
             return
         await super().on_text(turn, step, text)
@@ -159,6 +165,8 @@ class SignInStep(StepHandler):
 
     async def on_back(self, turn: Turn, step: Step) -> bool:
         booking = turn.booking
+        if booking.then is not None and booking.sign_in_stage == "email":
+            return False  # signing in again for a Cancel: no account to create instead
         if booking.sign_in_stage in FORM_STAGES:
             # Out of the registration form; what was answered is kept for a second go.
             booking.sign_in_stage, booking.password_check, booking.options = "start", None, None

@@ -445,6 +445,9 @@ def validate_customer(template: FakeTemplate, customer: dict[str, Any]) -> Respo
         isinstance(address, dict) and str(address.get("street") or "").strip()
     ):
         return failure(400, "This value should not be blank.", "address")
+    for part in template.address_parts_required:
+        if not (isinstance(address, dict) and str(address.get(part) or "").strip()):
+            return failure(400, "This value should not be blank.", part)
     return None
 
 

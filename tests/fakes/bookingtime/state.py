@@ -143,6 +143,9 @@ class FakeTemplate:
     email_required: bool = True
     mobile_required: bool = False
     address_required: bool = False
+    #: parts of the address beside the street this template's back end insists on (``zip``,
+    #: ``city``): the documents do not say which are required, so a test may ask for them
+    address_parts_required: tuple[str, ...] = ()
     day_earliest: int = 0
     day_latest: int = 30
     lead_time: int = 120

@@ -144,7 +144,7 @@ class FakeClickbook:
         if self.control.latency_ms:
             await asyncio.sleep(self.control.latency_ms / 1000)
         is_wsdl = request.method == "GET" and query.upper() == "WSDL"
-        failure = None if is_wsdl else self.control.take()
+        failure = None if is_wsdl else self.control.take(operation)
         if failure == "timeout":
             raise httpx.ReadTimeout("the fake ClickBook did not answer")
         if failure in ("unavailable", "error"):

@@ -185,7 +185,17 @@ def book(world: World, p: dict[str, Any], user: Account | None) -> Any:
 
 
 def bookings(world: World, p: dict[str, Any], user: Account | None) -> Any:
+    """The user's bookings; with a CONTEXTID (a ClientFile), those in that client file only
+    (our reading: GETBOOKINGS takes the context elements BOOKTIMESLOT takes; its answer is an
+    array, so a context the user cannot see has no bookings, as GETCLIENTFILES has no files)."""
     assert user is not None
+    context = p.get("CONTEXTID") or ""
+    if context and (
+        p.get("CONTEXTFORM") != "ClientFile"
+        or context not in world.client_files
+        or user.user_type not in ("Staff", "Authority")
+    ):
+        return {"BOOKING": []}
     first = date.fromisoformat(p.get("STARTDATE") or "1970-01-01")
     last = date.fromisoformat(p.get("ENDDATE") or "2999-12-31")
     return {
@@ -201,7 +211,9 @@ def bookings(world: World, p: dict[str, Any], user: Account | None) -> Any:
                 "CONTEXTID": b.context_id,
             }
             for b in world.live_bookings()
-            if b.email == user.email and first <= b.start.date() <= last
+            if b.email == user.email
+            and first <= b.start.date() <= last
+            and (not context or b.context_id == context)
         ]
     }
 

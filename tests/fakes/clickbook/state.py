@@ -62,20 +62,26 @@ class Booking:
 
 @dataclass
 class Control:
-    """``fail_next(mode, count)``: "unavailable" (503), "error" (500 without envelope),
-    "timeout", "lost" (carried out, answer never arrives), "fault" (a SOAP fault)."""
+    """``fail_next(mode, count, operation)``: "unavailable" (503), "error" (500 without
+    envelope), "timeout", "lost" (carried out, answer never arrives), "fault" (a SOAP fault);
+    with ``operation``, only the next requests of that SOAP operation fail."""
 
     latency_ms: float = 0.0
-    failures: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str | None]] = field(default_factory=list)
     offset: timedelta = timedelta()
 
-    def fail_next(self, mode: str, count: int = 1) -> None:
+    def fail_next(self, mode: str, count: int = 1, operation: str | None = None) -> None:
         if mode not in {"unavailable", "error", "timeout", "lost", "fault"}:
             raise ValueError(mode)
-        self.failures.extend([mode] * count)
+        self.failures.extend([(mode, operation)] * count)
 
-    def take(self) -> str | None:
-        return self.failures.pop(0) if self.failures else None
+    def take(self, operation: str = "") -> str | None:
+        """The failure the next request of ``operation`` gets, if any (used up)."""
+        for index, (mode, only) in enumerate(self.failures):
+            if only is None or only == operation:
+                del self.failures[index]
+                return mode
+        return None
 
 
 class World:

@@ -3,8 +3,8 @@
 Roles granted in the database, blocked users, the append-only audit log, muted notices, users'
 @usernames, the local calendar's closures, claims of phoned-in bookings.
 
-Revision ID: 0004_s7_biz17
-Revises: 0003_s7_rel14
+Revision ID: 0006_s7_biz17
+Revises: 0005_s7many18_webhook_inbox
 Create Date: 2026-12-02 00:45:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0004_s7_biz17"
-down_revision: str | None = "0003_s7_rel14"
+revision: str = "0006_s7_biz17"
+down_revision: str | None = "0005_s7many18_webhook_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
