@@ -13,7 +13,19 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot import handlers
-from bot.admin import BroadcastComposer
+from bot.admin import (
+    AccessControl,
+    BroadcastComposer,
+    CalendarActions,
+    Closures,
+    Export,
+    Health,
+    NoticeButtons,
+    PhonedIn,
+    ScheduleViews,
+    Stats,
+)
+from bot.admin.menus import menus_with_roles
 from bot.bot_api_request import AiohttpRequest
 from bot.commands import menu
 from bot.config import bot_api_urls
@@ -23,8 +35,10 @@ from bot.delivery.settings import NotificationSettings
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, gettext
 from bot.local_api import LOCAL_TOKEN
+from bot.my_data import MyData
 from bot.rate_limiter import TELEGRAM_RATE, TelegramRateLimiter
 from bot.services import Services
+from bot.telegram_io import set_command_menus
 from bot.update_processor import ChatOrderedProcessor
 
 if TYPE_CHECKING:
@@ -79,7 +93,21 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
     application = builder.build()
     application.bot_data.services = services
-    features = [NotificationSettings(), ReminderButtons(), BroadcastComposer()]
+    features = [
+        NotificationSettings(),
+        ReminderButtons(),
+        BroadcastComposer(),
+        AccessControl(),
+        NoticeButtons(),
+        ScheduleViews(),
+        CalendarActions(),
+        Closures(),
+        Export(),
+        PhonedIn(),
+        Stats(),
+        Health(),
+        MyData(),
+    ]
     application.bot_data.engine = Engine(services, features=features)
     handlers.register(application)
     if jobs and application.job_queue is not None:
@@ -92,6 +120,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         commands = [BotCommand(c.name, gettext(language, c.description)) for c in menu()]
         await application.bot.set_my_commands(
             commands, language_code=None if language == "en" else language
+        )
+    # the deep links /enter gives (t.me/<bot>?start=claim-...)
+    application.bot_data.services.extra["bot_username"] = application.bot.username
+    # everyone with a role gets their own menu in their private chat (bot.admin.menus)
+    services: Services = application.bot_data.services
+    async with services.sessions() as session:
+        await set_command_menus(
+            application.bot, await menus_with_roles(session, services.config.default_language)
         )
     freeze_startup_heap()
 

@@ -92,7 +92,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     async def main() -> None:
         services = await build_services(config)
         try:
-            await run_console(services, language=args.language)
+            await run_console(services, language=args.language, user_id=args.user)
         finally:
             await services.aclose()
 
@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
     chat = sub.add_parser("chat", help="book in the terminal, no Telegram needed")
     chat.add_argument("--language", default=os.environ.get("BOOKBOT_LANGUAGE", "en"))
+    chat.add_argument(
+        "--user", type=int, default=1, help="the Telegram user id to chat as (default 1)"
+    )
     chat.set_defaults(func=cmd_chat)
     dispatch = sub.add_parser("dispatch", help="send due reminders and broadcasts")
     dispatch.add_argument("rest", nargs=argparse.REMAINDER)

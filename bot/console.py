@@ -18,9 +18,12 @@ import unicodedata
 from typing import Any, TextIO
 
 from telegram import Update
+from telegram.ext import ExtBot
 
 from bot.app import build_application
-from bot.local_api import ApiCall, LocalBotApi, UpdateFactory
+from bot.delivery.dispatcher import Dispatcher
+from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotApi, UpdateFactory
+from bot.rate_limiter import Priority, TelegramRateLimiter
 from bot.services import Services
 
 #: Button labels that are layout, not choices (calendar padding and closed days).
@@ -45,7 +48,17 @@ class ConsoleScreen:
         self.buttons: list[tuple[str, str]] = []
         self.menu_message_id = 0
 
+    #: the console user's chat: what the dispatcher sends to other chats (a booking notice to
+    #: the business's admin) is shown as "(to chat N)", without its buttons
+    chat_id: int | None = None
+
     def __call__(self, call: ApiCall) -> None:
+        chat = call.params.get("chat_id")
+        if self.chat_id is not None and chat is not None and int(chat) != self.chat_id:
+            if call.method == "sendMessage":
+                self.out.write(f"\n(to chat {chat}) {call.params.get('text', '')}\n")
+                self.out.flush()
+            return
         if call.method in ("sendMessage", "editMessageText"):
             self._message(call)
         elif call.method == "editMessageReplyMarkup":
@@ -53,6 +66,9 @@ class ConsoleScreen:
             self._keyboard(call.params.get("reply_markup"), call.message_id)
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
             self.out.write(f"  ({call.params['text']})\n")
+        elif call.method in ("sendDocument", "sendPhoto"):
+            sizes = ", ".join(f"{len(data):,} bytes" for data in call.files.values())
+            self.out.write(f"\n(a file: {call.params.get('caption') or ''} {sizes})\n")
         elif call.method == "deleteMessage":
             self.out.write("  (your message was deleted from the chat)\n")
         self.out.flush()
@@ -113,6 +129,7 @@ async def run_console(
     language: str = "en",
 ) -> None:
     screen = ConsoleScreen(stdout)
+    screen.chat_id = user_id
     api = LocalBotApi(on_call=screen, record=False)
     application = build_application(services, request=api, rate_limit=False, jobs=False)
     interactive = stdin.isatty()
@@ -125,6 +142,9 @@ async def run_console(
             "/help for commands, Ctrl-D or Ctrl-C to quit.\n"
         )
         await application.process_update(updates.text("/start"))
+        # what the outbox owes (a booking notice for an admin, reminders) arrives as in Telegram
+        bot = await _dispatcher_bot(api)
+        await Dispatcher(services.sessions, bot, poll_interval=0.05).run(until_idle=True)
         lines = _lines_of(stdin)
         while True:
             if interactive:
@@ -139,7 +159,19 @@ async def run_console(
             if not interactive:
                 stdout.write(f"> {line}\n")
             await application.process_update(_update_for(line, screen, updates))
+            # a dispatcher runs once (run() leaves it stopped): a new one after each line
+            await Dispatcher(services.sessions, bot, poll_interval=0.05).run(until_idle=True)
         stdout.write("\nbye\n")
+
+
+async def _dispatcher_bot(api: LocalBotApi) -> ExtBot[Priority]:
+    """The outbox dispatcher's bot, on the console's Bot API (a dispatcher's bot has the
+    token's rate limiter, as ``bookbot dispatch`` builds it)."""
+    bot: ExtBot[Priority] = ExtBot(
+        LOCAL_TOKEN, request=api, get_updates_request=api, rate_limiter=TelegramRateLimiter()
+    )
+    await bot.initialize()
+    return bot
 
 
 def _lines_of(stdin: TextIO) -> asyncio.Queue[str]:

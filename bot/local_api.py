@@ -29,6 +29,8 @@ class ApiCall:
     params: dict[str, Any]
     #: id of the message sent or edited, for sendMessage / editMessageText
     message_id: int | None = None
+    #: the files uploaded with the call (sendDocument, sendPhoto): field name -> bytes
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +67,12 @@ class LocalBotApi(BaseRequest):
         params = dict(request_data.parameters) if request_data is not None else {}
         result = self._result(api_method, params)
         call = ApiCall(api_method, params)
+        if request_data is not None and request_data.contains_files:
+            call.files = {
+                name: part[1]
+                for name, part in (request_data.multipart_data or {}).items()
+                if isinstance(part, tuple) and isinstance(part[1], bytes)
+            }
         if isinstance(result, dict) and "message_id" in result:
             call.message_id = int(result["message_id"])
         if self.record:
@@ -80,6 +88,13 @@ class LocalBotApi(BaseRequest):
                 "can_join_groups": False,
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
+            }
+        if method in ("sendDocument", "sendPhoto"):
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": params["chat_id"], "type": "private"},
+                "from": BOT_USER,
             }
         if method in ("sendMessage", "editMessageText"):
             message_id = params.get("message_id") or next(self._message_ids)

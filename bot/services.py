@@ -93,7 +93,8 @@ async def sync_businesses(
         }
         admins = {(a.user_id, a.business_id): a for a in await session.scalars(select(Admin))}
         for key, admin in admins.items():
-            if key not in configured and admin.role in ("owner", "admin"):
+            # roles granted with /grant are the database's; only the configuration's are synced
+            if key not in configured and admin.granted_by is None:
                 await session.delete(admin)
         for user_id, business_id in configured - set(admins):
             session.add(
@@ -162,7 +163,10 @@ async def _sync_local_catalog(
     sessions: async_sessionmaker[AsyncSession], business_id: int, business: BusinessConfig
 ) -> None:
     from providers.local.catalog import sync_catalog
+    from providers.local.closures import sync_configured
     from providers.local.settings import LocalSettings
 
+    settings = LocalSettings.model_validate(business.settings)
     async with sessions() as session, session.begin():
-        await sync_catalog(session, business_id, LocalSettings.model_validate(business.settings))
+        await sync_catalog(session, business_id, settings)
+        await sync_configured(session, business_id, settings, business.zone)

@@ -11,12 +11,16 @@ from functools import partial
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     MessageEntity,
+    MessageOriginUser,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -24,7 +28,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot.engine.types import Button, Event, Reply
+from bot.engine.types import Button, Document, Event, Reply
 from bot.engine.unsafe_text import without_unsafe
 from bot.i18n import gettext
 
@@ -51,6 +55,7 @@ def event_from_update(update: Update, bot_username: str) -> Event | None:
         telegram_language=_language_tag(user.language_code),
         # The profile's name is stored (the users table): what may not be stored is removed.
         first_name=without_unsafe(user.first_name or ""),
+        username=user.username.lower() if user.username else None,
     )
     query = update.callback_query
     if query is not None:
@@ -82,7 +87,15 @@ def event_from_update(update: Update, bot_username: str) -> Event | None:
             kind="command", command=command.lower(), text=argument, message_id=message.message_id
         )
     entities = tuple(entity.to_dict() for entity in message.entities)
-    return who(kind="text", text=text, message_id=message.message_id, entities=entities)
+    origin = message.forward_origin
+    forwarded = origin.sender_user.id if isinstance(origin, MessageOriginUser) else None
+    return who(
+        kind="text",
+        text=text,
+        message_id=message.message_id,
+        entities=entities,
+        forward_user_id=forwarded,
+    )
 
 
 def _language_tag(code: str | None) -> str | None:
@@ -131,6 +144,7 @@ async def deliver(bot: Bot, update: Update, event: Event, reply: Reply) -> None:
         if query is not None:
             await _swap_tapped_keyboard(bot, query, reply)
         await _send_screens(bot, update, event, reply)
+        await set_command_menus(bot, reply.command_menus)
     finally:
         if answering is not None:
             await answering
@@ -182,6 +196,29 @@ async def _send_screens(bot: Bot, update: Update, event: Event, reply: Reply) ->
             if markup is None and screen.remove_keyboard
             else markup,
         )
+    await send_documents(bot, event.chat_id, reply.documents)
+
+
+async def send_documents(bot: Bot, chat_id: int, documents: Sequence[Document]) -> None:
+    """The reply's files (or pictures), after its messages."""
+    for document in documents:
+        upload = InputFile(document.content, filename=document.filename)
+        if document.photo:
+            await bot.send_photo(chat_id, upload, caption=document.caption or None)
+        else:
+            await bot.send_document(chat_id, upload, caption=document.caption or None)
+
+
+async def set_command_menus(bot: Bot, menus: dict[int, tuple[str, list[tuple[str, str]]]]) -> None:
+    """Each private chat's own command menu (the commands its user's roles allow)."""
+    for chat_id, (_language, commands) in menus.items():
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, description) for name, description in commands],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:  # a chat the user never opened with the bot
+            log.debug("command menu not set: %s", type(exc).__name__)
 
 
 async def _answer_query(bot: Bot, query: CallbackQuery, reply: Reply) -> None:

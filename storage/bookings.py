@@ -226,3 +226,57 @@ def move(booking_id: int, start: datetime, end: datetime, now: datetime) -> Writ
         return None if view is None else BookingChange("moved", view, now)
 
     return write
+
+
+# -- the business's own changes (bot/admin/calendar.py) ----------------------------------------
+#: The same conditional update, for the business the booking belongs to (its admin acting).
+_CANCEL_FOR_BUSINESS = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("p_id"),
+        _table.c.business_id == bindparam("p_business"),
+        _table.c.status == "confirmed",
+    )
+    .values(status="cancelled", cancelled_at=bindparam("p_now", type_=_table.c.cancelled_at.type))
+    .returning(*_VIEW)
+)
+_NO_SHOW = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("p_id"),
+        _table.c.business_id == bindparam("p_business"),
+        _table.c.status == "confirmed",
+        _table.c.start_at <= bindparam("p_now", type_=_table.c.start_at.type),
+    )
+    .values(status="no_show")
+)
+_OF_BUSINESS = select(*_VIEW).where(
+    _table.c.id == bindparam("p_id"), _table.c.business_id == bindparam("p_business")
+)
+
+
+async def of_business(db: Database, booking_id: int, business_id: int) -> BookingView | None:
+    """The booking if, and only if, it is ``business_id``'s."""
+    async with db.autocommit_engine.connect() as connection:
+        params = {"p_id": booking_id, "p_business": business_id}
+        row = (await connection.execute(_OF_BUSINESS, params)).first()
+        return None if row is None else BookingView(*row)
+
+
+async def cancel_for_business(
+    connection: AsyncConnection, booking_id: int, business_id: int, now: datetime
+) -> BookingView | None:
+    """Cancel ``business_id``'s confirmed booking (its admin did); ``None`` if it is not
+    that business's or not confirmed."""
+    params = {"p_id": booking_id, "p_business": business_id, "p_now": now}
+    row = (await connection.execute(_CANCEL_FOR_BUSINESS, params)).first()
+    return None if row is None else BookingView(*row)
+
+
+async def mark_no_show(
+    connection: AsyncConnection, booking_id: int, business_id: int, now: datetime
+) -> bool:
+    """Mark a confirmed booking of ``business_id`` that has started as a no-show."""
+    params = {"p_id": booking_id, "p_business": business_id, "p_now": now}
+    result = await connection.execute(_NO_SHOW, params)
+    return bool(getattr(result, "rowcount", 0))

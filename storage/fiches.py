@@ -84,6 +84,9 @@ _ENSURE_USER = by_dialect(
 _SET_LANGUAGE = (
     update(_users).where(_users.c.id == bindparam("p_user")).values(language=bindparam("p_lang"))
 )
+_SET_USERNAME = (
+    update(_users).where(_users.c.id == bindparam("p_user")).values(username=bindparam("p_name"))
+)
 
 
 async def ensure_user(
@@ -108,11 +111,15 @@ async def set_language(
     await connection.execute(_SET_LANGUAGE, {"p_user": user_id, "p_lang": language})
 
 
-def remember_user(user_id: int, first_name: str, telegram_language: str | None) -> Write:
-    """The write of /start: the user's row, if they have none yet."""
+def remember_user(
+    user_id: int, first_name: str, telegram_language: str | None, username: str | None = None
+) -> Write:
+    """The write of /start: the user's row, if they have none yet, and their @username (so
+    an owner can name them to /grant or /block)."""
 
     async def write(connection: AsyncConnection) -> BookingChange | None:
         await ensure_user(connection, user_id, first_name, telegram_language)
+        await connection.execute(_SET_USERNAME, {"p_user": user_id, "p_name": username})
         return None
 
     return write
@@ -208,6 +215,27 @@ def forget(fiche_id: int, user_id: int) -> Write:
 
     async def write(connection: AsyncConnection) -> BookingChange | None:
         await delete_owned(connection, fiche_id, user_id)
+        return None
+
+    return write
+
+
+#: What /mydetails lets the user change in a stored person.
+EDITABLE = ("first_name", "last_name", "phone", "email")
+
+
+def update_field(fiche_id: int, user_id: int, field: str, value: str) -> Write:
+    """The write of a /mydetails edit: one field of the user's own fiche (ownership is checked
+    in the writing transaction)."""
+    if field not in EDITABLE:
+        raise ValueError(field)
+
+    async def write(connection: AsyncConnection) -> BookingChange | None:
+        await connection.execute(
+            update(_fiches)
+            .where(_fiches.c.id == fiche_id, _fiches.c.user_id == user_id)
+            .values({field: value})
+        )
         return None
 
     return write

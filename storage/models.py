@@ -64,6 +64,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(200), default="")
+    #: the Telegram @username (without the @, lower case), so an owner can name the user
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     #: set by /language; wins over the Telegram client's language
     language: Mapped[str | None] = mapped_column(String(16))
@@ -71,8 +73,12 @@ class User(Base):
 
 
 class Admin(Base):
-    """A Telegram user allowed to run admin commands: for one business, or all when
-    ``business_id`` is null (an owner)."""
+    """A Telegram user with a role: ``owner`` (every business; ``business_id`` is null),
+    ``admin`` of one business, or ``staff`` of one business (their own schedule: the staff
+    member or resource named ``staff_name`` in the business's calendar).
+
+    Owners and the configuration's admins are synchronised from the TOML file
+    (``granted_by`` null); the others are granted with ``/grant`` (``granted_by``: the owner)."""
 
     __tablename__ = "admins"
     __table_args__ = (UniqueConstraint("user_id", "business_id"),)
@@ -81,6 +87,10 @@ class Admin(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default="admin")
+    #: who granted it with /grant; null: from the configuration
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    #: for ``staff``: the staff member's name, as bookings name it (``Booking.resource_name``)
+    staff_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class Conversation(Base):
@@ -234,13 +244,35 @@ class LocalSlotClaim(Base):
     __table_args__ = (UniqueConstraint("staff_id", "block_start"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(
+    #: the appointment holding the block, or (``closure_id``) the closure that blocks it
+    appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("local_appointments.id", ondelete="CASCADE"), index=True
+    )
+    closure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_closures.id", ondelete="CASCADE"), index=True
     )
     staff_id: Mapped[int] = mapped_column(ForeignKey("local_staff.id"))
     block_start: Mapped[datetime]
 
 
+class LocalClosure(Base):
+    """A time a staff member cannot be booked: a holiday, a closed day, a blocked range.
+    It claims the free blocks of its range (:class:`LocalSlotClaim` with ``closure_id``), so
+    the slot arithmetic and the double-booking constraint need nothing more; bookings already
+    in the range stay. From the configuration (``created_by`` null) or ``/close``."""
+
+    __tablename__ = "local_closures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("local_staff.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+from storage import admin_models as admin_models  # noqa: E402
 from storage import delivery_models as delivery_models  # noqa: E402
 from storage import inbox as inbox  # noqa: E402
 from storage import intent_models as intent_models  # noqa: E402

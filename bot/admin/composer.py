@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlalchemy import select
 
 from bot.admin import texts
+from bot.admin.guard import refuse, roles_for
 from bot.admin.rights import administered, may_administer
 from bot.admin.state import ComposerState, draft, keep_draft
 from bot.delivery import broadcasts
@@ -39,12 +40,13 @@ class BroadcastComposer(Feature):
     # -- commands --------------------------------------------------------------------------
     async def on_command(self, engine: Engine, turn: Turn, command: str, argument: str) -> None:
         if command == "broadcast_cancel":
-            await self._cancel(turn)
+            if await roles_for(turn, command, argument) is not None:
+                await self._cancel(turn)
             return
         async with turn.services.sessions() as session:
             businesses = await administered(session, turn.event.user_id)
         if not businesses:
-            turn.show(turn.t(texts.NOT_ADMIN))
+            await refuse(turn, command, argument)
             return
         keep_draft(turn, None)
         if len(businesses) > 1:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
-from bot.delivery import texts
+from bot.delivery import notices, texts
 from bot.delivery.outbox import Claimed, Result
 from bot.delivery.preferences import switches
 from storage.delivery_models import BlockedChat, Broadcast, DeliveryPreference
@@ -110,6 +110,16 @@ async def render(
     settled: list[Result] = []
     if not rows:
         return out, settled
+    business_rows = [r for r in rows if r.kind == notices.KIND]
+    if business_rows:
+        for item in await notices.render_notices(session, business_rows):
+            if isinstance(item, Result):
+                settled.append(item)
+            else:
+                out.append(Outgoing(item[0], item[1], (), item[2]))
+        rows = [r for r in rows if r.kind != notices.KIND]
+        if not rows:
+            return out, settled
     batch = await _load(session, rows)
     for row in rows:
         rendered = _render_one(row, batch, now)

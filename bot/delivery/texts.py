@@ -53,6 +53,21 @@ SETTINGS_REMINDERS_ON = "Reminders from {business}: on"
 SETTINGS_REMINDERS_OFF = "Reminders from {business}: off"
 SETTINGS_NEWS_ON = "News from {business}: on"
 SETTINGS_NEWS_OFF = "News from {business}: off"
+NOTICE_CONFIRMED = "New booking at {business}"
+NOTICE_MOVED = "Booking moved at {business}"
+NOTICE_CANCELLED = "Booking cancelled at {business}"
+NOTICE_WHAT = "{service} with {staff}, {day} at {time}"
+NOTICE_WHO = "Customer: {customer}, phone {phone}"
+BUTTON_CALL = "📞 Call"
+BUTTON_MESSAGE = "💬 Message"
+BUTTON_MUTE_CONFIRMED = "Mute new-booking notices"
+BUTTON_MUTE_MOVED = "Mute moved-booking notices"
+BUTTON_MUTE_CANCELLED = "Mute cancellation notices"
+BUTTON_MUTE = {
+    "confirmed": BUTTON_MUTE_CONFIRMED,
+    "moved": BUTTON_MUTE_MOVED,
+    "cancelled": BUTTON_MUTE_CANCELLED,
+}
 BROADCAST_PROGRESS = "{sent} of {total} sent, {failed} failed, {blocked} blocked the bot"
 BROADCAST_REPORT = (
     "Broadcast finished: {sent} of {total} sent, {failed} failed, {blocked} blocked the bot, "

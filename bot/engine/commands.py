@@ -50,11 +50,17 @@ async def command(turn: Turn, command: str, argument: str) -> None:
     elif command in KNOWN:  # /help (and a feature's command when that feature is not running)
         turn.show(turn.t(HELP))
     else:
-        turn.notice("I do not know that command. Send /help to see what I can do.")
-        if turn.in_booking:
-            await show_current(turn)  # the booking in progress stays where it was
-        else:
-            turn.show(turn.t(HELP))
+        await unknown_command(turn)
+
+
+async def unknown_command(turn: Turn) -> None:
+    """The answer to a command the bot does not have (also what a command gets from someone
+    it is not for: ``bot.admin.guard``)."""
+    turn.notice("I do not know that command. Send /help to see what I can do.")
+    if turn.in_booking:
+        await show_current(turn)  # the booking in progress stays where it was
+    else:
+        turn.show(turn.t(HELP))
 
 
 #: every command name the bot declares (its features answer some of them before this module)
@@ -76,7 +82,9 @@ def _business_named(turn: Turn, argument: str) -> str | None:
 def remember_user(turn: Turn) -> Write:
     """The write that records the user (their name and Telegram language) on /start."""
     event = turn.event
-    return fiche_store.remember_user(event.user_id, event.first_name, event.telegram_language)
+    return fiche_store.remember_user(
+        event.user_id, event.first_name, event.telegram_language, event.username
+    )
 
 
 async def set_language(turn: Turn, language: str) -> None:
@@ -104,6 +112,8 @@ HELP = N_(
     "/mybookings — see, change or cancel your appointments\n"
     "/mydetails — see or delete the details you stored\n"
     "/settings — reminders and news on or off\n"
+    "/mydata — everything stored about you, as a file\n"
+    "/forget — delete your data\n"
     "/cancel — stop the booking in progress\n"
     "/language — choose the language\n"
     "/help — this message"

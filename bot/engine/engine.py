@@ -17,15 +17,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, exists, select
 
 from bot.config import BusinessConfig
-from bot.delivery import reminders
+from bot.delivery import booking_changes
 from bot.engine import intents, reconcile
 from bot.engine.buttons import FeatureAction, button
 from bot.engine.commands import command
 from bot.engine.features import Feature, Features
 from bot.engine.flow import NOT_BOOKABLE, TIMED_OUT, follow
+from bot.engine.my_details import edit_text
 from bot.engine.state import ConversationState, Menu
 from bot.engine.steps import HANDLERS
 from bot.engine.steps.base import show_current
@@ -41,6 +42,7 @@ from providers.base import (
     ProviderUnavailable,
 )
 from storage import conversations
+from storage.admin_models import BlockedUser
 from storage.conversations import ConversationRecord
 from storage.db import connected
 from storage.models import User
@@ -59,7 +61,12 @@ CONFIRMING_GRACE = timedelta(minutes=2)
 #: Commands answered while a confirmation is in progress: they show, and change nothing.
 READ_ONLY_COMMANDS = frozenset({"help", "mybookings"})
 #: The language a user chose with /language (read when their conversation is new).
-_CHOSEN_LANGUAGE = select(User.language).where(User.id == bindparam("p_user"))
+#: What a new conversation reads: the language the user chose with /language, and whether an
+#: owner blocked them (``/block``), in one statement.
+_NEW_CONVERSATION = select(
+    select(User.language).where(User.id == bindparam("p_user")).scalar_subquery(),
+    exists().where(BlockedUser.user_id == bindparam("p_user")),
+)
 
 
 def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
@@ -73,14 +80,18 @@ def confirming_elsewhere(state: ConversationState, now: datetime) -> bool:
         return False
 
 
-def _read_conversation(connection: Connection, chat_id: int, user_id: int) -> ConversationRecord:
-    """:meth:`Engine.load`'s statements, on one synchronous connection."""
+def _read_conversation(
+    connection: Connection, chat_id: int, user_id: int
+) -> tuple[ConversationRecord, bool]:
+    """:meth:`Engine.load`'s statements, on one synchronous connection: the conversation,
+    and (for a new one) whether its user is blocked."""
     record = conversations.read(connection, chat_id, user_id)
-    if record.is_new:
-        chosen = connection.scalar(_CHOSEN_LANGUAGE, {"p_user": user_id})
-        if chosen:
-            record.data = ConversationState(language=chosen).to_stored()
-    return record
+    if not record.is_new:
+        return record, False
+    chosen, blocked = connection.execute(_NEW_CONVERSATION, {"p_user": user_id}).one()
+    if chosen:
+        record.data = ConversationState(language=chosen).to_stored()
+    return record, bool(blocked)
 
 
 def _write_conversation(
@@ -102,7 +113,9 @@ class Engine:
     async def handle(self, event: Event) -> Reply:
         services = self.services
         now = services.clock()
-        record = await self.load(event.chat_id, event.user_id)
+        record = await self._load_unless_blocked(event)
+        if record is None:
+            return Reply(screens=[])  # an owner blocked this user: the bot ignores them
         state = ConversationState.from_stored(record.data)
         language = pick_language(
             state.language, event.telegram_language, services.config.default_language
@@ -167,6 +180,8 @@ class Engine:
 
     async def _dispatch(self, turn: Turn) -> None:
         event = turn.event
+        if event.kind == "command":
+            turn.state.editing = None  # a command ends a /mydetails edit
         if event.kind in ("text", "contact") and not self._readable(turn):
             await self._current_or_hint(turn)
             return
@@ -176,6 +191,8 @@ class Engine:
             await command(turn, event.command, event.text.strip())
         elif event.kind == "button":
             await button(turn, event.text, self._feature_action(turn))
+        elif turn.state.editing is not None:
+            await edit_text(turn, event.phone if event.kind == "contact" else event.text)
         elif event.kind == "contact" and turn.in_booking:
             await HANDLERS[turn.step.kind].on_contact(turn, turn.step, event.phone)
         elif turn.in_booking:
@@ -226,12 +243,27 @@ class Engine:
         """The conversation of ``user_id`` in ``chat_id`` (a new one remembers the language
         the user chose with /language: a swept conversation must not forget it)."""
         async with connected(self.services.autocommit_engine) as connection:
-            return await connection.run_sync(_read_conversation, chat_id, user_id)
+            record, _ = await connection.run_sync(_read_conversation, chat_id, user_id)
+            return record
+
+    async def _load_unless_blocked(self, event: Event) -> ConversationRecord | None:
+        """:meth:`load`, or ``None`` for a user an owner blocked (``/block``; owners cannot
+        be). ``/block`` deletes the user's conversations, so a blocked user's update always
+        finds none, and the block is read with the language a new conversation reads anyway:
+        no statement more for everyone else."""
+        async with connected(self.services.autocommit_engine) as connection:
+            record, blocked = await connection.run_sync(
+                _read_conversation, event.chat_id, event.user_id
+            )
+        if blocked and event.user_id not in self.services.config.owners:
+            return None
+        return record
 
     async def _store(self, turn: Turn, *, with_writes: bool = True) -> bool:
         """Write the turn's state, with its other writes in the same transaction unless
         ``with_writes`` is false (a checkpoint stores the state alone). A write that changed a
-        booking has its reminders scheduled or withdrawn here, in that transaction too.
+        booking has its reminders scheduled or withdrawn and the business's notices written
+        here, in that transaction too.
 
         The writes commit even when the version check refuses the state (``False``): they
         record what already happened on the platform (a booking, a cancellation)."""
@@ -249,7 +281,7 @@ class Engine:
             for write in writes:
                 change = await write(connection)
                 if change is not None:
-                    await reminders.follow(connection, change, self._business_of(change))
+                    await booking_changes.follow(connection, change, self._business_of(change))
             return await conversations.save(connection, record, expires_at=expires_at, now=now)
 
     def _business_of(self, change: BookingChange) -> BusinessConfig:

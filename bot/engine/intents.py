@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.delivery import reminders
+from bot.delivery import booking_changes
 from bot.engine.state import BookingState, Choice
 from providers.base import Booking, CustomerDetails, Money, Slot
 from storage import bookings as booking_store
@@ -212,7 +212,7 @@ async def book_in_database(
         )
         change = await booked(record_of(result), turn.now, told=False)(connection)
         if change is not None:
-            await reminders.follow(connection, change, turn.business)
+            await booking_changes.follow(connection, change, turn.business)
     key = turn.state.intent
     turn.state.intent = None
     if key is not None:

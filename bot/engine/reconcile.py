@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.delivery import reminders
+from bot.delivery import booking_changes
 from bot.delivery.outbox import enqueue_notice
 from bot.engine.intents import booked, confirmed, customer_details, moved, told
 from bot.engine.state import BookingState
@@ -112,7 +112,7 @@ async def look_up(services: Services, intent: IntentView) -> str | None:
         change = await write(connection)
         if change is not None:
             business = services.business(services.business_slugs[intent.business_id])
-            await reminders.follow(connection, change, business)
+            await booking_changes.follow(connection, change, business)
     return BOOKED
 
 

@@ -273,6 +273,11 @@ class ConversationState(_Part):
     #: an admin's broadcast draft (:class:`bot.admin.state.ComposerState`, kept in its stored
     #: shape): beside the booking, so composing a broadcast does not drop a booking in progress
     composer: dict[str, Any] | None = stored("adm")
+    #: what an admin command waits for (``bot.admin``: e.g. the forwarded message of the user
+    #: to /grant a role to), in its stored shape
+    admin: dict[str, Any] | None = stored("adx")
+    #: a /mydetails edit waiting for its new value: ``{"fiche": id, "field": name}``
+    editing: dict[str, Any] | None = stored("edit")
 
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from bot.config import BusinessConfig
 from bot.engine.state import BookingState, ConversationState
-from bot.engine.types import Button, Event, Reply, Screen
+from bot.engine.types import Button, Document, Event, Reply, Screen
 from bot.i18n import gettext, ngettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
@@ -72,6 +72,10 @@ class Turn:
     writes: list[Write] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
+    #: see :attr:`bot.engine.types.Reply.documents`
+    documents: list[Document] = field(default_factory=list)
+    #: see :attr:`bot.engine.types.Reply.command_menus`
+    command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def id_action(self, action: str) -> tuple[str, int] | None:
         """A menu action ``<kind>:<id>`` split into its kind and id; ``None``, with "this menu
@@ -185,6 +189,8 @@ class Turn:
             delete_user_message=self.delete_user_message,
             language=self.language,
             tapped_keyboard=self.tapped_keyboard,
+            command_menus=self.command_menus,
+            documents=self.documents,
         )
         return reply, actions
 

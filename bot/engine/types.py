@@ -30,6 +30,11 @@ class Event:
     #: the formatting of ``text`` (``kind == "text"``), as the Bot API's ``MessageEntity`` JSON;
     #: kept by features that repeat a message as it was written (a broadcast)
     entities: tuple[dict[str, object], ...] = ()
+    #: the sender's Telegram @username (without the @), if they have one
+    username: str | None = None
+    #: for a forwarded message: the id of the user who wrote it, when their privacy settings
+    #: let Telegram say (an owner names a user to /grant or /block by forwarding their message)
+    forward_user_id: int | None = None
     #: (``kind == "button"``) the tapped message's keyboard, as Telegram repeats it, has a
     #: button with this data. A client may send any data for any message: engine tokens are
     #: checked against the server's menu instead, and a legacy settings switch (``ds:``) acts
@@ -60,6 +65,17 @@ class Screen:
     entities: tuple[dict[str, object], ...] = ()
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file sent with the reply (``/mydata``'s JSON, ``/export``'s CSV), or a picture."""
+
+    filename: str
+    content: bytes
+    caption: str = ""
+    #: send it as a photo (a chart), not as a file
+    photo: bool = False
+
+
 @dataclass
 class Reply:
     screens: list[Screen] = field(default_factory=list)
@@ -73,6 +89,11 @@ class Reply:
     delete_user_message: bool = False
     #: the language the texts are in
     language: str = "en"
+    #: files sent after the screens
+    documents: list[Document] = field(default_factory=list)
+    #: command menus to set now, per private chat (roles changed): chat id -> (language,
+    #: [(command, description)]) (``set_my_commands`` with a chat scope)
+    command_menus: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
     #: replace only the keyboard of the tapped message, keeping its text (``[]`` removes it);
     #: for messages sent outside the conversation (a reminder), whose buttons carry their own
     #: callback data in :attr:`Button.token`

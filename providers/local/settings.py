@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -73,6 +73,32 @@ class LocalStaffSettings(BaseModel):
     _weekly = field_validator("hours", "breaks")(classmethod(lambda cls, v: _check_weekly(v)))
 
 
+class LocalClosureSettings(BaseModel):
+    """A closure: ``start`` to ``end`` (inclusive; ``end`` defaults to ``start``), all day or
+    ``hours`` (``"HH:MM-HH:MM"``) on each day, for the staff members named (all if none)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: date = Field(alias="from")
+    end: date | None = Field(default=None, alias="to")
+    staff: list[str] = Field(default_factory=list)
+    hours: str | None = None
+    reason: str = Field(default="", max_length=200)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_range(value)
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> LocalClosureSettings:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("a closure ends before it starts")
+        return self
+
+
 class LocalSettings(ProviderSettings):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     min_lead_minutes: int = Field(default=60, ge=0)
@@ -80,6 +106,8 @@ class LocalSettings(ProviderSettings):
     slot_step_minutes: int = Field(default=15, ge=BLOCK_MINUTES, le=240)
     services: list[LocalServiceSettings] = Field(min_length=1)
     staff: list[LocalStaffSettings] = Field(min_length=1)
+    #: days off and blocked ranges (more can be added from Telegram with /close)
+    closures: list[LocalClosureSettings] = Field(default_factory=list)
 
     @field_validator("slot_step_minutes")
     @classmethod
@@ -107,4 +135,9 @@ class LocalSettings(ProviderSettings):
             raise ValueError(
                 f"no staff member performs {idle}: add them to someone's services (or remove them)"
             )
+        people = {p.key for p in self.staff}
+        for closure in self.closures:
+            unknown = sorted(set(closure.staff) - people)
+            if unknown:
+                raise ValueError(f"a closure names unknown staff {unknown}")
         return self

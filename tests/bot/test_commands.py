@@ -10,6 +10,7 @@ from bot.app import _post_init
 from bot.commands import COMMANDS, menu
 from bot.engine.commands import HELP
 from bot.services import Services
+from storage.models import Admin
 from tests.bot.harness import running_bot
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -42,7 +43,9 @@ async def test_the_menu_is_the_declared_list(services: Services) -> None:
 
 async def test_every_declared_command_has_an_answer_of_its_own(services: Services) -> None:
     """An unknown command is said to be unknown, with the help; a declared one (but /help) is
-    never answered with the help."""
+    never answered with the help, for someone it is meant for (an owner may use them all)."""
+    async with services.sessions() as session, session.begin():
+        session.add(Admin(user_id=42, business_id=None, role="owner"))
     async with running_bot(services) as chat:
         await chat.send("/help")
         help_text = chat.text
@@ -54,3 +57,16 @@ async def test_every_declared_command_has_an_answer_of_its_own(services: Service
                 continue
             await chat.send(f"/{command.name}")
             assert chat.text != help_text, command.name
+
+
+async def test_a_command_not_meant_for_the_user_gets_the_unknown_command_answer(
+    services: Services,
+) -> None:
+    async with running_bot(services) as chat:
+        await chat.send("/frobnicate")
+        unknown = chat.text
+        for command in COMMANDS:
+            if command.audience == "everyone":
+                continue
+            await chat.send(f"/{command.name}")
+            assert chat.text == unknown, command.name

@@ -24,6 +24,8 @@ async def test_command_menu_is_set_in_every_language(services: Services) -> None
             "mybookings",
             "mydetails",
             "settings",
+            "mydata",
+            "forget",
             "cancel",
             "language",
             "help",

@@ -94,21 +94,21 @@ class Db:
 
 
 def booking_row(user_id: int, business_id: int, start: datetime, **extra: Any) -> Booking:
-    return Booking(
-        user_id=user_id,
-        chat_id=user_id,
-        business_id=business_id,
-        provider_ref=f"ref-{uuid.uuid4().hex[:8]}",
-        service_name="Haircut",
-        resource_name=None,
-        customer_name="A B",
-        start_at=start,
-        end_at=start + timedelta(minutes=30),
-        status="confirmed",
-        selection={"service": ["cut"]},
-        idempotency_key=uuid.uuid4().hex,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "chat_id": user_id,
+        "business_id": business_id,
+        "provider_ref": f"ref-{uuid.uuid4().hex[:8]}",
+        "service_name": "Haircut",
+        "resource_name": None,
+        "customer_name": "A B",
+        "start_at": start,
+        "end_at": start + timedelta(minutes=30),
+        "status": "confirmed",
+        "selection": {"service": ["cut"]},
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    return Booking(**(values | extra))
 
 
 @pytest.fixture

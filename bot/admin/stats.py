@@ -1,0 +1,179 @@
+"""``/stats [YYYY-MM-DD YYYY-MM-DD]`` (business admins and owners): per business, over the
+period (default: the last 30 days), the bookings made, cancelled and missed (no-shows), the
+reminders and notices sent, and the bookings in progress right now by the step they are at
+(read from the conversations: where customers are, or stopped; abandoned ones are swept after
+the idle timeout). A feature on the engine: a table in one message, and a bar chart of the
+bookings per day as a photo (:mod:`bot.admin.charts`).
+
+Not yet measured: conversations started and the conversion of each step over the period (the
+engine records no step history)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.admin import texts
+from bot.admin.charts import bookings_chart
+from bot.admin.guard import roles_for
+from bot.admin.rights import administered
+from bot.delivery.broadcasts import parse_range
+from bot.delivery.notices import KIND as NOTICE_KIND
+from bot.engine.features import Feature
+from bot.engine.state import ConversationState
+from bot.engine.turn import Turn
+from bot.engine.types import Document
+from storage import audit
+from storage.delivery_models import Delivery
+from storage.models import Booking, Business, Conversation
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+
+
+class Stats(Feature):
+    commands: ClassVar[tuple[str, ...]] = ("stats",)
+
+    async def on_command(self, engine: Engine, turn: Turn, command: str, argument: str) -> None:
+        if await roles_for(turn, command, argument) is None:
+            return
+        if argument.strip():
+            period = parse_range(argument)
+            if period is None:
+                turn.show(turn.t(texts.STATS_USAGE))
+                return
+        else:
+            today = turn.now.date()
+            period = (today - timedelta(days=29), today)
+        first, last = period
+        blocks = []
+        async with turn.services.sessions() as session, session.begin():
+            businesses = await administered(session, turn.event.user_id)
+            in_progress = await _in_progress(session, turn)
+            charts = []
+            for business in businesses:
+                counts = await _counts(session, business, turn, first, last)
+                steps = in_progress.get(business.slug, Counter())
+                blocks.append(_table(turn, business, counts, steps))
+                if counts["made"]:
+                    zone = turn.services.business(business.slug).zone
+                    charts.append((business, await per_day(session, business, zone, first, last)))
+            await audit.record(
+                session,
+                actor_id=turn.event.user_id,
+                action="stats",
+                business_id=None,
+                detail={"from": first.isoformat(), "to": last.isoformat()},
+                now=turn.now,
+            )
+        header = turn.t(texts.STATS_HEADER, first=first.isoformat(), last=last.isoformat())
+        turn.show("\n\n".join([header, *blocks]))
+        labels = (turn.t(texts.STATS_KEPT), turn.t(texts.STATS_CANCELLED_SHORT))
+        for business, (days, made, cancelled) in charts:
+            picture = await bookings_chart(business.name, days, made, cancelled, labels)
+            name = f"{business.slug}-{first.isoformat()}-{last.isoformat()}.png"
+            turn.documents.append(Document(name, picture, business.name, photo=True))
+
+
+async def _counts(
+    session: AsyncSession, business: Business, turn: Turn, first: date, last: date
+) -> dict[str, int]:
+    zone = turn.services.business(business.slug).zone
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    made = (
+        Booking.business_id == business.id,
+        Booking.created_at >= start,
+        Booking.created_at < end,
+    )
+    by_status = dict(
+        (
+            await session.execute(
+                select(Booking.status, func.count()).where(*made).group_by(Booking.status)
+            )
+        ).all()
+    )
+    sent = dict(
+        (
+            await session.execute(
+                select(Delivery.kind, func.count())
+                .where(
+                    Delivery.business_id == business.id,
+                    Delivery.status == "sent",
+                    Delivery.sent_at >= start,
+                    Delivery.sent_at < end,
+                )
+                .group_by(Delivery.kind)
+            )
+        ).all()
+    )
+    return {
+        "made": sum(by_status.values()),
+        "cancelled": by_status.get("cancelled", 0),
+        "no_show": by_status.get("no_show", 0),
+        "reminders": sent.get("reminder", 0),
+        "notices": sent.get(NOTICE_KIND, 0),
+    }
+
+
+async def per_day(
+    session: AsyncSession, business: Business, zone: ZoneInfo, first: date, last: date
+) -> tuple[list[date], list[int], list[int]]:
+    """Each day of the period, the bookings made that day, and how many of them are
+    cancelled (days in the business's time zone, ``zone``)."""
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    made = dict.fromkeys(days, 0)
+    cancelled = dict.fromkeys(days, 0)
+    rows = await session.execute(
+        select(Booking.created_at, Booking.status).where(
+            Booking.business_id == business.id,
+            Booking.created_at >= start,
+            Booking.created_at < end,
+        )
+    )
+    for created, status in rows:
+        day = created.astimezone(zone).date()
+        if day in made:
+            made[day] += 1
+            cancelled[day] += status == "cancelled"
+    return days, list(made.values()), list(cancelled.values())
+
+
+async def _in_progress(session: AsyncSession, turn: Turn) -> dict[str, Counter[str]]:
+    """Business slug -> step kind -> bookings in progress at that step now."""
+    found: dict[str, Counter[str]] = {}
+    rows = await session.scalars(
+        select(Conversation.data).where(Conversation.expires_at > turn.now)
+    )
+    for data in rows:
+        booking = ConversationState.from_stored(data).booking
+        if booking is None or not booking.flow:
+            continue
+        kind = str(booking.flow[min(booking.index, len(booking.flow) - 1)].get("kind", "?"))
+        found.setdefault(booking.business, Counter())[kind] += 1
+    return found
+
+
+def _table(turn: Turn, business: Business, counts: dict[str, int], steps: Counter[str]) -> str:
+    rows = [
+        (turn.t(texts.STATS_MADE), counts["made"]),
+        (turn.t(texts.STATS_CANCELLED), counts["cancelled"]),
+        (turn.t(texts.STATS_NO_SHOW), counts["no_show"]),
+        (turn.t(texts.STATS_REMINDERS), counts["reminders"]),
+        (turn.t(texts.STATS_NOTICES), counts["notices"]),
+    ]
+    lines = [business.name, *(f"{label}: {value:,}" for label, value in rows)]
+    if steps:
+        at = ", ".join(f"{kind} {count}" for kind, count in sorted(steps.items()))
+        lines.append(turn.t(texts.STATS_IN_PROGRESS, steps=at))
+    return "\n".join(lines)
+
+
+__all__ = ["Stats"]

@@ -1,0 +1,64 @@
+"""Tables of the business side (``bot/admin``): blocked users, the audit log of admin actions
+and the admins' muted notices. Roles are in :class:`storage.models.Admin`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+
+class BlockedUser(Base):
+    """A user an owner blocked with ``/block``: the bot ignores everything they send."""
+
+    __tablename__ = "blocked_users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    blocked_by: Mapped[int] = mapped_column(BigInteger)
+    blocked_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One admin action: who, what, when, for which business. Append-only: the migration adds
+    triggers that refuse UPDATE and DELETE on this table, on SQLite and PostgreSQL.
+
+    ``business_id`` is a plain number, not a foreign key: the record must outlive what it names.
+    ``detail`` holds ids and the command's arguments, never a customer's name, phone or email."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    actor_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    business_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class NoticeMute(Base):
+    """An admin or staff member who turned off one kind of booking notice for a business
+    (``kind``: ``confirmed``, ``moved`` or ``cancelled``)."""
+
+    __tablename__ = "notice_mutes"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    business_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class BookingClaim(Base):
+    """A booking an admin entered for a customer who phoned (``/enter``), waiting for the
+    customer to claim it in Telegram through ``t.me/<bot>?start=claim-<token>``. Until then the
+    booking belongs to a placeholder user with no chat; the claim moves it to the customer."""
+
+    __tablename__ = "booking_claims"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
