@@ -42,6 +42,7 @@ from bot.telegram_io import set_command_menus
 from bot.update_processor import ChatOrderedProcessor
 
 if TYPE_CHECKING:
+    from bot.engine.features import Feature
     from bot.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,27 @@ def build_application(
     ``rate_limit``, the token's one :class:`~bot.rate_limiter.TelegramRateLimiter` at
     ``send_rate`` messages a second (which an in-process dispatcher shares), and the
     ``shared_budget`` of every process sending for the token when there is one."""
+    builder = _builder(token, request, base_url, rate_limit, send_rate, shared_budget, jobs)
+    application = builder.build()
+    application.bot_data.services = services
+    application.bot_data.engine = Engine(services, features=_features())
+    handlers.register(application)
+    if jobs and application.job_queue is not None:
+        application.job_queue.run_repeating(_sweep, interval=SWEEP_INTERVAL, first=5)
+    return application
+
+
+def _builder(
+    token: str | None,
+    request: BaseRequest | None,
+    base_url: str | None,
+    rate_limit: bool,
+    send_rate: float,
+    shared_budget: SharedBudget | None,
+    jobs: bool,
+) -> ApplicationBuilder:  # type: ignore[type-arg]
+    """The builder of :func:`build_application`'s Application: its requests, API server,
+    rate limiter and job queue."""
     builder = (
         ApplicationBuilder()
         .token(token or LOCAL_TOKEN)
@@ -91,9 +113,12 @@ def build_application(
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None: no job queue
-    application = builder.build()
-    application.bot_data.services = services
-    features = [
+    return builder
+
+
+def _features() -> list[Feature]:
+    """The features :func:`build_application` hands the engine."""
+    return [
         NotificationSettings(),
         ReminderButtons(),
         BroadcastComposer(),
@@ -108,11 +133,6 @@ def build_application(
         Health(),
         MyData(),
     ]
-    application.bot_data.engine = Engine(services, features=features)
-    handlers.register(application)
-    if jobs and application.job_queue is not None:
-        application.job_queue.run_repeating(_sweep, interval=SWEEP_INTERVAL, first=5)
-    return application
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]

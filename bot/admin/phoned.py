@@ -11,6 +11,7 @@ other ``/start`` to the engine's own answer unchanged.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -26,13 +27,14 @@ from bot.engine.features import Feature
 from bot.engine.turn import Turn
 from bot.engine.validation import InvalidInput, clean_name, clean_phone, phone_region
 from bot.i18n import format_clock, format_day
+from providers.base import Booking as ProviderBooking
 from providers.base import CustomerDetails, NotFound, Selection, Slot, SlotTaken
 from storage import audit
 from storage.admin_models import BookingClaim
 from storage.bookings import BookingView, Confirmed, record_confirmed
 from storage.fiches import ensure_user
-from storage.models import Booking, Fiche, LocalService, LocalStaff, User
-from storage.writes import BookingChange
+from storage.models import Booking, Business, Fiche, LocalService, LocalStaff, User
+from storage.writes import BookingChange, Write
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -55,7 +57,43 @@ class PhonedIn(Feature):
         await _enter(turn, argument.split())
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """What an admin typed after ``/enter``, checked: the time to book and for whom."""
+
+    business: Business
+    service: LocalService
+    staff: LocalStaff
+    start: datetime
+    phone: str
+    name: str
+
+
 async def _enter(turn: Turn, words: list[str]) -> None:
+    entry = await _read_entry(turn, words)
+    if entry is None:
+        return
+    service, staff = entry.service, entry.staff
+    first, _, last = entry.name.partition(" ")
+    end = entry.start + timedelta(minutes=service.duration_minutes)
+    selection = Selection({"service": (str(service.id),), "staff": (str(staff.id),)})
+    slot = Slot(
+        f"{staff.id}@{entry.start.isoformat()}", entry.start, end, str(staff.id), staff.name
+    )
+    customer = CustomerDetails(first_name=first, last_name=last, phone=entry.phone)
+    try:
+        booked = await turn.services.providers[entry.business.slug].book(selection, slot, customer)
+    except (SlotTaken, NotFound):
+        turn.show(turn.t(texts.ENTER_NOT_FREE))
+        return
+    token = secrets.token_urlsafe(16)[:22]
+    turn.writes.append(_record_entry(turn, entry, booked, token))
+    _show_entered(turn, entry, booked, token)
+
+
+async def _read_entry(turn: Turn, words: list[str]) -> _Entry | None:
+    """The checked entry, or None once the admin has been told what is wrong (usage, or a
+    business not on the local calendar)."""
     async with turn.services.sessions() as session:
         businesses = await administered(session, turn.event.user_id)
         by_slug = {b.slug: b for b in businesses}
@@ -65,13 +103,13 @@ async def _enter(turn: Turn, words: list[str]) -> None:
             business = businesses[0]
         else:
             turn.show(turn.t(texts.ENTER_USAGE))
-            return
+            return None
         if business.provider_kind != "local":
             turn.show(turn.t(texts.ENTER_NOT_LOCAL, business=business.name))
-            return
+            return None
         if len(words) < 6:
             turn.show(turn.t(texts.ENTER_USAGE))
-            return
+            return None
         service = await session.scalar(
             select(LocalService).where(
                 LocalService.business_id == business.id, LocalService.key == words[0]
@@ -82,47 +120,44 @@ async def _enter(turn: Turn, words: list[str]) -> None:
                 LocalStaff.business_id == business.id, LocalStaff.key == words[1]
             )
         )
-    config = turn.services.business(business.slug)
+    zone = turn.services.business(business.slug).zone
     try:
         day, clock = date.fromisoformat(words[2]), time.fromisoformat(words[3])
-        phone = clean_phone(words[4], phone_region(config.zone))
+        phone = clean_phone(words[4], phone_region(zone))
         name = clean_name(" ".join(words[5:]))
     except InvalidInput as bad:
         turn.show(turn.t(bad.message_id, **bad.kwargs) + "\n" + turn.t(texts.ENTER_USAGE))
-        return
+        return None
     except ValueError:
         turn.show(turn.t(texts.ENTER_USAGE))
-        return
+        return None
     if service is None or staff is None:
         turn.show(turn.t(texts.ENTER_USAGE))
-        return
-    start = datetime.combine(day, clock, config.zone)
-    end = start + timedelta(minutes=service.duration_minutes)
-    first, _, last = name.partition(" ")
-    selection = Selection({"service": (str(service.id),), "staff": (str(staff.id),)})
-    slot = Slot(f"{staff.id}@{start.isoformat()}", start, end, str(staff.id), staff.name)
-    customer = CustomerDetails(first_name=first, last_name=last, phone=phone)
-    try:
-        booked = await turn.services.providers[business.slug].book(selection, slot, customer)
-    except (SlotTaken, NotFound):
-        turn.show(turn.t(texts.ENTER_NOT_FREE))
-        return
-    token = secrets.token_urlsafe(16)[:22]
+        return None
+    return _Entry(business, service, staff, datetime.combine(day, clock, zone), phone, name)
+
+
+def _record_entry(turn: Turn, entry: _Entry, booked: ProviderBooking, token: str) -> Write:
+    """The turn's write: the booking in our mirror for a placeholder user, its claim token,
+    the audit line and the business's notice."""
+    first, _, last = entry.name.partition(" ")
+    service_id, staff_id = str(entry.service.id), str(entry.staff.id)
+    business_id = entry.business.id
     confirmed = Confirmed(
         user_id=-1 - secrets.randbelow(2**62),  # the placeholder until the customer claims it
         chat_id=0,
         first_name="",
         telegram_language=None,
-        business_id=business.id,
+        business_id=business_id,
         result=booked,
         service_name=booked.service_name,
         resource_name=booked.resource_name,
         price=(booked.price.amount, booked.price.currency) if booked.price else None,
-        selection={"service": [str(service.id)], "staff": [str(staff.id)]},
+        selection={"service": [service_id], "staff": [staff_id]},
         idempotency_key=f"phoned-{token}",
         fiche_id=None,
         label="",
-        details={"first_name": first, "last_name": last, "phone": phone},
+        details={"first_name": first, "last_name": last, "phone": entry.phone},
         now=turn.now,
     )
     actor, now = turn.event.user_id, turn.now
@@ -135,21 +170,25 @@ async def _enter(turn: Turn, words: list[str]) -> None:
             )
         )
         await audit.record(
-            connection, actor_id=actor, action="enter", business_id=business.id,
+            connection, actor_id=actor, action="enter", business_id=business_id,
             detail={"booking": view.id}, now=now,
         )  # fmt: skip
         # the business is told as for any booking; reminders wait for the claim (no chat yet)
         await notices.follow(connection, BookingChange("confirmed", view, now))
         return None
 
-    turn.writes.append(write)
-    local = start.astimezone(config.zone)
+    return write
+
+
+def _show_entered(turn: Turn, entry: _Entry, booked: ProviderBooking, token: str) -> None:
+    """Tell the admin what was booked, with the link to hand the customer."""
+    local = entry.start.astimezone(turn.services.business(entry.business.slug).zone)
     username = turn.services.extra.get("bot_username")
     link = f"https://t.me/{username}?start={CLAIM_PREFIX}{token}" if username else ""
     turn.show(
         turn.t(
             texts.ENTERED,
-            customer=name,
+            customer=entry.name,
             service=booked.service_name,
             staff=booked.resource_name or "—",
             day=format_day(local.date(), turn.language),

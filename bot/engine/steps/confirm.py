@@ -159,46 +159,59 @@ class ConfirmStep(StepHandler):
             await self._taken(turn, slot)
             return
         except InvalidCustomerData as invalid:
-            field = str(getattr(invalid.field, "value", invalid.field))
-            (booking.customer or {}).pop(field, None)
-            booking.customer_stage = "ask"
-            turn.notice(
-                invalid.message
-                or "The booking system did not accept this detail. Please type it again."
-            )
-            await follow(turn, FIELD_REFUSED)
+            await self._field_refused(turn, invalid)
             return
         except AuthFailed as refused_account:
             await self._account_refused(turn, refused_account)
             return
         except BookingRefused as refused:
-            turn.notice(
-                REFUSAL_TEXT.get(refused.kind) or refused.message or "The booking was refused."
-            )
-            target = REFUSAL_NEXT_STEP.get(refused.kind)
-            if not any(s.key == target for s in turn.steps):
-                await follow(turn, REFUSED)
-            elif target == "sign_in":
-                await follow(turn, ACCOUNT_REFUSED)
-            else:
-                await follow(turn, RULE_REFUSED)
+            await self._refused(turn, refused)
             return
         except ProviderUnavailable:
-            # Unanswered is not refused: the platform may have booked it (see _taken).
-            booking.unanswered = slot.id
-            turn.notice(
-                "The booking system did not answer. "
-                "If your booking does not appear in /mybookings, try again: your choices are kept."
-            )
-            turn.show(
-                turn.t("Try again?"), [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)]
-            )
+            self._unanswered(turn, slot)
             return
         except NotFound as gone:
             turn.notice(gone.message or "This is no longer available.")
             await follow(turn, GONE)
             return
         await self._finish(turn, result)
+
+    @staticmethod
+    async def _field_refused(turn: Turn, invalid: InvalidCustomerData) -> None:
+        """The platform refused one of the customer's details: forget it and ask it again."""
+        booking = turn.booking
+        field = str(getattr(invalid.field, "value", invalid.field))
+        (booking.customer or {}).pop(field, None)
+        booking.customer_stage = "ask"
+        turn.notice(
+            invalid.message
+            or "The booking system did not accept this detail. Please type it again."
+        )
+        await follow(turn, FIELD_REFUSED)
+
+    @staticmethod
+    async def _refused(turn: Turn, refused: BookingRefused) -> None:
+        """The platform refused the booking under one of its rules: say why and go back to the
+        step that can fix it (signing in, or the rule's own step) when the flow has it."""
+        turn.notice(REFUSAL_TEXT.get(refused.kind) or refused.message or "The booking was refused.")
+        target = REFUSAL_NEXT_STEP.get(refused.kind)
+        if not any(s.key == target for s in turn.steps):
+            await follow(turn, REFUSED)
+        elif target == "sign_in":
+            await follow(turn, ACCOUNT_REFUSED)
+        else:
+            await follow(turn, RULE_REFUSED)
+
+    @staticmethod
+    def _unanswered(turn: Turn, slot: Slot) -> None:
+        """The platform did not answer: offer a retry, keeping every choice."""
+        # Unanswered is not refused: the platform may have booked it (see _taken).
+        turn.booking.unanswered = slot.id
+        turn.notice(
+            "The booking system did not answer. "
+            "If your booking does not appear in /mybookings, try again: your choices are kept."
+        )
+        turn.show(turn.t("Try again?"), [[MenuButton(turn.t("↻ Retry"), "b:ok")], nav_row(turn)])
 
     @staticmethod
     async def _account_refused(turn: Turn, refused: AuthFailed) -> None:

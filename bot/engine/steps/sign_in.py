@@ -86,74 +86,85 @@ class SignInStep(StepHandler):
         await self.show(turn, step)
 
     async def on_text(self, turn: Turn, step: Step, text: str) -> None:
-        booking = turn.booking
-        stage = booking.sign_in_stage or "start"
+        stage = turn.booking.sign_in_stage or "start"
         if stage in FORM_STAGES:
             form = await turn.provider.sign_up_form(turn.selection())
             if form is not None:
                 await sign_up.on_text(turn, form, text)
                 return
         if stage in ("email", "signup"):
-            try:
-                email = clean_email(text)
-            except InvalidInput as invalid:
-                turn.notice(invalid.message_id, **invalid.kwargs)
-                await self.show(turn, step)
-                return
-            booking.email = email
-            if stage == "signup":
-                form = await turn.provider.sign_up_form(turn.selection())
-                if form is not None:
-                    booking.customer = {**(booking.customer or {}), "email": email}
-                    await sign_up.begin(turn, form)
-                    return
-                try:
-                    account = await turn.provider.sign_up(turn.selection(), email)
-                except AuthFailed as refused:
-                    turn.notice(refused.message or "This account could not be created.")
-                    booking.sign_in_stage = "start"
-                    await self.show(turn, step)
-                    return
-                booking.account = stored_account(account)
-                turn.notice("Your account was created. Check your inbox to choose a password.")
-                await follow(turn, SIGNED_IN)
-                return
-            booking.sign_in_stage = "password"
+            await self._on_email(turn, step, text, signing_up=stage == "signup")
+        elif stage == "password":
+            await self._on_password(turn, step, text)
+        else:
+            await super().on_text(turn, step, text)
+
+    async def _on_email(self, turn: Turn, step: Step, text: str, *, signing_up: bool) -> None:
+        """The email typed to sign in (then the password is asked) or to sign up."""
+        try:
+            email = clean_email(text)
+        except InvalidInput as invalid:
+            turn.notice(invalid.message_id, **invalid.kwargs)
             await self.show(turn, step)
             return
-        if stage == "password":
-            # The message holds a password: it goes, whatever happens next.
-            turn.delete_user_message = True
-            password = text.strip()
-            if not password or len(password) > MAX_PASSWORD:
-                turn.notice("Please type your password.")
-                await self.show(turn, step)
-                return
-            try:
-                account = await turn.provider.sign_in(
-                    turn.selection(), booking.email or "", password
-                )
-            except AuthFailed as refused:
-                # The platform's reason when it gave one (a locked account is not a typo).
-                turn.notice(
-                    refused.message or "The email or password was not accepted. Please try again."
-                )
-                await follow(turn, WRONG_PASSWORD)
-                return
-            finally:
-                del password
-            booking.account = stored_account(account)
-            booking.sign_in_stage = None
-            turn.notice("Signed in as {email}.", email=account.email)
-            if booking.then is not None:
-                # Signing in again for a Cancel or Change (see my_bookings.sign_in_first).
-                from bot.engine.my_bookings import resume_after_sign_in
-
-                await resume_after_sign_in(turn)
-                return
-            await follow(turn, SIGNED_IN)
+        turn.booking.email = email
+        if signing_up:
+            await self._sign_up(turn, step, email)
             return
-        await super().on_text(turn, step, text)
+        turn.booking.sign_in_stage = "password"
+        await self.show(turn, step)
+
+    async def _sign_up(self, turn: Turn, step: Step, email: str) -> None:
+        """Create the account: through the platform's form when it has one, else at once."""
+        booking = turn.booking
+        form = await turn.provider.sign_up_form(turn.selection())
+        if form is not None:
+            booking.customer = {**(booking.customer or {}), "email": email}
+            await sign_up.begin(turn, form)
+            return
+        try:
+            account = await turn.provider.sign_up(turn.selection(), email)
+        except AuthFailed as refused:
+            turn.notice(refused.message or "This account could not be created.")
+            booking.sign_in_stage = "start"
+            await self.show(turn, step)
+            return
+        booking.account = stored_account(account)
+        turn.notice("Your account was created. Check your inbox to choose a password.")
+        await follow(turn, SIGNED_IN)
+
+    async def _on_password(self, turn: Turn, step: Step, text: str) -> None:
+        """The password for the email given before: sign in, then go on with the booking (or
+        the Cancel or Change that asked for signing in again)."""
+        booking = turn.booking
+        # The message holds a password: it goes, whatever happens next.
+        turn.delete_user_message = True
+        password = text.strip()
+        if not password or len(password) > MAX_PASSWORD:
+            turn.notice("Please type your password.")
+            await self.show(turn, step)
+            return
+        try:
+            account = await turn.provider.sign_in(turn.selection(), booking.email or "", password)
+        except AuthFailed as refused:
+            # The platform's reason when it gave one (a locked account is not a typo).
+            turn.notice(
+                refused.message or "The email or password was not accepted. Please try again."
+            )
+            await follow(turn, WRONG_PASSWORD)
+            return
+        finally:
+            del password
+        booking.account = stored_account(account)
+        booking.sign_in_stage = None
+        turn.notice("Signed in as {email}.", email=account.email)
+        if booking.then is not None:
+            # Signing in again for a Cancel or Change (see my_bookings.sign_in_first).
+            from bot.engine.my_bookings import resume_after_sign_in
+
+            await resume_after_sign_in(turn)
+            return
+        await follow(turn, SIGNED_IN)
 
     async def on_contact(self, turn: Turn, step: Step, phone: str) -> None:
         if turn.booking.sign_in_stage == "form":
