@@ -45,9 +45,9 @@ from providers.base import (
     Slot,
     Step,
 )
-from providers.bookingtime import api
-from providers.bookingtime.api import Template
+from providers.bookingtime import api, records
 from providers.bookingtime.client import DEFAULT_RETRY, BookingtimeClient
+from providers.bookingtime.records import Template
 from providers.bookingtime.settings import BookingtimeSettings
 from providers.http import RetryPolicy, TTLCache
 from providers.settings import secret
@@ -121,7 +121,7 @@ class BookingtimeProvider(BookingProvider):
     async def _load_templates(self, locale: str) -> dict[str, Template]:
         content = await self._client.call("GET", locale, api.template_list_path(), operation="read")
         try:
-            templates = [api.parse_template(r) for r in api.list_records(content)]
+            templates = [records.parse_template(r) for r in records.list_records(content)]
         except (KeyError, TypeError, ValueError) as exc:
             raise ProviderUnavailable("the platform answered with malformed templates") from exc
         return {t.id: t for t in templates if _ID.fullmatch(t.id)}
@@ -219,7 +219,7 @@ class BookingtimeProvider(BookingProvider):
         ]
 
     def _offered(
-        self, template: Template, selection: Selection, raw: Iterable[api.RawSlot]
+        self, template: Template, selection: Selection, raw: Iterable[records.RawSlot]
     ) -> list[Slot]:
         """The platform's slots as the customer may book them: after the lead time, inside the
         booking window, of the chosen resource; with "any resource", one slot per start time."""
@@ -303,7 +303,7 @@ class BookingtimeProvider(BookingProvider):
             if isinstance(refused.field, CustomerField):
                 self._demanded.setdefault(template.id, set()).add(refused.field)
             raise
-        return self._booking(content, template, slot)
+        return records.parse_appointment(content, template, slot)
 
     async def reschedule(self, booking_ref: str, selection: Selection, slot: Slot) -> Booking:
         _check_ref(booking_ref)
@@ -317,7 +317,7 @@ class BookingtimeProvider(BookingProvider):
             operation="move",
             body={"bookingSlotId": slot.id},
         )
-        return self._booking(content, template, slot)
+        return records.parse_appointment(content, template, slot)
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
         _check_ref(booking_ref)
@@ -354,26 +354,6 @@ class BookingtimeProvider(BookingProvider):
             return None  # an answer we cannot read proves nothing
         return not content.get("canceled")
 
-    def _booking(self, content: Any, template: Template | None, slot: Slot) -> Booking:
-        if not isinstance(content, Mapping) or not content.get("id"):
-            # The appointment may exist: say so rather than pretend nothing happened.
-            raise ProviderUnavailable("the platform's answer to the booking could not be read")
-        start = _datetime(content.get("start")) or slot.start
-        end = _datetime(content.get("end")) or slot.end
-        names = [
-            str(r.get("name"))
-            for r in content.get("bookingResourceList") or ()
-            if isinstance(r, Mapping) and r.get("name")
-        ]
-        return Booking(
-            ref=str(content["id"]),
-            start=start,
-            end=end,
-            service_name=str(content.get("name") or (template.name if template else "")),
-            resource_name=slot.resource_name or (names[0] if names else None),
-            price=template.price if template else None,
-        )
-
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
@@ -393,18 +373,8 @@ def _months(first: date, last: date) -> list[tuple[int, int]]:
     return months
 
 
-def _parse_slots(content: Any) -> list[api.RawSlot]:
+def _parse_slots(content: Any) -> list[records.RawSlot]:
     try:
-        return api.parse_slots(content)
+        return records.parse_slots(content)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProviderUnavailable("the platform answered with malformed slots") from exc
-
-
-def _datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

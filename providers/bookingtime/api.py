@@ -21,8 +21,8 @@ GUESSES (isolated here so a sandbox account can correct them without touching th
 * :data:`PARAMETER_FIELDS`: the names a failure's ``parameter`` uses for customer fields (the
   SDK documents ``firstName``; the others follow the request body's keys), possibly prefixed
   (``customer.email``, ``customer[email]``).
-* :func:`resource_choice`: the shape of a resource choice in ``bookingStepList`` (the docs only
-  say it offers a ``bookingResourceList`` of EMPLOYEE etc.).
+* :func:`~providers.bookingtime.records.resource_choice`: the shape of a resource choice in
+  ``bookingStepList`` (the docs only say it offers a ``bookingResourceList`` of EMPLOYEE etc.).
 * :data:`SLOT_TAKEN_STATUSES`: a slot taken meanwhile answers 409, or 400 naming
   ``bookingSlotId``; a 400 that names nothing is not taken for "slot taken".
 * :func:`customer_address`: the SDK sends ``{name, extra, street, zip, city, country}`` without a
@@ -33,26 +33,23 @@ GUESSES (isolated here so a sandbox account can correct them without touching th
 * :data:`UNCOLLECTED_PARAMETERS`: details the SDK sends that the bot never asks (``gender``).
 * A template with ``bookingDayEarliest`` and ``bookingDayLatest`` both 0 (or absent) has no
   window of its own: the platform's default horizon applies, and only the platform's listings
-  bound the days (:func:`parse_template`).
+  bound the days (:func:`~providers.bookingtime.records.parse_template`).
 * Slot timestamps may carry offsets as PHP writes them (``+0:00``, the SDK's mocks); a slot whose
-  timestamp cannot be read is skipped, not the whole listing (:func:`parse_slots`).
+  timestamp cannot be read is skipped, not the whole listing
+  (:func:`~providers.bookingtime.records.parse_slots`).
 * The token endpoint's refusal of an expired refresh token (OAuth2 ``invalid_grant``, 400 or 401).
 * ``bookingLeadTime`` is in minutes.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Any
 
-from providers.base import N_, CustomerDetails, CustomerField, Money, UserText
-
-log = logging.getLogger(__name__)
+from providers.base import N_, CustomerDetails, CustomerField, UserText
 
 DEFAULT_AUTH_URL = "https://auth.bookingtime.com/oauth/token"
 DEFAULT_API_URL = "https://api.bookingtime.com/module/v3"
@@ -159,167 +156,6 @@ def move_appointment_path(appointment_id: str) -> str:
 
 def cancel_appointment_path(appointment_id: str) -> str:
     return f"appointment/{appointment_id}/cancel"
-
-
-# -- shapes ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A bookable staff member or room a template lets the customer choose."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Template:
-    """The parts of a BOOKING_TEMPLATE that drive the conversation."""
-
-    id: str
-    name: str
-    duration: int
-    price: Money | None
-    show_price: bool
-    description: str | None
-    email_required: bool
-    mobile_required: bool
-    address_required: bool
-    day_earliest: int
-    #: ``None``: no window of its own (0/0), the platform's default horizon applies
-    day_latest: int | None
-    lead_time_minutes: int
-    resources: tuple[Resource, ...]
-
-    @property
-    def offers_resource_choice(self) -> bool:
-        return bool(self.resources)
-
-    def resource_name(self, resource_id: str) -> str | None:
-        return next((r.name for r in self.resources if r.id == resource_id), None)
-
-
-@dataclass(frozen=True)
-class RawSlot:
-    id: str
-    start: datetime
-    resources: tuple[str, ...]
-
-
-def _money(record: Mapping[str, Any]) -> Money | None:
-    price = record.get("price")
-    source: Mapping[str, Any] = price if isinstance(price, Mapping) else record
-    gross, currency = source.get("priceGross"), source.get("currency")
-    if gross is None or not currency:
-        return None
-    try:
-        return Money(Decimal(str(gross)), str(currency))
-    except InvalidOperation:
-        return None
-
-
-def resource_choice(record: Mapping[str, Any]) -> tuple[Resource, ...]:
-    """The resources a template lets the customer choose between (GUESS about the shape).
-
-    Assumed: ``bookingStepList`` holds steps, each possibly with a ``bookingResourceList`` of
-    ``{"class": "BOOKING_RESOURCE", "id": "br...", "name": ...}``; any step that offers a
-    resource list is a resource choice.
-    """
-    found: list[Resource] = []
-    for step in record.get("bookingStepList") or ():
-        if not isinstance(step, Mapping):
-            continue
-        for resource in step.get("bookingResourceList") or ():
-            if isinstance(resource, Mapping) and resource.get("id"):
-                found.append(Resource(str(resource["id"]), str(resource.get("name") or "")))
-    return tuple(found)
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def parse_template(record: Mapping[str, Any]) -> Template:
-    """A BOOKING_TEMPLATE record as the adapter uses it."""
-    show_price = bool(record.get("showPrice", False))
-    description = str(record.get("description") or "").strip() or None
-    earliest = _int(record.get("bookingDayEarliest"), 0)
-    latest: int | None = _int(record.get("bookingDayLatest"), 0)
-    if earliest == 0 and latest == 0:
-        latest = None  # unset: "today only" would hide every later day
-    return Template(
-        id=str(record["id"]),
-        name=str(record.get("name") or ""),
-        duration=_int(record.get("duration"), 0),
-        price=_money(record) if show_price else None,
-        show_price=show_price,
-        description=description,
-        email_required=bool(record.get("customerEmailRequired", False)),
-        mobile_required=bool(record.get("customerMobileRequired", False)),
-        address_required=bool(record.get("customerAddressRequired", False)),
-        day_earliest=earliest,
-        day_latest=latest,
-        lead_time_minutes=_int(record.get("bookingLeadTime"), 0),
-        resources=resource_choice(record),
-    )
-
-
-def list_records(content: Any) -> list[Mapping[str, Any]]:
-    """The records of a LIST envelope's ``content``."""
-    if not isinstance(content, Mapping):
-        raise ValueError("expected a LIST")
-    records = content.get("recordList")
-    if not isinstance(records, list):
-        raise ValueError("expected a recordList")
-    return [r for r in records if isinstance(r, Mapping)]
-
-
-def parse_slots(content: Any) -> list[RawSlot]:
-    """The slots of a range listing.
-
-    Seed 002 calls the list ``bookingSlotList``; the SDK's mocks call it ``list`` (class
-    RANGE_LIST): both are accepted.
-    """
-    if not isinstance(content, Mapping):
-        raise ValueError("expected a slot range")
-    items = content.get("bookingSlotList")
-    if items is None:
-        items = content.get("list")
-    if not isinstance(items, list):
-        raise ValueError("expected a slot list")
-    slots = []
-    for item in items:
-        try:
-            slots.append(_slot(item))
-        except (KeyError, TypeError, ValueError) as exc:
-            # One item we cannot read must not hide the rest of the day.
-            log.warning("bookingtime: skipped a slot it could not read (%s)", exc)
-    return slots
-
-
-def _slot(item: Any) -> RawSlot:
-    if not isinstance(item, Mapping):
-        raise TypeError("slot is not an object")
-    start = parse_timestamp(str(item["timestamp"]))
-    combination = tuple(str(r) for r in item.get("bookingResourceCombination") or ())
-    return RawSlot(id=str(item["id"]), start=start, resources=combination)
-
-
-#: An offset as PHP may write it: one hour digit (``+0:00``, ``-5:30``).
-_SHORT_OFFSET = re.compile(r"([+-])(\d)(:?\d\d)$")
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An aware datetime from an ISO 8601 timestamp, offsets as PHP writes them included
-    (``2022-12-12T10:00:00+0:00``). ``ValueError`` without an offset or when unreadable."""
-    text = _SHORT_OFFSET.sub(r"\g<1>0\g<2>\g<3>", value.strip())
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without offset: {value[:40]!r}")
-    return parsed
 
 
 def customer_address(text: str) -> dict[str, str]:
