@@ -24,7 +24,6 @@ Settings: :class:`~providers.qmatic.settings.QmaticSettings`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -47,22 +46,19 @@ from providers.base import (
     CustomerDetails,
     CustomerField,
     CustomerForm,
-    HoldExpired,
     NotFound,
     Option,
     ProviderDeps,
     ProviderError,
-    ProviderUnavailable,
     Question,
     Selection,
     Slot,
-    SlotTaken,
     Step,
 )
 from providers.base import Hold as HoldValue
 from providers.http import TTLCache
-from providers.qmatic import api, rules
-from providers.qmatic.catalog import Catalog, Offering, parse_groups, parse_offerings
+from providers.qmatic import api, rules, times
+from providers.qmatic.catalog import Catalog, Offering, load_catalog
 from providers.qmatic.client import QmaticClient
 from providers.qmatic.errors import Operation, shape_error
 from providers.qmatic.reservations import Reservations, booking_of
@@ -121,24 +117,9 @@ class QmaticProvider(BookingProvider):
         language = self.language(selection)
 
         async def load() -> Catalog:
-            # Independent reads, issued together.
-            services, groups = await asyncio.gather(
-                self._read(api.SERVICES, language), self._groups(language)
-            )
-            try:
-                offerings = parse_offerings(services)
-                parsed_groups, descriptions = parse_groups(groups)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise shape_error(exc) from None
-            return Catalog(offerings, parsed_groups, descriptions)
+            return await load_catalog(self._client, language)
 
         return await self._catalogs.get(language, load)
-
-    async def _groups(self, language: str) -> Any:
-        try:
-            return await self._read(api.SERVICE_GROUPS, language)
-        except NotFound:  # GUESS (see api.py): 404 when the tenant configured no groups
-            return None
 
     async def _read(self, path: str, language: str, params: Mapping[str, str] | None = None) -> Any:
         answer = await self._client.send(
@@ -210,7 +191,7 @@ class QmaticProvider(BookingProvider):
         body = await self._read(
             api.timeslots_path(offering.service_id),
             self.language(selection),
-            api.timeslot_query(
+            times.timeslot_query(
                 offering.branch_id,
                 self._party_size(selection, offering),
                 resource_id,
@@ -222,13 +203,13 @@ class QmaticProvider(BookingProvider):
         tz, now, zone = self.deps.timezone, self.deps.clock(), self._zone(offering)
         found: list[Slot] = []
         try:
-            for item in api.timeslot_items(body):
-                start = api.parse_time(item["startTime"], zone)
-                end = api.parse_time(item["endTime"], zone)
+            for item in times.timeslot_items(body):
+                start = times.parse_time(item["startTime"], zone)
+                end = times.parse_time(item["endTime"], zone)
                 # The platform may ignore the date window (a guess): filter here as well.
                 if start <= now or not first <= start.astimezone(tz).date() <= last:
                     continue
-                slot_id = api.slot_id(str(item["startTime"]), str(item["endTime"]))
+                slot_id = times.slot_id(str(item["startTime"]), str(item["endTime"]))
                 found.append(Slot(slot_id, start, end, resource_id, resource_name))
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
@@ -307,16 +288,12 @@ class QmaticProvider(BookingProvider):
             information_answers=information,
         )
         if hold is not None:
-            try:
-                appointment = await self._reservations.confirm(hold.id, body, language)
-            except HoldExpired:
-                # The 15 minutes ran out: take the same slot again if nobody else has.
-                log.info("qmatic: hold expired before confirmation, reserving the slot again")
-                try:
-                    reservation_id = await self._reserve(selection, offering, slot)
-                except SlotTaken:
-                    raise SlotTaken(detail="the held time expired and was taken") from None
-                appointment = await self._reservations.confirm_own(reservation_id, body, language)
+            appointment = await self._reservations.confirm_held(
+                hold.id,
+                body,
+                language,
+                reserve_again=lambda: self._reserve(selection, offering, slot),
+            )
         else:
             reservation_id = await self._reserve(selection, offering, slot)
             appointment = await self._reservations.confirm_own(reservation_id, body, language)
@@ -352,21 +329,9 @@ class QmaticProvider(BookingProvider):
         offering = await self._offering(selection)
         language = self.language(selection)
         reservation_id = await self._reserve(selection, offering, slot)
-        try:
-            answer = await self._client.send(
-                "PUT",
-                api.reschedule_path(booking_ref),
-                Operation.RESCHEDULE,
-                language=language,
-                idempotent=False,
-                json_body=api.reschedule_body(reservation_id),
-            )
-        except ProviderUnavailable:
-            raise
-        except ProviderError:
-            await self._reservations.release(reservation_id, language)
-            raise
-        moved = {"appointmentId": api.rescheduled_id(answer.body, booking_ref)}
+        moved = {
+            "appointmentId": await self._reservations.move(booking_ref, reservation_id, language)
+        }
         return booking_of(moved, slot, offering, None)
 
     # -- beyond the shared interface -----------------------------------------------------------

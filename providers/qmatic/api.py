@@ -1,7 +1,8 @@
 """Paths, headers, request bodies and response shapes of Qmatic's "external/v1" API.
 
-Everything the adapter knows about Qmatic's wire format lives here, so a sandbox account can
-correct it without touching the rest. Facts come from Qmatic's public wiki (seed 003, and the
+Everything the adapter knows about Qmatic's wire format lives here (timeslots and their time
+zones in :mod:`providers.qmatic.times`), so a sandbox account can correct it without touching the
+rest. Facts come from Qmatic's public wiki (seed 003, and the
 pages "Authentication", "Cancel an appointment", "Update customer details on Appointment",
 "Release a reservation", "Reschedule appointment with multiple services").
 
@@ -45,7 +46,8 @@ reservation and of its confirmation; the shape of ``GET /services`` and ``GET /s
   digits satisfy both, :func:`new_customer_identifier`), keep it in the fiche, and never take one
   a user typed (:func:`customer_identifier`).
 * Time zones: a time without an offset is in the branch's zone when the branch names one
-  (``timeZone``, as Orchestra's branches do; :func:`branch_zone`), else in the business's zone.
+  (``timeZone``, as Orchestra's branches do; :func:`~providers.qmatic.times.branch_zone`), else
+  in the business's zone.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from providers.base import Booking, CustomerDetails, CustomerField, Slot
+from providers.base import Booking, CustomerDetails, CustomerField
+from providers.qmatic import times
 
 # -- hosts and paths ---------------------------------------------------------------------------
 
@@ -189,55 +192,6 @@ def error_field(body: Any) -> str | None:
 # -- bodies ------------------------------------------------------------------------------------
 
 
-def timeslot_query(
-    branch_id: str,
-    party_size: int,
-    resource_id: str | None,
-    first: date,
-    last: date,
-) -> dict[str, str]:
-    query = {
-        "branchId": branch_id,
-        "numberOfReservations": str(party_size),
-        "fromDate": first.isoformat(),  # GUESS
-        "toDate": last.isoformat(),  # GUESS
-    }
-    if resource_id:
-        query["requestedResourceId"] = resource_id
-    return query
-
-
-def timeslot_items(body: Any) -> list[Mapping[str, Any]]:
-    """The ``{startTime, endTime}`` items of a timeslots answer (GUESS: bare list or wrapped)."""
-    if isinstance(body, Mapping):
-        body = body.get("timeslots", body.get("timeSlots"))
-    if not isinstance(body, list):
-        raise ValueError("timeslots answer is not a list")
-    return [item for item in body if isinstance(item, Mapping)]
-
-
-def branch_zone(branch: Mapping[str, Any]) -> ZoneInfo | None:
-    """The branch's time zone when its record names one (GUESS: ``timeZone``, Orchestra's key;
-    ``timezone`` and ``timeZoneId`` are read too); ``None`` when it names none we know."""
-    for key in ("timeZone", "timezone", "timeZoneId"):
-        value = branch.get(key)
-        if isinstance(value, str) and value:
-            try:
-                return ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                return None
-    return None
-
-
-def parse_time(value: Any, tz: ZoneInfo) -> datetime:
-    """An ISO 8601 time from Qmatic; one without an offset is in ``tz`` (the branch's zone when
-    it names one, else the business's)."""
-    if not isinstance(value, str):
-        raise ValueError("time is not a string")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
-
-
 def reservation_body(
     service_id: str,
     branch_id: str,
@@ -288,9 +242,9 @@ def appointment_at(body: Any, start: datetime, tz: ZoneInfo) -> str | None:
     """The id of the appointment starting at ``start`` in a search answer (how a confirmation
     answered with an empty 201 is found)."""
     for item in appointment_items(body):
-        times = item.get("timeSlot") or {}
+        time_slot = item.get("timeSlot") or {}
         try:
-            if parse_time(times.get("startTime"), tz) == start:
+            if times.parse_time(time_slot.get("startTime"), tz) == start:
                 return str(item["appointmentId"])
         except (KeyError, TypeError, ValueError):
             continue
@@ -387,28 +341,16 @@ def found_bookings(
     when ``branch_zones`` knows it, else in ``tz``."""
     found: list[Booking] = []
     for item in appointment_items(body):
-        times = item["timeSlot"]
+        time_slot = item["timeSlot"]
         branch = str((item.get("branch") or {}).get("id") or "")
         zone = (branch_zones or {}).get(branch, tz)
         found.append(
             Booking(
                 ref=str(item["appointmentId"]),
-                start=parse_time(times["startTime"], zone),
-                end=parse_time(times["endTime"], zone),
+                start=times.parse_time(time_slot["startTime"], zone),
+                end=times.parse_time(time_slot["endTime"], zone),
                 service_name=str((item.get("service") or {}).get("name") or ""),
                 customer_ref=personal_id,
             )
         )
     return found
-
-
-def slot_id(start: str, end: str) -> str:
-    # The platform's own strings travel back in the reservation, unchanged.
-    return f"{start}|{end}"
-
-
-def slot_times(slot: Slot) -> tuple[str, str]:
-    start, sep, end = slot.id.partition("|")
-    if not sep:  # a slot not made by this adapter: send its times
-        return slot.start.isoformat(), slot.end.isoformat()
-    return start, end

@@ -3,19 +3,23 @@
 ``GET /services`` answers one row per service *at a branch* with that pair's resources and
 questions; the adapter reads everything it offers before the date step from these two calls,
 which are cached (see :class:`providers.qmatic.adapter.QmaticProvider`), and the options of
-those steps are made here. A module of its own: the catalog is the one part of Qmatic's answers
-that is parsed into values kept between requests.
+those steps are made here (:func:`load_catalog` reads and parses the two calls). A module of
+its own: the catalog is the one part of Qmatic's answers that is parsed into values kept between
+requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from providers.base import ANY_OPTION, Option, Question
-from providers.qmatic import api
+from providers.base import ANY_OPTION, NotFound, Option, Question
+from providers.qmatic import api, times
+from providers.qmatic.client import QmaticClient
+from providers.qmatic.errors import Operation, shape_error
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ def parse_offerings(body: Any) -> tuple[Offering, ...]:
                 resource_required=bool(selection.get("required")) and bool(resources),
                 resources=resources,
                 questions=_questions(row),
-                zone=api.branch_zone(branch),
+                zone=times.branch_zone(branch),
             )
         )
     return tuple(rows)
@@ -198,3 +202,26 @@ def parse_groups(body: Any) -> tuple[tuple[Group, ...], dict[str, str]]:
         ids = frozenset(note(s) for s in group.get("services") or ())
         groups.append(Group(id=str(group["id"]), name=_text(group.get("name")), service_ids=ids))
     return tuple(groups), descriptions
+
+
+async def load_catalog(client: QmaticClient, language: str) -> Catalog:
+    """The catalog in ``language``: ``GET /services`` and ``GET /services/groups``, issued
+    together (independent reads), parsed; a shape we cannot read is the platform's fault."""
+
+    async def read(path: str) -> Any:
+        answer = await client.send("GET", path, Operation.READ, language=language, idempotent=True)
+        return answer.body
+
+    async def groups() -> Any:
+        try:
+            return await read(api.SERVICE_GROUPS)
+        except NotFound:  # GUESS (see api.py): 404 when the tenant configured no groups
+            return None
+
+    services, group_rows = await asyncio.gather(read(api.SERVICES), groups())
+    try:
+        offerings = parse_offerings(services)
+        parsed_groups, descriptions = parse_groups(group_rows)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise shape_error(exc) from None
+    return Catalog(offerings, parsed_groups, descriptions)

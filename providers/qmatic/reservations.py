@@ -1,5 +1,6 @@
 """Qmatic's reservation lifecycle: a slot is reserved (``POST /reservations``, held 15 minutes),
-then confirmed into an appointment (``PUT /reservations/{id}``) or released (``DELETE``).
+then confirmed into an appointment (``PUT /reservations/{id}``) or released (``DELETE``); a
+reschedule moves an appointment onto a new reservation.
 
 A module of its own because holding, booking and rescheduling all go through this lifecycle, and
 its rules live in one place: a confirmation is never repeated, a reservation the platform surely
@@ -12,12 +13,20 @@ the ``Location`` header, and a confirmation that carries neither is looked up (s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from providers.base import Booking, NotFound, ProviderError, ProviderUnavailable, Slot
-from providers.qmatic import api
+from providers.base import (
+    Booking,
+    HoldExpired,
+    NotFound,
+    ProviderError,
+    ProviderUnavailable,
+    Slot,
+    SlotTaken,
+)
+from providers.qmatic import api, times
 from providers.qmatic.catalog import Offering
 from providers.qmatic.client import Answer, QmaticClient
 from providers.qmatic.errors import Operation, shape_error
@@ -40,7 +49,7 @@ class Reservations:
         language: str,
     ) -> str:
         """Reserve ``slot``; the reservation's id."""
-        start, end = api.slot_times(slot)
+        start, end = times.slot_times(slot)
         answer = await self._client.send(
             "POST",
             api.RESERVATIONS,
@@ -95,6 +104,45 @@ class Reservations:
         except ProviderError:
             await self.release(reservation_id, language)
             raise
+
+    async def confirm_held(
+        self,
+        reservation_id: str,
+        body: Mapping[str, Any],
+        language: str,
+        *,
+        reserve_again: Callable[[], Awaitable[str]],
+    ) -> Answer:
+        """Confirm the customer's hold; when its 15 minutes ran out, take the same slot again
+        (``reserve_again``) if nobody else has, and confirm that."""
+        try:
+            return await self.confirm(reservation_id, body, language)
+        except HoldExpired:
+            log.info("qmatic: hold expired before confirmation, reserving the slot again")
+            try:
+                again = await reserve_again()
+            except SlotTaken:
+                raise SlotTaken(detail="the held time expired and was taken") from None
+            return await self.confirm_own(again, body, language)
+
+    async def move(self, appointment_id: str, reservation_id: str, language: str) -> str:
+        """Move the appointment onto a reservation made for it; the appointment's id afterwards.
+        The reservation is released when the platform surely refused, as in :meth:`confirm_own`."""
+        try:
+            answer = await self._client.send(
+                "PUT",
+                api.reschedule_path(appointment_id),
+                Operation.RESCHEDULE,
+                language=language,
+                idempotent=False,
+                json_body=api.reschedule_body(reservation_id),
+            )
+        except ProviderUnavailable:
+            raise
+        except ProviderError:
+            await self.release(reservation_id, language)
+            raise
+        return api.rescheduled_id(answer.body, appointment_id)
 
     async def confirmed_booking(
         self,
