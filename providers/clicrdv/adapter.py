@@ -321,15 +321,7 @@ class ClicrdvProvider(BookingProvider):
             raise NotFound("no service chosen")
         calendar = slot.resource_id or selection.one("calendar") or slot.id.partition("|")[2]
         local_start = slot.start.astimezone(self.deps.timezone).replace(tzinfo=None)
-        appointment: dict[str, Any] = {
-            "date": api.format_datetime(local_start),
-            "intervention_ids": [api.id_value(s) for s in services],
-            "comments": "",
-            "websource": "Telegram",
-            "fiche": self._fiche_payload(customer),
-        }
-        if calendar:
-            appointment["calendar_id"] = api.id_value(calendar)
+        appointment = api.appointment_body(self.group_id, services, calendar, local_start, customer)
         # A write without a live session would not be refused with 401 (see client.py): check.
         await self._client.verify_session(selection.user_key)
         body = await self._client.post(
@@ -357,16 +349,6 @@ class ClicrdvProvider(BookingProvider):
             price=await self._total_price(chosen),
             customer_ref=guesses.appointment_fiche_id(record) or customer.provider_ref,
         )
-
-    def _fiche_payload(self, customer: CustomerDetails) -> dict[str, Any]:
-        fiche: dict[str, Any] = {"group_id": api.id_value(self.group_id)}
-        if customer.provider_ref:
-            fiche["id"] = api.id_value(customer.provider_ref)
-        for field, attribute in api.FICHE_FIELDS.items():
-            value = customer.get(CustomerField(field))
-            if value:
-                fiche[attribute] = value
-        return fiche
 
     async def _total_price(self, chosen: list[Record]) -> Money | None:
         if not (await self.group()).display_price or not chosen:

@@ -1,19 +1,20 @@
 """What ClicRDV documents about its REST API v1 (seed 004, developers.clicrdv.com).
 
 Only confirmed facts live here: base URLs, paths, query parameters, the collection envelope, the
-date format and the group settings that decide the booking flow. Everything we had to guess is in
+date format, the group settings that decide the booking flow and the body of a booking
+(:func:`appointment_body`). Everything we had to guess is in
 :mod:`providers.clicrdv.guesses`, so a sandbox account can correct it in one place.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from providers.base import Account, CustomerDetails, Fiche, ProviderUnavailable
+from providers.base import Account, CustomerDetails, CustomerField, Fiche, ProviderUnavailable
 
 BASE_URLS: dict[str, str] = {
     "production": "https://www.clicrdv.com",
@@ -162,6 +163,38 @@ FICHE_MAX_LENGTHS: dict[str, int] = {
     "secondphone": 25,
     "email": 255,
 }
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+
+def appointment_body(
+    group_id: str,
+    services: Sequence[str],
+    calendar: str | None,
+    local_start: datetime,
+    customer: CustomerDetails,
+) -> dict[str, Any]:
+    """The ``appointment`` of a booking: the chosen services at ``local_start`` (group local
+    time), on ``calendar`` when one is chosen, for the customer's fiche (the fiche's id when the
+    customer has one, and the details they gave)."""
+    fiche: dict[str, Any] = {"group_id": id_value(group_id)}
+    if customer.provider_ref:
+        fiche["id"] = id_value(customer.provider_ref)
+    for field, attribute in FICHE_FIELDS.items():
+        value = customer.get(CustomerField(field))
+        if value:
+            fiche[attribute] = value
+    appointment: dict[str, Any] = {
+        "date": format_datetime(local_start),
+        "intervention_ids": [id_value(s) for s in services],
+        "comments": "",
+        "websource": "Telegram",
+        "fiche": fiche,
+    }
+    if calendar:
+        appointment["calendar_id"] = id_value(calendar)
+    return appointment
 
 
 # -- answers as domain values --------------------------------------------------------------------
