@@ -8,12 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import Services
+from bot.config import AppConfig
+from bot.services import Services, build_services
 from storage import funnel
 from storage.admin_models import FunnelCount
 from storage.models import Admin, Business
 from tests.bot.harness import running_bot
 from tests.bot.test_local_booking import book_haircut
+from tests.storage.postgres import postgres_url
+
+__all__ = ["postgres_url"]  # the fixture, imported so pytest finds it here
 
 ADMIN = 50
 HAIRCUT = "Haircut · 30 min · €25.00"
@@ -123,3 +127,30 @@ async def test_a_reschedule_is_not_a_new_booking_in_the_funnel(services: Service
         "started": 1, "service": 1, "staff": 1, "date": 1, "slot": 1, "customer": 1,
         "confirm": 1, "booked": 1,
     }  # fmt: skip
+
+
+async def test_the_funnel_counts_in_the_turns_transaction_on_postgresql(
+    sample_config: AppConfig, postgres_url: str
+) -> None:
+    """On PostgreSQL a turn's lone state write runs in autocommit mode; a turn that reaches a
+    step writes its state and its counts in one transaction instead."""
+    services = await build_services(
+        sample_config.model_copy(update={"database_url": postgres_url}), env={}
+    )
+    try:
+        assert services.engine.dialect.name == "postgresql"
+        for user in (201, 202):
+            async with running_bot(services, user_id=user) as chat:
+                await book_haircut(chat)
+                await chat.press("✅ Confirm")
+        async with running_bot(services, user_id=203) as chat:
+            await chat.send("/book")
+            await chat.press(HAIRCUT)
+        async with services.sessions() as s:
+            rows = dict((await s.execute(select(FunnelCount.step, FunnelCount.reached))).all())
+        assert rows == {
+            "started": 3, "service": 3, "staff": 3, "date": 2, "slot": 2, "customer": 2,
+            "confirm": 2, "booked": 2,
+        }  # fmt: skip
+    finally:
+        await services.aclose()
