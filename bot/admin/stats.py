@@ -212,9 +212,12 @@ def funnel_table(turn: Turn, steps: list[StepCount]) -> str:
 
     Steps are counted on the day they are reached, so a booking begun the day before the
     period and finished in it is counted from the step it reached in the period on: a share
-    may then pass 100%, and "stopped" is never below 0."""
-    if not steps or steps[0].step != funnel.STARTED:
+    may then pass 100% (or have no previous step to be a share of: "-"), and "stopped" is
+    never below 0."""
+    if not steps:
         return turn.t(texts.STATS_FUNNEL_EMPTY)
+    if steps[0].step != funnel.STARTED:
+        steps = [StepCount(funnel.STARTED, 0), *steps]
     language = turn.language
     lines = [
         turn.t(texts.STATS_FUNNEL),
@@ -222,7 +225,11 @@ def funnel_table(turn: Turn, steps: list[StepCount]) -> str:
     ]
     for previous, here, after in zip(steps[:-1], steps[1:], [*steps[2:], None], strict=True):
         count = format_number(here.reached, language)
-        share = format_percent(here.reached / previous.reached, locale=language)
+        share = (
+            format_percent(here.reached / previous.reached, locale=language)
+            if previous.reached
+            else "-"
+        )
         if here.step == funnel.BOOKED:
             lines.append(turn.t(texts.STATS_FUNNEL_BOOKED, count=count, share=share))
             continue

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
 from bot.config import AppConfig
+from bot.i18n import gettext
 from bot.services import Services, build_services
 from storage import funnel
 from storage.admin_models import FunnelCount
@@ -109,6 +111,18 @@ async def test_stats_shows_each_step_reached_its_share_and_who_stopped_there(
             )
         ).all()
     assert sorted(rows) == [("booked", 1), ("service", 1), ("started", 1)]  # left as it was
+
+
+def test_a_period_that_starts_after_the_bookings_began_still_shows_its_steps() -> None:
+    from bot.admin.stats import funnel_table
+
+    turn = SimpleNamespace(t=lambda text, **kw: gettext("en", text, **kw), language="en")
+    steps = [funnel.StepCount("slot", 2), funnel.StepCount("customer", 3)]
+    assert funnel_table(turn, steps).splitlines()[1:] == [  # type: ignore[arg-type]
+        "Bookings started: 0",
+        "Time choice: 2 reached, - of the previous step, 0 stopped here",
+        "Details: 3 reached, 150% of the previous step, 3 stopped here",
+    ]
 
 
 async def test_a_reschedule_is_not_a_new_booking_in_the_funnel(services: Services) -> None:
