@@ -24,6 +24,8 @@ _shadow = sys.modules.get("providers")
 if _shadow is not None and not hasattr(_shadow, "__path__"):
     del sys.modules["providers"]
 
+from provider_walk import signed_in_booking  # noqa: E402
+
 from providers.base import CustomerDetails, Selection  # noqa: E402
 from providers.clickbook import wsdl  # noqa: E402
 from tests.fakes.clickbook import FakeClickbook, make_provider  # noqa: E402
@@ -73,15 +75,9 @@ async def _walk(latency_ms: float) -> dict[str, float]:
         first = fake.world.now().date()
         days = await provider.available_days(SELECTION, first, first + timedelta(days=30))
 
-        mark = len(fake.requests)
-        started = time.perf_counter()
-        slots = await provider.slots(SELECTION, min(days))
-        slots_ms = (time.perf_counter() - started) * 1000
-        await provider.sign_in(SELECTION, EMAIL, PASSWORD)
-        await provider.fiches(SELECTION)
-        await provider.book(SELECTION, slots[0], CUSTOMER)
-        booking_ms = (time.perf_counter() - started) * 1000
-        round_trips = len(fake.requests) - mark
+        walk = await signed_in_booking(
+            provider, fake.requests, SELECTION, min(days), (EMAIL, PASSWORD), CUSTOMER
+        )
 
         await provider.deps.http.aclose()  # type: ignore[union-attr]
         # A new customer on a provider whose catalog is warm but who is the first to register
@@ -101,10 +97,10 @@ async def _walk(latency_ms: float) -> dict[str, float]:
         assert len(fake.world.live_bookings()) == 2
         await provider.deps.http.aclose()  # type: ignore[union-attr]
     return {
-        "round_trips": float(round_trips),
-        "round_trips_sequential": float(round_trips),
-        "slots_ms": round(slots_ms, 1),
-        "date_to_confirmation_ms": round(booking_ms, 1),
+        "round_trips": float(walk.round_trips),
+        "round_trips_sequential": float(walk.round_trips),
+        "slots_ms": round(walk.slots_ms, 1),
+        "date_to_confirmation_ms": round(walk.booking_ms, 1),
         "new_customer_round_trips": float(new_round_trips),
         # GETTIMEZONEINFO and GETCOUNTRIES go together
         "new_customer_round_trips_sequential": float(new_round_trips - 1),

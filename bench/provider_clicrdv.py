@@ -26,6 +26,8 @@ _shadow = sys.modules.get("providers")
 if _shadow is not None and not hasattr(_shadow, "__path__"):
     del sys.modules["providers"]
 
+from provider_walk import signed_in_booking  # noqa: E402
+
 from providers.base import CustomerDetails, Selection  # noqa: E402
 from tests.fakes.clicrdv import FakeClicrdv, build_fake, make_provider  # noqa: E402
 
@@ -63,27 +65,21 @@ async def _walk(fake: FakeClicrdv, latency_ms: float) -> dict[str, float]:
         month_round_trips = len(fake.requests) - mark
 
         # Tap a date, pick a slot, sign in, pick a fiche, confirm: catalog warm.
-        mark = len(fake.requests)
-        started = time.perf_counter()
-        slots = await provider.slots(SELECTION, min(days))
-        slots_ms = (time.perf_counter() - started) * 1000
-        await provider.sign_in(SELECTION, EMAIL, PASSWORD)
-        await provider.fiches(SELECTION)
-        await provider.book(SELECTION, slots[0], CUSTOMER)
-        booking_ms = (time.perf_counter() - started) * 1000
-        round_trips = len(fake.requests) - mark
+        walk = await signed_in_booking(
+            provider, fake.requests, SELECTION, min(days), (EMAIL, PASSWORD), CUSTOMER
+        )
         assert len(fake.live_appointments()) == 1
         return {
-            "round_trips": float(round_trips),
-            "slots_ms": round(slots_ms, 1),
+            "round_trips": float(walk.round_trips),
+            "slots_ms": round(walk.slots_ms, 1),
             "week_round_trips": float(week_round_trips),
             "week_ms": round(week_ms, 1),
             "month_view_round_trips": float(month_round_trips),
             "month_view_ms": round(month_view_ms, 1),
-            "date_to_confirmation_ms": round(booking_ms, 1),
+            "date_to_confirmation_ms": round(walk.booking_ms, 1),
             "cold_catalog_round_trips": float(cold_catalog),
             "cold_catalog_ms": round(catalog_ms, 1),
-            "cold_round_trips": float(cold_catalog + month_round_trips + round_trips),
+            "cold_round_trips": float(cold_catalog + month_round_trips + walk.round_trips),
         }
     finally:
         if provider.deps.http is not None:

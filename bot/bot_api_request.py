@@ -22,7 +22,6 @@ per request, netrc included: a third of the CPU at a broadcast's rate).
 from __future__ import annotations
 
 import json
-import logging
 import re
 import urllib.request
 from typing import Any
@@ -32,6 +31,8 @@ import aiohttp
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
+
+from providers.log_scrub import ScrubbingFilter, attach
 
 #: "/bot<token>" (and "/file/bot<token>") in an URL, to keep tokens out of error texts
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]*")
@@ -74,33 +75,20 @@ PTB_LOGGERS = (
 )
 
 
-class TokenFilter(logging.Filter):
+class TokenFilter(ScrubbingFilter):
     """Rewrites a record (message and traceback) that holds a Bot API URL's token; never drops
     a record. Filters on a logger apply only to its own records, hence :data:`PTB_LOGGERS`."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is the logging module's problem, not ours
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
-        return True
+    def __init__(self) -> None:
+        super().__init__(redact)
 
 
-_FORMATTER = logging.Formatter()
 _FILTER = TokenFilter()
 
 
 def install_log_filter() -> None:
     """Attach :class:`TokenFilter` to python-telegram-bot's loggers (idempotent)."""
-    for name in PTB_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    attach(_FILTER, PTB_LOGGERS)
 
 
 def scrub_answer(url: str, body: bytes) -> bytes:

@@ -50,6 +50,7 @@ from providers.domain import (
     slot_resources,
 )
 from providers.errors import (
+    SESSION_ENDED,
     AuthFailed,
     BookingRefused,
     CancelUnconfirmed,
@@ -76,6 +77,7 @@ __all__ = [
     "ASK_RESOURCE",
     "ASK_SERVICE",
     "N_",
+    "SESSION_ENDED",
     "Account",
     "AuthFailed",
     "Booking",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 
 from providers.domain import CustomerField
-from providers.texts import UserText
+from providers.texts import N_, UserText
 
 
 class Refusal(enum.StrEnum):
@@ -90,6 +90,11 @@ class AuthFailed(ProviderError):
         super().__init__(message, detail=detail)
         self.reason = reason
         self.kind = kind
+
+
+#: The :class:`AuthFailed` text of an adapter whose end-user sessions live in its memory
+#: (ClicRDV, ClickBook) when the session a call needs is missing or the platform dropped it.
+SESSION_ENDED = N_("Your session with the booking system has ended. Please sign in again.")
 
 
 class ProviderUnavailable(ProviderError):

@@ -30,6 +30,7 @@ from providers.base import (
     ASK_RESOURCE,
     ASK_SERVICE,
     N_,
+    SESSION_ENDED,
     Account,
     AuthFailed,
     Booking,
@@ -50,7 +51,6 @@ from providers.base import (
 )
 from providers.clickbook import api, booking, lookups, mapping, registration
 from providers.clickbook.client import ClickbookClient, Session
-from providers.clickbook.errors import SESSION_ENDED
 from providers.clickbook.settings import ClickbookSettings
 from providers.clickbook.wsdl import Documents, load_documents, open_cache
 from providers.http import RetryPolicy, TTLCache

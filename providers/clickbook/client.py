@@ -28,10 +28,9 @@ from zeep.helpers import serialize_object
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
-from providers.base import AuthFailed, ProviderError, ProviderUnavailable
+from providers.base import SESSION_ENDED, AuthFailed, ProviderError, ProviderUnavailable
 from providers.clickbook import mapping
 from providers.clickbook.errors import (
-    SESSION_ENDED,
     Context,
     HttpFailure,
     SessionGone,

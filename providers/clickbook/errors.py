@@ -38,6 +38,7 @@ from zeep.exceptions import Fault, TransportError, XMLSyntaxError
 
 from providers.base import (
     N_,
+    SESSION_ENDED,
     AuthFailed,
     BookingRefused,
     CustomerField,
@@ -54,7 +55,6 @@ from providers.clickbook import mapping
 #: What a call was for: the same answer means different next steps.
 Context = Literal["read", "session", "booking", "account"]
 
-SESSION_ENDED = N_("Your session with the booking system has ended. Please sign in again.")
 WRONG_PASSWORD = N_("The email or password was not accepted. Please try again.")
 LOCKED_OUT = N_(
     "This ClickBook account is locked after too many attempts. "

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from providers.base import AuthFailed, ProviderUnavailable
+from providers.base import SESSION_ENDED, AuthFailed, ProviderUnavailable
 from providers.clicrdv import api, guesses, redact
-from providers.clicrdv.errors import SESSION_ENDED, Context, map_error
+from providers.clicrdv.errors import Context, map_error
 from providers.http import AuthenticatedClient, QueryKey, RetryPolicy
 
 Params = Sequence[tuple[str, str]]

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from providers.base import (
     N_,
+    SESSION_ENDED,
     AuthFailed,
     BookingRefused,
     CustomerField,
@@ -60,9 +61,6 @@ from providers.clicrdv.api import FICHE_FIELDS
 Context = Literal["read", "session", "booking", "account"]
 
 Outcome = Callable[["ErrorCode", str], ProviderError]  # (table row, text the user may see)
-
-#: When a session the user needs is missing or refused (sessions are kept in memory only).
-SESSION_ENDED = N_("Your session with the booking system has ended. Please sign in again.")
 
 
 def _refused(row: ErrorCode, text: str) -> ProviderError:

@@ -4,16 +4,15 @@ ClicRDV wants the API key in the query string and the hashed password in the log
 answers the login with a ``_session_id`` cookie. httpx logs every request URL at INFO (logger
 ``httpx``), and httpcore/hpack log headers at DEBUG, so without help the key, the password hash
 and the session cookie would land in any log that is turned up. :func:`install` puts a filter on
-those loggers that rewrites such values to ``[redacted]`` before any handler sees the record.
-
-Filters on a logger only apply to records created on that very logger (not its children), hence
-the explicit list of library logger names.
+those loggers (:mod:`providers.log_scrub`) that rewrites such values to ``[redacted]`` before
+any handler sees the record.
 """
 
 from __future__ import annotations
 
-import logging
 import re
+
+from providers.log_scrub import ScrubbingFilter, attach
 
 REDACTED = "[redacted]"
 
@@ -49,19 +48,11 @@ def scrub(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message when it carries a credential; never drops a record."""
+class RedactingFilter(ScrubbingFilter):
+    """Rewrites a record that carries a credential; never drops a record."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is the logging module's problem, not ours
-            return True
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = ()
-        return True
+    def __init__(self) -> None:
+        super().__init__(scrub)
 
 
 _FILTER = RedactingFilter()
@@ -69,7 +60,4 @@ _FILTER = RedactingFilter()
 
 def install() -> None:
     """Attach the filter to the HTTP stack's loggers (idempotent)."""
-    for name in HTTP_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    attach(_FILTER, HTTP_LOGGERS)

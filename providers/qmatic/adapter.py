@@ -141,9 +141,10 @@ class QmaticProvider(BookingProvider):
             return None
 
     async def _read(self, path: str, language: str, params: Mapping[str, str] | None = None) -> Any:
-        return await self._client.call(
+        answer = await self._client.send(
             "GET", path, Operation.READ, language=language, idempotent=True, params=params
         )
+        return answer.body
 
     async def _offering(self, selection: Selection) -> Offering:
         catalog = await self._catalog(selection)
@@ -324,7 +325,7 @@ class QmaticProvider(BookingProvider):
         )
 
     async def cancel(self, booking_ref: str, selection: Selection) -> None:
-        await self._client.call(
+        await self._client.send(
             "DELETE",
             api.appointment_path(booking_ref),
             Operation.CANCEL,
@@ -352,7 +353,7 @@ class QmaticProvider(BookingProvider):
         language = self.language(selection)
         reservation_id = await self._reserve(selection, offering, slot)
         try:
-            body = await self._client.call(
+            answer = await self._client.send(
                 "PUT",
                 api.reschedule_path(booking_ref),
                 Operation.RESCHEDULE,
@@ -365,7 +366,7 @@ class QmaticProvider(BookingProvider):
         except ProviderError:
             await self._reservations.release(reservation_id, language)
             raise
-        moved = {"appointmentId": api.rescheduled_id(body, booking_ref)}
+        moved = {"appointmentId": api.rescheduled_id(answer.body, booking_ref)}
         return booking_of(moved, slot, offering, None)
 
     # -- beyond the shared interface -----------------------------------------------------------
@@ -375,7 +376,7 @@ class QmaticProvider(BookingProvider):
     ) -> None:
         """Change the customer details of a confirmed appointment (``PUT .../customer``)."""
         rules.check_names(customer)
-        await self._client.call(
+        await self._client.send(
             "PUT",
             api.appointment_customer_path(booking_ref),
             Operation.UPDATE_CUSTOMER,
@@ -395,7 +396,7 @@ class QmaticProvider(BookingProvider):
         booking returned and the fiche keeps, never one a user typed."""
         if not api.IDENTIFIER_RE.fullmatch(customer_ref):
             return []
-        body = await self._client.call(
+        answer = await self._client.send(
             "POST",
             api.APPOINTMENTS_SEARCH,
             Operation.SEARCH,
@@ -406,7 +407,7 @@ class QmaticProvider(BookingProvider):
         catalog = await self._catalog(selection)
         zones = {o.branch_id: o.zone for o in catalog.offerings if o.zone is not None}
         try:
-            found = api.found_bookings(body, self.deps.timezone, customer_ref, zones)
+            found = api.found_bookings(answer.body, self.deps.timezone, customer_ref, zones)
         except (KeyError, TypeError, ValueError) as exc:
             raise shape_error(exc) from None
         return sorted(found, key=lambda b: b.start)

@@ -80,33 +80,6 @@ class QmaticClient:
         log.debug("qmatic: new access token for tenant %s", self._tenant_id)
         return body["access_token"], float(lifetime)
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        operation: Operation,
-        *,
-        language: str,
-        idempotent: bool,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-    ) -> Any:
-        """Send one API call; return its decoded JSON (``None`` for an empty answer).
-
-        A 401 (token revoked or expired early) renews the token and repeats the call once: the
-        platform did not process the first attempt, so even a booking is safe to repeat.
-        """
-        answer = await self.send(
-            method,
-            path,
-            operation,
-            language=language,
-            idempotent=idempotent,
-            params=params,
-            json_body=json_body,
-        )
-        return answer.body
-
     async def send(
         self,
         method: str,
@@ -118,7 +91,12 @@ class QmaticClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
     ) -> Answer:
-        """:meth:`call`, keeping the ``Location`` header (a 201 may carry nothing else)."""
+        """Send one API call; return its decoded JSON (``None`` for an empty answer) with the
+        ``Location`` header (a 201 may carry nothing else).
+
+        A 401 (token revoked or expired early) renews the token and repeats the call once: the
+        platform did not process the first attempt, so even a booking is safe to repeat.
+        """
         response = await self._api.request(
             method,
             self._root + api.API_PREFIX + path,

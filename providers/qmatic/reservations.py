@@ -59,7 +59,7 @@ class Reservations:
 
     async def release(self, reservation_id: str, language: str) -> None:
         try:
-            await self._client.call(
+            await self._client.send(
                 "DELETE",
                 api.reservation_path(reservation_id),
                 Operation.RELEASE,
@@ -110,7 +110,7 @@ class Reservations:
         identifier and the slot's start (one search, only then)."""
         ref = api.created_id(answer.body, answer.location, "appointmentId")
         if ref is None:
-            found = await self._client.call(
+            found = await self._client.send(
                 "POST",
                 api.APPOINTMENTS_SEARCH,
                 Operation.SEARCH,
@@ -119,7 +119,7 @@ class Reservations:
                 json_body=api.search_body(identifier),
             )
             try:
-                ref = api.appointment_at(found, slot.start, zone)
+                ref = api.appointment_at(found.body, slot.start, zone)
             except ValueError as exc:
                 raise shape_error(exc) from None
         return booking_of({"appointmentId": ref}, slot, offering, identifier)

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.responses import Response
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.bookingtime import BookingtimeProvider
-from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver
+from tests.bot.stored_records import StoredRecords
 from tests.fakes.bookingtime import (
     CLIENT_ID_ENV,
     FakeBookingtime,
@@ -49,7 +49,7 @@ HTTP_TIMEOUT = 0.2
 
 
 @dataclass
-class BookingtimeWorld:
+class BookingtimeWorld(StoredRecords):
     fake: FakeBookingtime
     services: Services
     database_path: Path
@@ -83,14 +83,6 @@ class BookingtimeWorld:
         return [CANARY_CLIENT_ID, *self.fake.issued()]
 
     # -- what we stored -----------------------------------------------------------------------
-    async def bookings(self) -> list[Booking]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Booking).order_by(Booking.id)))
-
-    async def fiches(self) -> list[Fiche]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Fiche).order_by(Fiche.id)))
-
     async def conversation_state(self) -> str:
         """Every stored conversation's JSON state, as text."""
         async with self.services.sessions() as session:

@@ -8,25 +8,27 @@ Services; ``world.chat()`` runs the Telegram Application against the local Bot A
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.base import utc_now
 from providers.clickbook import ClickbookProvider
-from storage import conversations
-from storage.delivery_models import Delivery
-from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver, running_bot
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    choose_time,
+    send_message,
+    sign_in_at,
+)
+from tests.bot.stored_records import USER_ID, StoredRecords
 from tests.fakes.clickbook import API_KEY, FakeClickbook, settings_for
 
 SLUG = "studio-zen"
@@ -36,13 +38,15 @@ EMAIL = "anna.martin@example.org"
 PASSWORD = "Canary-Pa55word-c1ickbook-cust-5d2e"
 STAFF_EMAIL = "maya@studio-zen.example"
 STAFF_PASSWORD = "Canary-Pa55word-c1ickbook-staff-a9c4"
-USER_ID = 42
 
 SIGN_IN_SCREEN = "please sign in to your account with " + BUSINESS_NAME
-PASSWORD_PROMPT = "Please type your password for"
-WHO_PROMPT = "Who is this appointment for?"
-CHECK_PROMPT = "Please check your booking"
-BOOKED = "Booked!"
+#: The client a staff member books for (a new client file).
+CLIENT = {
+    "first": "Chloé",
+    "last": "Petit",
+    "phone": "+33 6 55 44 33 22",
+    "email": "chloe@example.org",
+}
 
 
 def clickbook_config(database_url: str, cache_dir: Path) -> AppConfig:
@@ -63,7 +67,7 @@ def clickbook_config(database_url: str, cache_dir: Path) -> AppConfig:
 
 
 @dataclass
-class ClickbookWorld:
+class ClickbookWorld(StoredRecords):
     """The fake platform and the bot's current Services, sharing one clock (the fake's: real
     time plus the offset a test moves with :meth:`advance`)."""
 
@@ -104,27 +108,6 @@ class ClickbookWorld:
     def chat(self, user_id: int = USER_ID) -> AbstractAsyncContextManager[ChatDriver]:
         return running_bot(self.services, user_id=user_id)
 
-    async def state(self, user_id: int = USER_ID) -> dict[str, Any]:
-        async with self.services.engine.connect() as connection:
-            record = await conversations.load(connection, user_id, user_id)
-        return record.data
-
-    async def fiches(self) -> list[Fiche]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Fiche).order_by(Fiche.id)))
-
-    async def bookings(self) -> list[Booking]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Booking).order_by(Booking.id)))
-
-    async def notices(self) -> list[str]:
-        """The texts of the notices queued in the outbox (what the sweep tells users)."""
-        async with self.services.sessions() as session:
-            payloads = await session.scalars(
-                select(Delivery.payload).where(Delivery.kind == "notice").order_by(Delivery.id)
-            )
-            return [str(p["text"]) for p in payloads]
-
 
 @asynccontextmanager
 async def clickbook_world(
@@ -160,32 +143,63 @@ async def choose_to_date(chat: ChatDriver) -> None:
     await chat.press("No preference")
 
 
-async def choose_time(chat: ChatDriver) -> str:
-    """From the date picker to the sign-in step; returns the time label tapped."""
-    assert "Pick a day" in chat.text or "No free time this month" in chat.text, chat.text
-    await chat.press("⚡ Earliest available")
-    assert "Free times on" in chat.text, chat.text
-    label = next(text for text in chat.labels if re.match(r"^\d{1,2}:\d{2}", text))
-    await chat.press_first_time()
-    return label
-
-
-async def send_message(chat: ChatDriver, text: str) -> int:
-    update = chat.updates.text(text)
-    assert update.message is not None
-    await chat.application.process_update(update)
-    return update.message.message_id
-
-
 async def sign_in(chat: ChatDriver, email: str = EMAIL, password: str = PASSWORD) -> int:
     """From the sign-in step through the password; returns the password message's id."""
-    assert SIGN_IN_SCREEN in chat.text, chat.text
-    await chat.press("I have an account")
-    assert "Please type your email address." in chat.text
-    await chat.send(email)
-    assert PASSWORD_PROMPT in chat.text
-    return await send_message(chat, password)
+    return await sign_in_at(chat, SIGN_IN_SCREEN, email, password)
 
 
 def deleted(chat: ChatDriver, message_id: int) -> bool:
     return any(c.params.get("message_id") == message_id for c in chat.calls("deleteMessage"))
+
+
+async def to_confirm(chat: ChatDriver) -> str:
+    """From /book to the check screen as the customer Anna (signed in, booking for herself);
+    returns the time label tapped."""
+    await choose_to_date(chat)
+    label = await choose_time(chat)
+    await sign_in(chat)
+    await chat.press("Book for Anna Martin")
+    assert CHECK_PROMPT in chat.text
+    return label
+
+
+async def book_as_customer(chat: ChatDriver) -> str:
+    """:func:`to_confirm`, then Confirm: Anna's booking is made; returns the time label."""
+    label = await to_confirm(chat)
+    await chat.press("✅ Confirm")
+    assert BOOKED in chat.text, chat.text
+    return label
+
+
+async def type_client(chat: ChatDriver) -> None:
+    """At the customer details step of a staff member: :data:`CLIENT`'s details."""
+    assert "first name" in chat.text, chat.text
+    await chat.send(CLIENT["first"])
+    await chat.send(CLIENT["last"])
+    await chat.send(CLIENT["phone"])
+    assert "email address" in chat.text
+    await chat.send(CLIENT["email"])
+
+
+async def staff_to_confirm(chat: ChatDriver) -> None:
+    """From /book to the Confirm of the staff member booking for :data:`CLIENT`."""
+    await choose_to_date(chat)
+    await choose_time(chat)
+    await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
+    await type_client(chat)
+
+
+async def register(
+    chat: ChatDriver, email: str, first: str, last: str, phone: str, password: str
+) -> None:
+    """At the sign-in step: create an account (Paris time, France, terms agreed) with
+    ``password`` typed twice."""
+    await chat.press("Create an account")
+    await chat.send(email)
+    for answer in (first, last, phone):
+        await chat.send(answer)
+    await chat.press("(GMT+01:00) Paris")
+    await chat.press("France")
+    await chat.press("I agree")
+    await send_message(chat, password)
+    await send_message(chat, password)

@@ -11,21 +11,27 @@ that goes astray fails where it strays.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.clicrdv import ClicrdvProvider
-from storage import conversations
-from storage.models import Booking, Fiche
 from tests.bot.harness import ChatDriver, running_bot
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    PASSWORD_PROMPT,
+    WHO_PROMPT,
+    choose_time,
+    send_message,
+    sign_in_at,
+)
+from tests.bot.stored_records import USER_ID, StoredRecords
 from tests.fakes.clicrdv import (
     API_KEY,
     FakeAccount,
@@ -40,7 +46,6 @@ BUSINESS_NAME = "Salon Clic"
 KEY_ENV = "SALON_CLIC_API_KEY"
 EMAIL = "anna.martin@example.org"
 PASSWORD = "the-right-password"
-USER_ID = 42
 
 #: The existing fiche of the account: a child the parent books for.
 CHILD = {
@@ -61,10 +66,6 @@ NEW_PERSON = {
 }
 
 SIGN_IN_SCREEN = "please sign in to your account with " + BUSINESS_NAME
-PASSWORD_PROMPT = "Please type your password for"
-WHO_PROMPT = "Who is this appointment for?"
-CHECK_PROMPT = "Please check your booking"
-BOOKED = "Booked!"
 
 
 def clicrdv_config(database_url: str, group_id: int) -> AppConfig:
@@ -89,7 +90,7 @@ def clicrdv_config(database_url: str, group_id: int) -> AppConfig:
 
 
 @dataclass
-class ClicrdvWorld:
+class ClicrdvWorld(StoredRecords):
     fake: FakeClicrdv
     services: Services
     account: FakeAccount
@@ -116,20 +117,6 @@ class ClicrdvWorld:
             for r in self.fake.requests
             if r.method == "POST" and r.path.endswith("/appointments.json")
         ]
-
-    async def state(self) -> dict[str, Any]:
-        """The stored conversation state of the user."""
-        async with self.services.engine.connect() as connection:
-            record = await conversations.load(connection, USER_ID, USER_ID)
-        return record.data
-
-    async def fiches(self) -> list[Fiche]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Fiche).order_by(Fiche.id)))
-
-    async def bookings(self) -> list[Booking]:
-        async with self.services.sessions() as session:
-            return list(await session.scalars(select(Booking).order_by(Booking.id)))
 
 
 @asynccontextmanager
@@ -170,32 +157,9 @@ async def choose_service_and_calendar(chat: ChatDriver, *, service_first: bool) 
         await chat.press("Cut · 30 min · €25.00")
 
 
-async def choose_time(chat: ChatDriver) -> str:
-    """From the date picker to the sign-in step; returns the time label tapped."""
-    assert "Pick a day" in chat.text or "No free time this month" in chat.text
-    await chat.press("⚡ Earliest available")
-    assert "Free times on" in chat.text
-    label = next(text for text in chat.labels if re.match(r"^\d{1,2}:\d{2}", text))
-    await chat.press_first_time()
-    return label
-
-
-async def send_message(chat: ChatDriver, text: str) -> int:
-    """Send ``text`` as the user; returns the message's id (to find its deletion)."""
-    update = chat.updates.text(text)
-    assert update.message is not None
-    await chat.application.process_update(update)
-    return update.message.message_id
-
-
 async def sign_in(chat: ChatDriver, password: str = PASSWORD) -> int:
     """From the sign-in step through the password; returns the password message's id."""
-    assert SIGN_IN_SCREEN in chat.text
-    await chat.press("I have an account")
-    assert "Please type your email address." in chat.text
-    await chat.send(EMAIL)
-    assert PASSWORD_PROMPT in chat.text
-    return await send_message(chat, password)
+    return await sign_in_at(chat, SIGN_IN_SCREEN, EMAIL, password)
 
 
 async def book_for_child(chat: ChatDriver) -> None:

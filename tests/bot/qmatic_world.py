@@ -26,6 +26,7 @@ from bot.config import AppConfig, BusinessConfig
 from bot.services import Services, build_services
 from providers.qmatic import QmaticProvider
 from tests.bot.harness import ChatDriver
+from tests.bot.stored_records import StoredRecords
 from tests.contract.targets.qmatic import make_provider
 from tests.fakes.qmatic import FakeClock, FakeService, QmaticFake, Reservation
 
@@ -111,7 +112,7 @@ class LossyTransport(httpx.AsyncBaseTransport):
 
 
 @dataclass
-class QmaticWorld:
+class QmaticWorld(StoredRecords):
     """The fake platform, the clock it shares with the bot, and the bot's current Services."""
 
     fake: QmaticFake

@@ -12,12 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.engine.steps.customer import PROMPTS
 from bot.i18n import gettext
 from providers.base import ANY_OPTION, CustomerDetails, CustomerField, Selection
-from storage.delivery_models import Delivery
 from tests.bot.bookingtime_world import (
     BUSINESS_NAME,
     CANARY_CLIENT_ID,
@@ -439,11 +437,7 @@ async def test_a_lost_answer_bookingtime_cannot_look_up_is_told_as_unknown(
 
         world.fake.clock.advance(180)  # past the confirming grace
         await chat.application.bot_data.engine.sweep_expired()
-        async with world.services.sessions() as session:
-            notices = list(
-                await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
-            )
-        assert [n["text"] for n in notices] == [
+        assert await world.notices() == [
             "We could not find out whether your last confirmation went through. "
             "Please check with the business before you book again."
         ]

@@ -8,21 +8,25 @@ from pathlib import Path
 
 from providers.base import Selection
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     EMAIL,
     PASSWORD,
-    PASSWORD_PROMPT,
     SIGN_IN_SCREEN,
-    WHO_PROMPT,
-    choose_time,
+    book_as_customer,
     choose_to_date,
     clickbook_world,
     deleted,
-    send_message,
     sign_in,
+    to_confirm,
 )
 from tests.bot.harness import ChatDriver
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    PASSWORD_PROMPT,
+    WHO_PROMPT,
+    choose_time,
+    send_message,
+)
 
 
 async def test_a_returning_customer_signs_in_and_books(database_url: str, tmp_path: Path) -> None:
@@ -78,11 +82,7 @@ async def test_a_session_that_expires_mid_flow_asks_to_sign_in_again_and_keeps_t
 ) -> None:
     async with clickbook_world(database_url, tmp_path) as world:
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            label = await choose_time(chat)
-            await sign_in(chat)
-            await chat.press("Book for Anna Martin")
-            assert CHECK_PROMPT in chat.text
+            label = await to_confirm(chat)
             world.fake.world.expire_sessions()  # Domino forgets the session
             await chat.press("✅ Confirm")
             assert "Please sign in again" in "\n".join(chat.texts()[-2:])
@@ -102,12 +102,7 @@ async def test_mybookings_cancels_on_clickbook_and_signs_in_first_when_the_sessi
     async with clickbook_world(database_url, tmp_path) as world:
         async with world.chat() as chat:
             for _ in range(2):
-                await choose_to_date(chat)
-                await choose_time(chat)
-                await sign_in(chat)
-                await chat.press("Book for Anna Martin")
-                await chat.press("✅ Confirm")
-                assert BOOKED in chat.text
+                await book_as_customer(chat)
             first, second = world.fake.world.live_bookings()
             await chat.send("/mybookings")
             assert not any(label.startswith("↻ Change") for label in chat.labels)
@@ -176,11 +171,7 @@ async def test_a_cancel_answered_not_found_is_said_done_only_when_the_lookup_sho
 ) -> None:
     async with clickbook_world(database_url, tmp_path) as world:
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            await choose_time(chat)
-            await sign_in(chat)
-            await chat.press("Book for Anna Martin")
-            await chat.press("✅ Confirm")
+            await book_as_customer(chat)
             (booking,) = world.fake.world.live_bookings()
             booking.cancelled = True  # cancelled on clickbook.net meanwhile
             await chat.send("/mybookings")

@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     SIGN_IN_SCREEN,
     SLUG,
-    STAFF_EMAIL,
-    STAFF_PASSWORD,
-    choose_time,
     choose_to_date,
     clickbook_world,
     sign_in,
+    staff_to_confirm,
+    to_confirm,
 )
 from tests.bot.harness import ChatDriver
-from tests.bot.test_clickbook_staff import type_client
+from tests.bot.signed_in_steps import (
+    BOOKED,
+)
+from tests.fakes.clickbook import FakeClickbook
 
 NOT_ANSWERED = "The booking system did not answer"
 NOT_ANSWERING = "The booking system is not answering right now. Your choices are kept."
@@ -34,13 +34,14 @@ UNKNOWN_OUTCOME = (
 )
 
 
-async def to_confirm(chat: ChatDriver) -> str:
-    await choose_to_date(chat)
-    label = await choose_time(chat)
-    await sign_in(chat)
-    await chat.press("Book for Anna Martin")
-    assert CHECK_PROMPT in chat.text
-    return label
+async def confirm_unanswered(
+    chat: ChatDriver, fake: FakeClickbook, mode: str = "lost", operation: str | None = None
+) -> None:
+    """Tap Confirm with ClickBook failing the next call (``operation``'s, else any) in ``mode``
+    (``lost``: done, its answer lost): the user is told the booking system did not answer."""
+    fake.control.fail_next(mode, 1, operation)
+    await chat.press("✅ Confirm")
+    assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
 
 
 @pytest.mark.parametrize("mode", ["fault", "timeout", "error", "unavailable"])
@@ -51,9 +52,7 @@ async def test_a_failed_confirm_says_so_offers_retry_and_books_once_after_a_look
         fake = world.fake
         async with world.chat() as chat:
             label = await to_confirm(chat)
-            fake.control.fail_next(mode, 1)
-            await chat.press("✅ Confirm")
-            assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
+            await confirm_unanswered(chat, fake, mode)
             assert "↻ Retry" in chat.labels
             assert fake.count("BOOKTIMESLOT") == 1  # sent once, never repeated by itself
             await chat.press("↻ Retry")
@@ -71,9 +70,7 @@ async def test_a_booking_made_but_whose_answer_was_lost_is_found_not_booked_twic
         fake = world.fake
         async with world.chat() as chat:
             await to_confirm(chat)
-            fake.control.fail_next("lost", 1)
-            await chat.press("✅ Confirm")
-            assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
+            await confirm_unanswered(chat, fake)
             await chat.press("↻ Retry")
             assert WENT_THROUGH + "Massage on" in chat.text, chat.text
             await chat.send("/mybookings")
@@ -95,13 +92,8 @@ async def test_staff_whose_booking_answer_was_lost_finds_it_in_the_new_client_fi
     async with clickbook_world(database_url, tmp_path) as world:
         fake = world.fake
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            await choose_time(chat)
-            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
-            await type_client(chat)
-            fake.control.fail_next("lost", 1, operation="BOOKTIMESLOT")
-            await chat.press("✅ Confirm")
-            assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
+            await staff_to_confirm(chat)
+            await confirm_unanswered(chat, fake, operation="BOOKTIMESLOT")
             await chat.press("↻ Retry")
             assert WENT_THROUGH in chat.text, chat.text
         (file_id,) = fake.world.client_files
@@ -121,9 +113,7 @@ async def test_a_lost_answer_nobody_retries_is_settled_by_the_sweep_and_told(
         fake = world.fake
         async with world.chat() as chat:
             await to_confirm(chat)
-            fake.control.fail_next("lost", 1)
-            await chat.press("✅ Confirm")
-            assert NOT_ANSWERED in "\n".join(chat.texts()[-2:])
+            await confirm_unanswered(chat, fake)
             world.advance(minutes=3)  # past the confirming grace: the user has gone
             await chat.application.bot_data.engine.sweep_expired()
             (told,) = await world.notices()
@@ -148,8 +138,7 @@ async def test_after_a_restart_the_sweep_says_honestly_it_does_not_know(
         fake = world.fake
         async with world.chat() as chat:
             await to_confirm(chat)
-            fake.control.fail_next("lost", 1)
-            await chat.press("✅ Confirm")
+            await confirm_unanswered(chat, fake)
         services = await world.restart()
         world.advance(minutes=3)
         async with world.chat() as back:
@@ -171,8 +160,7 @@ async def test_after_a_restart_a_retry_signs_in_again_and_is_not_booked_twice(
         fake = world.fake
         async with world.chat() as chat:
             await to_confirm(chat)
-            fake.control.fail_next("lost", 1)
-            await chat.press("✅ Confirm")
+            await confirm_unanswered(chat, fake)
             retry, menu = chat.data_of("↻ Retry"), chat.api.last_menu_message_id()
         await world.restart()
         async with world.chat() as back:

@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
     SIGN_IN_SCREEN,
-    WHO_PROMPT,
-    choose_time,
     choose_to_date,
     clickbook_world,
     deleted,
+    register,
+)
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    WHO_PROMPT,
+    choose_time,
     send_message,
 )
 
@@ -85,15 +88,7 @@ async def test_registration_refused_by_clickbook_for_an_existing_email_goes_to_s
         async with world.chat() as chat:
             await choose_to_date(chat)
             await choose_time(chat)
-            await chat.press("Create an account")
-            await chat.send(EMAIL)
-            for answer in ("Anna", "Martin", "+33 6 12 34 56 78"):
-                await chat.send(answer)
-            await chat.press("(GMT+01:00) Paris")
-            await chat.press("France")
-            await chat.press("I agree")
-            await send_message(chat, NEW_PASSWORD)
-            await send_message(chat, NEW_PASSWORD)
+            await register(chat, EMAIL, "Anna", "Martin", "+33 6 12 34 56 78", NEW_PASSWORD)
             assert "already exists" in chat.text, chat.text
             assert "Please type your password for" in chat.text
             await send_message(chat, PASSWORD)
@@ -118,15 +113,7 @@ async def test_a_field_clickbook_refuses_is_asked_again_and_the_registration_res
         async with world.chat() as chat:
             await choose_to_date(chat)
             await choose_time(chat)
-            await chat.press("Create an account")
-            await chat.send(NEW_EMAIL)
-            for answer in ("Jean", "Li", "+33 6 11 22 33 44"):
-                await chat.send(answer)
-            await chat.press("(GMT+01:00) Paris")
-            await chat.press("France")
-            await chat.press("I agree")
-            await send_message(chat, NEW_PASSWORD)
-            await send_message(chat, NEW_PASSWORD)
+            await register(chat, NEW_EMAIL, "Jean", "Li", "+33 6 11 22 33 44", NEW_PASSWORD)
             # Only the refused field is asked again; the rest is kept.
             assert "last name" in chat.text, chat.text
             await chat.send("Lizier")

@@ -12,20 +12,21 @@ import pytest
 
 from providers.base import ProviderError, Selection
 from tests.bot.clickbook_world import (
-    BOOKED,
     EMAIL,
     PASSWORD,
-    STAFF_EMAIL,
     STAFF_PASSWORD,
     ClickbookWorld,
-    choose_time,
+    book_as_customer,
     choose_to_date,
     clickbook_world,
-    send_message,
-    sign_in,
+    register,
+    staff_to_confirm,
+)
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    choose_time,
 )
 from tests.bot.test_clickbook_registration import NEW_EMAIL, NEW_PASSWORD
-from tests.bot.test_clickbook_staff import type_client
 
 CANARIES = (PASSWORD, STAFF_PASSWORD, NEW_PASSWORD)
 
@@ -45,32 +46,16 @@ def assert_nowhere(blobs: dict[str, bytes], texts: list[str]) -> None:
 
 async def every_flow(world: ClickbookWorld) -> None:
     async with world.chat() as chat:  # a returning customer
-        await choose_to_date(chat)
-        await choose_time(chat)
-        await sign_in(chat)
-        await chat.press("Book for Anna Martin")
-        await chat.press("✅ Confirm")
-        assert BOOKED in chat.text
+        await book_as_customer(chat)
     async with world.chat(user_id=43) as chat:  # a new customer registers
         await choose_to_date(chat)
         await choose_time(chat)
-        await chat.press("Create an account")
-        await chat.send(NEW_EMAIL)
-        for answer in ("Jean", "Dupont", "+33 6 11 22 33 44"):
-            await chat.send(answer)
-        await chat.press("(GMT+01:00) Paris")
-        await chat.press("France")
-        await chat.press("I agree")
-        await send_message(chat, NEW_PASSWORD)
-        await send_message(chat, NEW_PASSWORD)
+        await register(chat, NEW_EMAIL, "Jean", "Dupont", "+33 6 11 22 33 44", NEW_PASSWORD)
         await chat.press("Book for Jean Dupont")
         await chat.press("✅ Confirm")
         assert BOOKED in chat.text
     async with world.chat(user_id=44) as chat:  # a staff member books for a client
-        await choose_to_date(chat)
-        await choose_time(chat)
-        await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
-        await type_client(chat)
+        await staff_to_confirm(chat)
         await chat.press("✅ Confirm")
         assert BOOKED in chat.text
 

@@ -8,32 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.bot.clickbook_world import (
-    BOOKED,
-    CHECK_PROMPT,
+    CLIENT,
     STAFF_EMAIL,
     STAFF_PASSWORD,
-    choose_time,
     choose_to_date,
     clickbook_world,
     sign_in,
+    staff_to_confirm,
 )
-from tests.bot.harness import ChatDriver
-
-CLIENT = {
-    "first": "Chloé",
-    "last": "Petit",
-    "phone": "+33 6 55 44 33 22",
-    "email": "chloe@example.org",
-}
-
-
-async def type_client(chat: ChatDriver) -> None:
-    assert "first name" in chat.text, chat.text
-    await chat.send(CLIENT["first"])
-    await chat.send(CLIENT["last"])
-    await chat.send(CLIENT["phone"])
-    assert "email address" in chat.text
-    await chat.send(CLIENT["email"])
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    choose_time,
+)
 
 
 async def test_staff_creates_a_client_file_books_for_the_client_and_reuses_it(
@@ -42,10 +29,7 @@ async def test_staff_creates_a_client_file_books_for_the_client_and_reuses_it(
     async with clickbook_world(database_url, tmp_path) as world:
         fake = world.fake
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            await choose_time(chat)
-            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
-            await type_client(chat)
+            await staff_to_confirm(chat)
             assert CHECK_PROMPT in chat.text and "Chloé Petit" in chat.text, chat.text
             await chat.press("✅ Confirm")
             assert BOOKED in chat.text, chat.text
@@ -81,10 +65,7 @@ async def test_staff_typing_an_existing_clients_email_books_in_that_file(
             "owner": STAFF_EMAIL,
         }  # fmt: skip
         async with world.chat() as chat:
-            await choose_to_date(chat)
-            await choose_time(chat)
-            await sign_in(chat, STAFF_EMAIL, STAFF_PASSWORD)
-            await type_client(chat)
+            await staff_to_confirm(chat)
             await chat.press("✅ Confirm")
             assert BOOKED in chat.text, chat.text
         assert list(fake.world.client_files) == ["CF77"]

@@ -21,27 +21,29 @@ from sqlalchemy import MetaData, select
 
 from providers.base import Booking, ProviderError, Selection, Slot
 from tests.bot.clicrdv_world import (
-    BOOKED,
-    CHECK_PROMPT,
     CHILD_BUTTON,
     EMAIL,
     NEW_PERSON,
     PASSWORD,
-    PASSWORD_PROMPT,
     SIGN_IN_SCREEN,
-    WHO_PROMPT,
     ClicrdvWorld,
     book_for_child,
     book_for_someone_new,
     book_to_confirm_screen,
     choose_service_and_calendar,
-    choose_time,
     clicrdv_world,
     finish_booking,
-    send_message,
     sign_in,
 )
 from tests.bot.harness import ChatDriver
+from tests.bot.signed_in_steps import (
+    BOOKED,
+    CHECK_PROMPT,
+    PASSWORD_PROMPT,
+    WHO_PROMPT,
+    choose_time,
+    send_message,
+)
 from tests.fakes.clicrdv import API_KEY
 
 CANARY = "Canary-Pa55word-c1icrdv-93f1"

@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from bot.engine import Engine
 from bot.services import Services
 from providers.base import CustomerDetails, Selection
-from storage.delivery_models import Delivery
 from storage.models import Booking, Conversation, Fiche
 from tests.bot.harness import ChatDriver, running_bot
 from tests.bot.qmatic_world import (
@@ -90,6 +89,15 @@ async def book_to_summary(chat: ChatDriver) -> str:
     return label
 
 
+async def confirm_with_lost_answer(world: QmaticWorld, chat: ChatDriver) -> None:
+    """To the summary and Confirm: the platform books, its answer is lost on the way back, and
+    the user is told their choices are kept."""
+    await book_to_summary(chat)
+    world.network.lose_next_answer("PUT", "/reservations/")
+    await chat.press(CONFIRM)
+    assert "your choices are kept" in chat.text
+
+
 # -- the whole conversation -----------------------------------------------------------------------
 
 
@@ -156,8 +164,7 @@ async def test_double_tap_on_confirm_books_once(world: QmaticWorld, chat: ChatDr
     await chat.tap(confirm)
     assert len(world.fake.active_appointments()) == 1
     assert world.confirm_requests() == 1
-    async with world.services.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert len(await world.bookings()) == 1
 
 
 # -- no orphan holds -------------------------------------------------------------------------------
@@ -463,10 +470,7 @@ async def test_confirm_failing_is_not_repeated_and_retry_books_once(
 async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
     world: QmaticWorld, chat: ChatDriver
 ) -> None:
-    await book_to_summary(chat)
-    world.network.lose_next_answer("PUT", "/reservations/")
-    await chat.press(CONFIRM)
-    assert "your choices are kept" in chat.text
+    await confirm_with_lost_answer(world, chat)
     assert len(world.fake.active_appointments()) == 1  # the platform did book it
     await chat.press("↻ Retry")
     # The retry first looks the appointment up by personal identifier: found, it is recorded
@@ -475,8 +479,7 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
     assert len(world.fake.active_appointments()) == 1
     assert world.live_holds() == []
     assert world.confirm_requests() == 1
-    async with world.services.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert len(await world.bookings()) == 1
     await chat.send("/mybookings")
     assert "Residence permit" in chat.text
 
@@ -484,9 +487,7 @@ async def test_confirm_whose_answer_was_lost_is_never_booked_twice(
 async def test_a_lookup_the_platform_does_not_answer_books_nothing_until_it_can_tell(
     world: QmaticWorld, chat: ChatDriver
 ) -> None:
-    await book_to_summary(chat)
-    world.network.lose_next_answer("PUT", "/reservations/")
-    await chat.press(CONFIRM)
+    await confirm_with_lost_answer(world, chat)
     world.fake.control.fail_next("unavailable", 20)  # the lookup too, retries included
     await chat.press("↻ Retry")
     assert "We are still checking with the booking system" in chat.text
@@ -498,33 +499,25 @@ async def test_a_lookup_the_platform_does_not_answer_books_nothing_until_it_can_
     world.fake.control.take_all()
     world.clock.advance(minutes=3)
     await chat.application.bot_data.engine.sweep_expired()
-    async with world.services.sessions() as session:
-        notices = list(
-            await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
-        )
-        assert await session.scalar(select(func.count()).select_from(Booking)) == 1
-    assert len(notices) == 1 and "went through" in notices[0]["text"]
+    notices = await world.notices()
+    assert len(await world.bookings()) == 1
+    assert len(notices) == 1 and "went through" in notices[0]
     assert len(world.fake.active_appointments()) == 1
 
 
 async def test_a_lost_answer_is_looked_up_after_a_restart_and_the_user_told_by_the_outbox(
     world: QmaticWorld, chat: ChatDriver
 ) -> None:
-    await book_to_summary(chat)
-    world.network.lose_next_answer("PUT", "/reservations/")
-    await chat.press(CONFIRM)
-    assert "your choices are kept" in chat.text
+    await confirm_with_lost_answer(world, chat)
     services = await world.restart()  # the process stops; another one starts
     world.clock.advance(minutes=3)  # past the confirming grace: nobody is waiting for it
     async with running_bot(services) as back:
         await back.application.bot_data.engine.sweep_expired()
-        async with services.sessions() as session:
-            assert await session.scalar(select(func.count()).select_from(Booking)) == 1
-            notices = list(
-                await session.scalars(select(Delivery.payload).where(Delivery.kind == "notice"))
-            )
+        assert services is world.services
+        assert len(await world.bookings()) == 1
+        notices = await world.notices()
         assert len(notices) == 1
-        assert "Your last confirmation went through: Residence permit on" in notices[0]["text"]
+        assert "Your last confirmation went through: Residence permit on" in notices[0]
         await back.send("/mybookings")
         assert "Residence permit" in back.text
         assert "went through" not in back.text, "told once"

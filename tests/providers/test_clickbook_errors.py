@@ -7,6 +7,7 @@ import pytest
 from zeep.exceptions import Fault
 
 from providers.base import (
+    SESSION_ENDED,
     AuthFailed,
     BookingRefused,
     CustomerField,
@@ -18,7 +19,6 @@ from providers.base import (
 )
 from providers.clickbook.errors import (
     LOCKED_OUT,
-    SESSION_ENDED,
     WRONG_PASSWORD,
     HttpFailure,
     SessionGone,

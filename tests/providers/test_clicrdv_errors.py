@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,38 +20,17 @@ from providers.base import (
     ProviderUnavailable,
     Refusal,
     Selection,
-    Slot,
     SlotTaken,
 )
 from providers.clicrdv import ClicrdvProvider, guesses
 from providers.clicrdv.errors import ERROR_TABLE, Context, map_error
-from tests.fakes.clicrdv import API_KEY, ERROR_CODES, FakeClicrdv, build_fake, make_provider
+from tests.fakes.clicrdv import API_KEY, ERROR_CODES, FakeClicrdv, make_provider
+from tests.providers import clicrdv_setup
+from tests.providers.clicrdv_setup import CUSTOMER, EMAIL, PASSWORD, SELECTION, a_slot
 
-EMAIL = "ana@example.org"
-PASSWORD = "pw-of-ana"
-CUSTOMER = CustomerDetails(first_name="Ana", last_name="Lopez", phone="0611223344", email=EMAIL)
-SELECTION = Selection(choices={"service": ("21",), "calendar": ("15",)}, user_key="tg:7")
-
-
-@pytest.fixture
-def fake() -> FakeClicrdv:
-    made = build_fake()
-    made.add_account(EMAIL, PASSWORD)
-    return made
-
-
-@pytest.fixture
-async def provider(fake: FakeClicrdv) -> AsyncIterator[ClicrdvProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
-
-
-async def a_slot(provider: ClicrdvProvider, fake: FakeClicrdv) -> Slot:
-    today = fake.now().date()
-    days = await provider.available_days(SELECTION, today, today + timedelta(days=14))
-    return (await provider.slots(SELECTION, min(days)))[0]
+# the shared fixtures: Ana's account on the fake, a provider on it
+fake = clicrdv_setup.fake
+provider = clicrdv_setup.provider
 
 
 async def test_wrong_password_raises_auth_failed_and_a_retry_works(

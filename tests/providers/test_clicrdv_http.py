@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from providers.base import CustomerDetails, ProviderError, ProviderUnavailable, Selection
+from providers.base import ProviderError, ProviderUnavailable, Selection
 from providers.clicrdv import ClicrdvProvider
 from tests.fakes.clicrdv import (
     ACCOUNT_READ_BACK,
     API_KEY,
     FakeClicrdv,
-    build_fake,
-    make_provider,
 )
+from tests.providers import clicrdv_setup
+from tests.providers.clicrdv_setup import CUSTOMER, EMAIL, PASSWORD, SELECTION, fake_with_ana
 
-EMAIL = "ana@example.org"
-PASSWORD = "pw-of-ana"
-CUSTOMER = CustomerDetails(first_name="Ana", last_name="Lopez", phone="0611223344", email=EMAIL)
-SELECTION = Selection(choices={"service": ("21",), "calendar": ("15",)}, user_key="tg:7")
+provider = clicrdv_setup.provider  # the shared fixture, on this module's grouped fake
 
 
 @pytest.fixture
 def fake() -> FakeClicrdv:
-    made = build_fake(grouped=True)
-    made.add_account(EMAIL, PASSWORD)
-    return made
-
-
-@pytest.fixture
-async def provider(fake: FakeClicrdv) -> AsyncIterator[ClicrdvProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
+    return fake_with_ana(grouped=True)
 
 
 @pytest.mark.parametrize("days", [7, 31, 45])

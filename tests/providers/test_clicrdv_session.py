@@ -7,40 +7,19 @@ ids), as the platform documents; each test here failed against an adapter that w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from providers.base import AuthFailed, CustomerDetails, Selection, Slot
+from providers.base import AuthFailed
 from providers.clicrdv import ClicrdvProvider
-from tests.fakes.clicrdv import API_KEY, FakeClicrdv, build_fake, make_provider
+from tests.fakes.clicrdv import API_KEY, FakeClicrdv
+from tests.providers import clicrdv_setup
+from tests.providers.clicrdv_setup import CUSTOMER, EMAIL, PASSWORD, SELECTION, a_slot
 
-EMAIL = "ana@example.org"
-PASSWORD = "pw-of-ana"
-CUSTOMER = CustomerDetails(first_name="Ana", last_name="Lopez", phone="0611223344", email=EMAIL)
-SELECTION = Selection(choices={"service": ("21",), "calendar": ("15",)}, user_key="tg:7")
-
-
-@pytest.fixture
-def fake() -> FakeClicrdv:
-    made = build_fake()
-    made.add_account(EMAIL, PASSWORD)
-    return made
-
-
-@pytest.fixture
-async def provider(fake: FakeClicrdv) -> AsyncIterator[ClicrdvProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
-
-
-async def a_slot(provider: ClicrdvProvider, fake: FakeClicrdv) -> Slot:
-    today = fake.now().date()
-    days = await provider.available_days(SELECTION, today, today + timedelta(days=14))
-    return (await provider.slots(SELECTION, min(days)))[0]
+# the shared fixtures: Ana's account on the fake, a provider on it
+fake = clicrdv_setup.fake
+provider = clicrdv_setup.provider
 
 
 async def test_the_fake_answers_a_request_without_a_session_without_401(

@@ -3,13 +3,11 @@ personal identifier, reschedule)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 
 from providers.base import (
-    ANY_OPTION,
     Booking,
     BookingRefused,
     CustomerField,
@@ -19,33 +17,17 @@ from providers.base import (
     SlotTaken,
 )
 from providers.qmatic import QmaticProvider
-from tests.contract.targets.qmatic import CUSTOMER, make_provider
+from tests.contract.targets.qmatic import CUSTOMER
 from tests.fakes.qmatic import QmaticFake
+from tests.providers import qmatic_setup
+from tests.providers.qmatic_setup import ANSWERS, PASSPORT
 
-PASSPORT = Selection(
-    {
-        "service_group": ("g-docs",),
-        "service": ("svc-passport",),
-        "branch": ("b-city",),
-        "resource": (ANY_OPTION,),
-        "party_size": ("1",),
-    }
-)
 IDCARD = Selection({"service": ("svc-idcard",), "branch": ("b-city",)})
-ANSWERS = {"screening:0": "yes", "information:0": "Mine expired"}
 
 
-@pytest.fixture
-def fake() -> QmaticFake:
-    return QmaticFake()
-
-
-@pytest.fixture
-async def provider(fake: QmaticFake) -> AsyncIterator[QmaticProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
+# the shared fixtures: the fake, a provider on it
+fake = qmatic_setup.fake
+provider = qmatic_setup.provider
 
 
 async def book_first(provider: QmaticProvider, fake: QmaticFake) -> Booking:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from providers.base import (
-    ANY_OPTION,
     AuthFailed,
     ProviderError,
     ProviderUnavailable,
@@ -22,30 +20,12 @@ from providers.qmatic import QmaticProvider
 from providers.qmatic.api import SCOPES
 from tests.contract.targets.qmatic import CUSTOMER, make_provider
 from tests.fakes.qmatic import QmaticFake
+from tests.providers import qmatic_setup
+from tests.providers.qmatic_setup import ANSWERS, PASSPORT
 
-PASSPORT = Selection(
-    {
-        "service_group": ("g-docs",),
-        "service": ("svc-passport",),
-        "branch": ("b-city",),
-        "resource": (ANY_OPTION,),
-        "party_size": ("1",),
-    }
-)
-ANSWERS = {"screening:0": "yes", "information:0": "Mine expired"}
-
-
-@pytest.fixture
-def fake() -> QmaticFake:
-    return QmaticFake()
-
-
-@pytest.fixture
-async def provider(fake: QmaticFake) -> AsyncIterator[QmaticProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
+# the shared fixtures: the fake, a provider on it
+fake = qmatic_setup.fake
+provider = qmatic_setup.provider
 
 
 def token_requests(fake: QmaticFake) -> list[object]:

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from providers.base import (
-    ANY_OPTION,
     BookingRefused,
     CustomerField,
     NotFound,
@@ -23,18 +22,9 @@ from providers.base import (
 from providers.qmatic import QmaticProvider
 from tests.contract.targets.qmatic import CUSTOMER, make_provider
 from tests.fakes.qmatic import QmaticFake
+from tests.providers.qmatic_setup import ANSWERS, PASSPORT
 
-PASSPORT = Selection(
-    {
-        "service_group": ("g-docs",),
-        "service": ("svc-passport",),
-        "branch": ("b-city",),
-        "resource": (ANY_OPTION,),
-        "party_size": ("1",),
-    }
-)
 PARKING = Selection({"service": ("svc-parking",), "branch": ("b-north",)})
-ANSWERS = {"screening:0": "yes", "information:0": "Mine expired"}
 GUID = re.compile(r"[0-9a-f]{32}")
 NEW_PERSON = replace(CUSTOMER, personal_id=None, provider_ref=None)
 

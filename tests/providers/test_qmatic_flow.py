@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +13,7 @@ from providers.qmatic import QmaticProvider
 from providers.qmatic.api import ALL_LANGUAGES, accept_language
 from tests.contract.targets.qmatic import make_provider
 from tests.fakes.qmatic import QmaticFake
+from tests.providers import qmatic_setup
 
 PASSPORT = {
     "service_group": ("g-docs",),
@@ -28,17 +29,9 @@ BUILDING = {
 }
 
 
-@pytest.fixture
-def fake() -> QmaticFake:
-    return QmaticFake()
-
-
-@pytest.fixture
-async def provider(fake: QmaticFake) -> AsyncIterator[QmaticProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
+# the shared fixtures: the fake, a provider on it
+fake = qmatic_setup.fake
+provider = qmatic_setup.provider
 
 
 def ids(options: Sequence[Option]) -> list[str]:

@@ -3,45 +3,24 @@ customer checks made before anything is sent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from providers.base import (
-    ANY_OPTION,
     BookingRefused,
-    Selection,
     Slot,
     SlotTaken,
 )
 from providers.qmatic import QmaticProvider
 from tests.contract.targets.qmatic import CUSTOMER, make_provider
 from tests.fakes.qmatic import QmaticFake
+from tests.providers import qmatic_setup
+from tests.providers.qmatic_setup import ANSWERS, PASSPORT
 
-PASSPORT = Selection(
-    {
-        "service_group": ("g-docs",),
-        "service": ("svc-passport",),
-        "branch": ("b-city",),
-        "resource": (ANY_OPTION,),
-        "party_size": ("1",),
-    }
-)
-ANSWERS = {"screening:0": "yes", "information:0": "Mine expired"}
-
-
-@pytest.fixture
-def fake() -> QmaticFake:
-    return QmaticFake()
-
-
-@pytest.fixture
-async def provider(fake: QmaticFake) -> AsyncIterator[QmaticProvider]:
-    made = make_provider(fake)
-    yield made
-    assert made.deps.http is not None
-    await made.deps.http.aclose()
+# the shared fixtures: the fake, a provider on it
+fake = qmatic_setup.fake
+provider = qmatic_setup.provider
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from bot.engine.flow import (
 )
 from bot.engine.intents import customer_details, service_choice
 from bot.engine.news_consent import news_question
+from bot.engine.reconcile import OUTCOME_TEXT
 from bot.engine.steps.base import StepHandler, nav_row
 from bot.engine.steps.choose import stored_price
 from bot.engine.steps.customer import detail_lines
@@ -47,6 +48,7 @@ from providers.base import (
     Step,
 )
 from storage import bookings as booking_store
+from storage.intent_models import UNKNOWN
 
 #: Where a platform refusal sends the user, by what it means (adapters map their codes to kinds).
 REFUSAL_NEXT_STEP = {
@@ -107,10 +109,8 @@ class ConfirmStep(StepHandler):
         if confirming:
             # A confirmation was under way when the process stopped: the platform may or may not
             # have booked it, and retrying blindly could book twice.
-            turn.notice(
-                "We could not tell whether your last confirmation went through. "
-                "Please check /mybookings before confirming again."
-            )
+            kind = "reschedule" if turn.booking.rescheduling else "book"
+            turn.notice(OUTCOME_TEXT[(UNKNOWN, kind)])
         lines = self.summary(turn)
         rows = [[MenuButton(turn.t("✅ Confirm"), "b:ok")]]
         if _asks_details(turn):
