@@ -40,7 +40,9 @@ async def test_stats_counts_the_period_and_the_bookings_in_progress(services: Se
         )
     async with running_bot(services, user_id=ADMIN) as admin:
         await admin.send("/stats")
-        header, table, booking_funnel = admin.text.split("\n\n")  # the funnel: test_funnel.py
+        header, table, booking_funnel = admin.text.split("\n\n")
+        assert header.startswith("From ")
+        assert booking_funnel.splitlines()[1] == "Bookings started: 3"  # more: test_funnel.py
         assert table.splitlines() == [
             "Salon Belle Rue",
             "Bookings made: 2",
