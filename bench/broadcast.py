@@ -37,7 +37,7 @@ from bot.delivery.broadcasts import start_broadcast  # noqa: E402
 from bot.delivery.dispatcher import Dispatcher  # noqa: E402
 from bot.rate_limiter import Priority  # noqa: E402
 from storage.db import create_engine, create_session_factory  # noqa: E402
-from storage.delivery_models import Broadcast, Delivery  # noqa: E402
+from storage.delivery_models import Broadcast, Delivery, DeliveryPreference  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
 from storage.models import Business, Fiche, User  # noqa: E402
 from tests.fakes.bot_api import TOKEN  # noqa: E402
@@ -152,6 +152,20 @@ async def run(
                             "business_id": business_id,
                             "first_name": "A",
                             "last_name": "B",
+                        }
+                        for i in ids
+                    ],
+                )
+                # News is opt-in: every recipient said yes (the audience is who said so).
+                await s.execute(
+                    insert(DeliveryPreference),
+                    [
+                        {
+                            "user_id": i,
+                            "business_id": business_id,
+                            "reminders": True,
+                            "news": True,
+                            "news_answered": True,
                         }
                         for i in ids
                     ],
