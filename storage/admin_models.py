@@ -1,12 +1,13 @@
-"""Tables of the business side (``bot/admin``): blocked users, the audit log of admin actions
-and the admins' muted notices. Roles are in :class:`storage.models.Admin`."""
+"""Tables of the business side (``bot/admin``): blocked users, the audit log of admin actions,
+the admins' muted notices and the booking funnel's counts. Roles are in
+:class:`storage.models.Admin`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -62,3 +63,25 @@ class BookingClaim(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+class FunnelCount(Base):
+    """How many booking conversations first reached ``step`` of ``business_id``'s flow on
+    ``day`` (the business's own calendar day): the funnel of ``/stats``. An aggregate, counted
+    by :func:`storage.funnel.count` in the transaction that stores the turn's state: no user,
+    chat or answer is kept, only the number.
+
+    ``step`` is a step's key (``service``, ``staff``, ``date``, ``slot``, ``customer``,
+    ``confirm``...), ``started`` (a booking begun) or ``booked``; ``position`` is its place in
+    the flow (``started`` 0, the flow's steps from 1, ``booked`` after the last), so that
+    ``/stats`` lists the steps in the order customers meet them."""
+
+    __tablename__ = "funnel_counts"
+
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    reached: Mapped[int] = mapped_column(Integer)

@@ -62,6 +62,9 @@ PLAN: dict[str, TablePlan] = {
     "audit_log": TablePlan("actor_id", "keep", "the append-only record of admin actions"),
     "notice_mutes": TablePlan("user_id", "delete"),
     "booking_intents": TablePlan("user_id", "delete"),
+    "funnel_counts": TablePlan(
+        None, "none", "numbers only: conversations that reached each step, per business and day"
+    ),
     "webhook_updates": TablePlan(
         None, "none", "an update's JSON is kept until it is handled, then only its id (25 h)"
     ),

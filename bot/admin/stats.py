@@ -2,11 +2,12 @@
 period (default: the last 30 days), the bookings made, cancelled and missed (no-shows), the
 reminders and notices sent, and the bookings in progress right now by the step they are at
 (read from the conversations: where customers are, or stopped; abandoned ones are swept after
-the idle timeout). A feature on the engine: a table in one message, and a bar chart of the
-bookings per day as a photo (:mod:`bot.admin.charts`).
-
-Not yet measured: conversations started and the conversion of each step over the period (the
-engine records no step history)."""
+the idle timeout), and the booking funnel over the period: bookings started, then each step
+of the flow with how many conversations reached it, their share of the previous step and how
+many stopped there (:mod:`bot.engine.funnel` counts them, :mod:`storage.funnel` keeps them;
+conversations before the release that added the funnel are not in it). A feature on the
+engine: a table in one message, and a bar chart of the bookings per day as a photo
+(:mod:`bot.admin.charts`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_percent
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,12 +26,15 @@ from bot.admin.guard import roles_for
 from bot.admin.rights import administered
 from bot.delivery.broadcasts import parse_range
 from bot.delivery.notices import KIND as NOTICE_KIND
+from bot.engine import funnel
 from bot.engine.features import Feature
 from bot.engine.state import ConversationState
 from bot.engine.turn import Turn
 from bot.engine.types import Document
+from bot.i18n import format_number
 from storage import audit
 from storage.delivery_models import Delivery
+from storage.funnel import StepCount, over_period
 from storage.models import Booking, Business, Conversation
 
 if TYPE_CHECKING:
@@ -60,6 +65,8 @@ class Stats(Feature):
                 counts = await _counts(session, business, turn, first, last)
                 steps = in_progress.get(business.slug, Counter())
                 blocks.append(_table(turn, business, counts, steps))
+                reached = await over_period(session, business.id, first, last)
+                blocks.append(funnel_table(turn, reached))
                 if counts["made"]:
                     zone = turn.services.business(business.slug).zone
                     charts.append((business, await per_day(session, business, zone, first, last)))
@@ -176,4 +183,68 @@ def _table(turn: Turn, business: Business, counts: dict[str, int], steps: Counte
     return "\n".join(lines)
 
 
-__all__ = ["Stats"]
+#: The funnel's step keys (``providers.base.Step.key``) as /stats names them; a key not here
+#: is shown as it is.
+STEP_NAMES: dict[str, str] = {
+    "service": texts.STEP_SERVICE,
+    "service_group": texts.STEP_SERVICE_GROUP,
+    "category": texts.STEP_CATEGORY,
+    "location": texts.STEP_LOCATION,
+    "branch": texts.STEP_BRANCH,
+    "staff": texts.STEP_STAFF,
+    "resource": texts.STEP_RESOURCE,
+    "calendar": texts.STEP_CALENDAR,
+    "provider": texts.STEP_PROVIDER,
+    "party_size": texts.STEP_PARTY_SIZE,
+    "date": texts.STEP_DATE,
+    "slot": texts.STEP_SLOT,
+    "sign_in": texts.STEP_SIGN_IN,
+    "questions": texts.STEP_QUESTIONS,
+    "customer": texts.STEP_CUSTOMER,
+    "confirm": texts.STEP_CONFIRM,
+}
+
+
+def funnel_table(turn: Turn, steps: list[StepCount]) -> str:
+    """The funnel's lines: bookings started, then each step in the flow's order with how many
+    reached it, their share of the previous line, and how many stopped there (reached it but
+    not the next step: they gave up, or are still on it), then the bookings made.
+
+    Steps are counted on the day they are reached, so a booking begun the day before the
+    period and finished in it is counted from the step it reached in the period on: a share
+    may then pass 100% (or have no previous step to be a share of: "-"), and "stopped" is
+    never below 0."""
+    if not steps:
+        return turn.t(texts.STATS_FUNNEL_EMPTY)
+    if steps[0].step != funnel.STARTED:
+        steps = [StepCount(funnel.STARTED, 0), *steps]
+    language = turn.language
+    lines = [
+        turn.t(texts.STATS_FUNNEL),
+        turn.t(texts.STATS_FUNNEL_STARTED, count=format_number(steps[0].reached, language)),
+    ]
+    for previous, here, after in zip(steps[:-1], steps[1:], [*steps[2:], None], strict=True):
+        count = format_number(here.reached, language)
+        share = (
+            format_percent(here.reached / previous.reached, locale=language)
+            if previous.reached
+            else "-"
+        )
+        if here.step == funnel.BOOKED:
+            lines.append(turn.t(texts.STATS_FUNNEL_BOOKED, count=count, share=share))
+            continue
+        stopped = max(0, here.reached - (after.reached if after else 0))
+        name = STEP_NAMES.get(here.step)
+        lines.append(
+            turn.t(
+                texts.STATS_FUNNEL_STEP,
+                step=turn.t(name) if name else here.step,
+                count=count,
+                share=share,
+                stopped=format_number(stopped, language),
+            )
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["STEP_NAMES", "Stats", "funnel_table"]

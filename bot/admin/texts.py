@@ -158,6 +158,35 @@ STATS_NOTICES = "Booking notices sent"
 STATS_KEPT = "booked"
 STATS_CANCELLED_SHORT = "cancelled later"
 STATS_IN_PROGRESS = "Bookings in progress now, by step: {steps}"
+STATS_FUNNEL = (
+    "Booking funnel (counted since this version of the bot: conversations before it are not "
+    "in it). Each step: how many reached it, their share of the previous step, and how many "
+    "stopped there (gave up, or are still on it):"
+)
+STATS_FUNNEL_EMPTY = (
+    "Booking funnel: no booking started in this period (counted since this version of the "
+    "bot: conversations before it are not in it)."
+)
+STATS_FUNNEL_STARTED = "Bookings started: {count}"
+STATS_FUNNEL_STEP = "{step}: {count} reached, {share} of the previous step, {stopped} stopped here"
+STATS_FUNNEL_BOOKED = "Booked: {count}, {share} of the previous step"
+# the funnel's steps, by step key (bot/admin/stats.py STEP_NAMES)
+STEP_SERVICE = "Service choice"
+STEP_SERVICE_GROUP = "Service group choice"
+STEP_CATEGORY = "Category choice"
+STEP_LOCATION = "Location choice"
+STEP_BRANCH = "Branch choice"
+STEP_STAFF = "Staff choice"
+STEP_RESOURCE = "Resource choice"
+STEP_CALENDAR = "Calendar choice"
+STEP_PROVIDER = "Practitioner choice"
+STEP_PARTY_SIZE = "Party size"
+STEP_DATE = "Date choice"
+STEP_SLOT = "Time choice"
+STEP_SIGN_IN = "Sign-in"
+STEP_QUESTIONS = "Questions answered"
+STEP_CUSTOMER = "Details"
+STEP_CONFIRM = "Review and confirm"
 
 MSGIDS: tuple[str, ...] = tuple(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

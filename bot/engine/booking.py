@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine import funnel
 from bot.engine.flow import CANCELLED, follow
 from bot.engine.state import BookingState
 from bot.engine.steps.base import show_current
@@ -25,8 +26,9 @@ async def begin(turn: Turn, slug: str | None) -> None:
 
 async def start_booking(turn: Turn, slug: str) -> None:
     """Start a booking with ``slug``'s provider (dropping one in progress) and show its first
-    step."""
+    step: a new customer's booking, counted in the funnel."""
     await new_booking(turn, slug)
+    funnel.started(turn)
     await show_current(turn)
 
 

@@ -42,6 +42,7 @@ from providers.base import (
     ProviderUnavailable,
 )
 from storage import conversations
+from storage import funnel as funnel_counts
 from storage.admin_models import BlockedUser
 from storage.conversations import ConversationRecord
 from storage.db import connected
@@ -95,11 +96,33 @@ def _read_conversation(
 
 
 def _write_conversation(
-    connection: Connection, record: ConversationRecord, *, expires_at: datetime, now: datetime
+    connection: Connection,
+    record: ConversationRecord,
+    reached: list[funnel_counts.Reached],
+    *,
+    expires_at: datetime,
+    now: datetime,
 ) -> bool:
-    """A turn's state written alone (no other writes), committed: one synchronous call."""
-    stored = conversations.write(connection, record, expires_at=expires_at, now=now)
+    """A turn's state written without other writes (and the funnel steps it reached, see
+    :func:`_write_counting`), committed: one synchronous call."""
+    stored = _write_counting(connection, record, reached, expires_at=expires_at, now=now)
     connection.commit()
+    return stored
+
+
+def _write_counting(
+    connection: Connection,
+    record: ConversationRecord,
+    reached: list[funnel_counts.Reached],
+    *,
+    expires_at: datetime,
+    now: datetime,
+) -> bool:
+    """A turn's state, and the funnel steps it reached if the state is stored (a turn refused
+    by the version check reached nothing), in the caller's transaction: one synchronous call."""
+    stored = conversations.write(connection, record, expires_at=expires_at, now=now)
+    if stored and reached:
+        funnel_counts.count(connection, reached)
     return stored
 
 
@@ -271,18 +294,26 @@ class Engine:
         record.data = turn.state.to_stored()
         expires_at = now + self.services.idle_timeout
         writes = turn.writes if with_writes else []
-        if not writes:
-            # The state alone is one conditional statement: it needs no transaction around it.
+        # A checkpoint counts no funnel step: the turn's own save does, once.
+        reached = turn.funnel if with_writes else []
+        # The state alone is one conditional statement: it needs no transaction around it.
+        # With funnel steps it needs one; on SQLite the autocommit engine is the engine itself
+        # (storage.db.autocommit), whose commit covers both statements, so that turn stays on
+        # this path too: one run_sync call instead of a BEGIN, a statement and a COMMIT each
+        # through the asyncio layer (docs/performance.md, the funnel's cost).
+        if not writes and (not reached or self.services.engine.dialect.name == "sqlite"):
             async with connected(self.services.autocommit_engine) as connection:
                 return await connection.run_sync(
-                    _write_conversation, record, expires_at=expires_at, now=now
+                    _write_conversation, record, reached, expires_at=expires_at, now=now
                 )
         async with self.services.engine.begin() as connection:
             for write in writes:
                 change = await write(connection)
                 if change is not None:
                     await booking_changes.follow(connection, change, self._business_of(change))
-            return await conversations.save(connection, record, expires_at=expires_at, now=now)
+            return await connection.run_sync(
+                _write_counting, record, reached, expires_at=expires_at, now=now
+            )
 
     def _business_of(self, change: BookingChange) -> BusinessConfig:
         return self.services.business(self.services.business_slugs[change.booking.business_id])

@@ -236,6 +236,9 @@ class BookingState(_Part):
     #: a reschedule: our booking's id and the platform's reference
     rescheduling: int | None = stored("resched")
     rescheduling_ref: str | None = stored("resched_ref")
+    #: the furthest step (index) this booking reached, for the funnel of /stats
+    #: (:mod:`bot.engine.funnel`); ``None``: not counted (a reschedule, a sign-in again)
+    furthest: int | None = stored("far")
 
     @property
     def fiche_id(self) -> int | None:

@@ -14,6 +14,7 @@ from bot.engine.types import Button, Document, Event, Reply, Screen
 from bot.i18n import gettext, ngettext
 from providers.base import BookingProvider, Selection, Step
 from storage.conversations import ConversationRecord
+from storage.funnel import Reached
 from storage.types import row_id
 from storage.writes import Write
 
@@ -70,6 +71,9 @@ class Turn:
     #: database writes to make in the transaction that saves this turn's state
     #: (:class:`~storage.writes.Write`)
     writes: list[Write] = field(default_factory=list)
+    #: booking steps reached for the first time in this turn, counted with its state
+    #: (:mod:`bot.engine.funnel`)
+    funnel: list[Reached] = field(default_factory=list)
     #: see :attr:`bot.engine.types.Reply.tapped_keyboard`
     tapped_keyboard: list[list[Button]] | None = None
     #: see :attr:`bot.engine.types.Reply.documents`

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+from bot.engine import funnel
 from bot.engine.turn import MenuButton, Turn
 from providers.base import Step
 
@@ -61,6 +62,7 @@ async def advance(turn: Turn) -> None:
     booking = turn.booking
     drop_scratch(turn)
     booking.index = min(booking.index + 1, len(booking.flow) - 1)
+    funnel.moved_on(turn)
     step = turn.step
     await HANDLERS[step.kind].show(turn, step)
 

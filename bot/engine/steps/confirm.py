@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bot.engine import intents
+from bot.engine import funnel, intents
 from bot.engine.flow import (
     ACCOUNT_REFUSED,
     DETAILS_REVIEWED,
@@ -298,6 +298,7 @@ class ConfirmStep(StepHandler):
             turn.writes.append(intents.moved(key, booking.rescheduling, result, turn.now))
         else:
             turn.writes.append(intents.booked(self._record(turn, result), turn.now))
+        funnel.booked(turn)
         turn.state.intent = None
         turn.state.booking = None
         title = (
