@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin import texts
 from bot.admin.guard import roles_for
+from bot.admin.period import period_argument
 from bot.admin.rights import administered
-from bot.delivery.broadcasts import parse_range
 from bot.engine.features import Feature
 from bot.engine.turn import Turn
 from bot.engine.types import Document
@@ -56,14 +56,9 @@ class Export(Feature):
     async def on_command(self, engine: Engine, turn: Turn, command: str, argument: str) -> None:
         if await roles_for(turn, command, argument) is None:
             return
-        if argument.strip():
-            period = parse_range(argument)
-            if period is None:
-                turn.show(turn.t(texts.EXPORT_USAGE))
-                return
-        else:
-            today = turn.now.date()
-            period = (today - timedelta(days=30), today + timedelta(days=90))
+        period = period_argument(turn, argument, before=30, after=90, usage=texts.EXPORT_USAGE)
+        if period is None:
+            return
         first, last = period
         async with turn.services.sessions() as session, session.begin():
             for business in await administered(session, turn.event.user_id):

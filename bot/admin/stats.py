@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.admin import texts
 from bot.admin.charts import bookings_chart
 from bot.admin.guard import roles_for
+from bot.admin.period import period_argument
 from bot.admin.rights import administered
-from bot.delivery.broadcasts import parse_range
 from bot.delivery.notices import KIND as NOTICE_KIND
 from bot.engine import funnel
 from bot.engine.features import Feature
@@ -47,14 +47,9 @@ class Stats(Feature):
     async def on_command(self, engine: Engine, turn: Turn, command: str, argument: str) -> None:
         if await roles_for(turn, command, argument) is None:
             return
-        if argument.strip():
-            period = parse_range(argument)
-            if period is None:
-                turn.show(turn.t(texts.STATS_USAGE))
-                return
-        else:
-            today = turn.now.date()
-            period = (today - timedelta(days=29), today)
+        period = period_argument(turn, argument, before=29, after=0, usage=texts.STATS_USAGE)
+        if period is None:
+            return
         first, last = period
         blocks = []
         async with turn.services.sessions() as session, session.begin():
