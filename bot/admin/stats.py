@@ -149,7 +149,8 @@ async def per_day(
 
 
 async def _in_progress(session: AsyncSession, turn: Turn) -> dict[str, Counter[str]]:
-    """Business slug -> step kind -> bookings in progress at that step now."""
+    """Business slug -> step key (as the funnel names steps) -> bookings in progress at that
+    step now."""
     found: dict[str, Counter[str]] = {}
     rows = await session.scalars(
         select(Conversation.data).where(Conversation.expires_at > turn.now)
@@ -158,8 +159,9 @@ async def _in_progress(session: AsyncSession, turn: Turn) -> dict[str, Counter[s
         booking = ConversationState.from_stored(data).booking
         if booking is None or not booking.flow:
             continue
-        kind = str(booking.flow[min(booking.index, len(booking.flow) - 1)].get("kind", "?"))
-        found.setdefault(booking.business, Counter())[kind] += 1
+        step = booking.flow[min(booking.index, len(booking.flow) - 1)]
+        key = str(step.get("key") or step.get("kind", "?"))
+        found.setdefault(booking.business, Counter())[key] += 1
     return found
 
 
@@ -171,9 +173,13 @@ def _table(turn: Turn, business: Business, counts: dict[str, int], steps: Counte
         (turn.t(texts.STATS_REMINDERS), counts["reminders"]),
         (turn.t(texts.STATS_NOTICES), counts["notices"]),
     ]
-    lines = [business.name, *(f"{label}: {value:,}" for label, value in rows)]
+    lines = [business.name]
+    for label, value in rows:
+        lines.append(
+            turn.t(texts.STATS_LINE, label=label, value=format_number(value, turn.language))
+        )
     if steps:
-        at = ", ".join(f"{kind} {count}" for kind, count in sorted(steps.items()))
+        at = ", ".join(f"{_step_name(turn, key)} {count}" for key, count in sorted(steps.items()))
         lines.append(turn.t(texts.STATS_IN_PROGRESS, steps=at))
     return "\n".join(lines)
 
@@ -229,17 +235,22 @@ def funnel_table(turn: Turn, steps: list[StepCount]) -> str:
             lines.append(turn.t(texts.STATS_FUNNEL_BOOKED, count=count, share=share))
             continue
         stopped = max(0, here.reached - (after.reached if after else 0))
-        name = STEP_NAMES.get(here.step)
         lines.append(
             turn.t(
                 texts.STATS_FUNNEL_STEP,
-                step=turn.t(name) if name else here.step,
+                step=_step_name(turn, here.step),
                 count=count,
                 share=share,
                 stopped=format_number(stopped, language),
             )
         )
     return "\n".join(lines)
+
+
+def _step_name(turn: Turn, key: str) -> str:
+    """A step as /stats names it, in the admin's language (a key without a name as it is)."""
+    name = STEP_NAMES.get(key)
+    return turn.t(name) if name else key
 
 
 __all__ = ["STEP_NAMES", "Stats", "funnel_table"]

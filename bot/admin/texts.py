@@ -158,6 +158,8 @@ STATS_NOTICES = "Booking notices sent"
 STATS_KEPT = "booked"
 STATS_CANCELLED_SHORT = "cancelled later"
 STATS_IN_PROGRESS = "Bookings in progress now, by step: {steps}"
+#: one figure of the /stats table ("Bookings made: 2"; French puts a space before the colon)
+STATS_LINE = "{label}: {value}"
 STATS_FUNNEL = (
     "Booking funnel (counted since this version of the bot: conversations before it are not "
     "in it). Each step: how many reached it, their share of the previous step, and how many "

@@ -98,6 +98,8 @@ async def test_stats_shows_each_step_reached_its_share_and_who_stopped_there(
         await admin.send("/stats")
         lines = funnel_block(admin.text, "Parcours de réservation")
         assert lines[1] == "Réservations commencées : 6"
+        # the table's figures too, in French typography (a space before the colon)
+        assert "\nRéservations faites : " in admin.text
         assert lines[3].replace("\u202f", " ").replace("\u00a0", " ") == (
             "Choix du membre de l'équipe : 5 atteinte(s), 83 % de l'étape précédente, "
             "1 arrêt(s) ici"

@@ -50,7 +50,7 @@ async def test_stats_counts_the_period_and_the_bookings_in_progress(services: Se
             "of which no-shows: 1",
             "Reminders sent: 0",
             "Booking notices sent: 2",
-            "Bookings in progress now, by step: choose 1",
+            "Bookings in progress now, by step: Staff choice 1",
         ]
         # the chart: a PNG photo of the bookings per day, read back here
         [photo] = admin.calls("sendPhoto")
