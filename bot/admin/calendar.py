@@ -24,9 +24,10 @@ from bot.admin.rights import Roles, roles_of
 from bot.delivery import notices
 from bot.delivery import texts as delivery_texts
 from bot.engine.features import Feature
+from bot.engine.my_bookings import booking_selection, cancel_on_platform
 from bot.engine.turn import MenuButton, Turn
 from bot.i18n import format_clock, format_day, gettext, pick_language
-from providers.base import NotFound, Selection, SlotTaken
+from providers.base import CancelUnconfirmed, NotFound, SlotTaken
 from storage import audit
 from storage import bookings as booking_store
 from storage.bookings import BookingView
@@ -127,9 +128,10 @@ def _show(turn: Turn, roles: Roles, row: BookingView) -> None:
 async def _cancel(turn: Turn, row: BookingView) -> None:
     slug = turn.services.business_slugs[row.business_id]
     try:
-        await turn.services.providers[slug].cancel(row.provider_ref, _selection(turn, row))
-    except NotFound:
-        pass  # already gone on the platform: make our mirror agree
+        await cancel_on_platform(turn, row)
+    except CancelUnconfirmed:
+        turn.show(turn.t(texts.CANCEL_BOOKING_UNCONFIRMED))
+        return
     language = await _customer_language(turn, row)
     business = turn.services.business(slug)
     local = row.start_at.astimezone(business.zone)
@@ -171,7 +173,7 @@ async def move(turn: Turn, row: BookingView, day: date, clock: time) -> None:
     if not provider.supports_reschedule:
         turn.show(turn.t(texts.MOVE_NOT_SUPPORTED))
         return
-    selection = _selection(turn, row)
+    selection = booking_selection(turn, row)
     business = turn.services.business(slug)
     wanted = datetime.combine(day, clock, business.zone)
     slot = next((s for s in await provider.slots(selection, day) if s.start == wanted), None)
@@ -215,15 +217,6 @@ async def move(turn: Turn, row: BookingView, day: date, clock: time) -> None:
             day=format_day(local.date(), turn.language),
             time=format_clock(local, turn.language),
         )
-    )
-
-
-def _selection(turn: Turn, row: BookingView) -> Selection:
-    """The booking's choices, as the platform is asked about it."""
-    return Selection(
-        choices={k: tuple(v) for k, v in (row.selection or {}).items()},
-        language=turn.language,
-        user_key=f"tg:{row.user_id}",
     )
 
 

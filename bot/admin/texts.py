@@ -84,6 +84,10 @@ BUTTON_BACK = "« Back"
 CANCEL_BOOKING_ASK = "Cancel the booking of {customer}? They will be told."
 BUTTON_CANCEL_BOOKING_YES = "Yes, cancel it and tell the customer"
 CANCEL_BOOKING_DONE = "The booking of {customer} is cancelled; they will be told."
+CANCEL_BOOKING_UNCONFIRMED = (
+    "The booking system did not confirm the cancellation, so the booking is kept. Please "
+    "check it on the booking system."
+)
 MOVE_HINT = "To move it: /move {number} YYYY-MM-DD HH:MM"
 MOVE_USAGE = (
     "Send /move <number> <YYYY-MM-DD> <HH:MM>: the booking's number is shown when you open it "

@@ -133,24 +133,35 @@ async def resume_after_sign_in(turn: Turn) -> None:
 async def cancel_booking(turn: Turn, row: BookingView) -> None:
     """Cancel the user's booking ``row`` on its platform, then here with its reminders (in the
     turn's transaction). The one booking cancel: /mybookings and the reminders' Cancel.
-    Raises the platform's :class:`ProviderError` when it refuses, and
-    :class:`CancelUnconfirmed` (nothing written) when it answered "not found" but no lookup
-    showed the appointment gone."""
-    provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
-    selection = Selection(
+    Raises what :func:`cancel_on_platform` raises (nothing written then)."""
+    await cancel_on_platform(turn, row)
+    # Ownership and status are checked again in the writing transaction.
+    turn.writes.append(booking_store.cancel(row.id, turn.event.user_id, turn.now))
+
+
+def booking_selection(turn: Turn, row: BookingView) -> Selection:
+    """The booking's choices, as its platform is asked about it (on behalf of its customer)."""
+    return Selection(
         choices={k: tuple(v) for k, v in (row.selection or {}).items()},
         language=turn.language,
-        user_key=f"tg:{turn.event.user_id}",
+        user_key=f"tg:{row.user_id}",
     )
+
+
+async def cancel_on_platform(turn: Turn, row: BookingView) -> None:
+    """Cancel ``row`` on its platform: the customer's cancel and the business's alike.
+
+    Raises the platform's :class:`ProviderError` when it refuses, and
+    :class:`CancelUnconfirmed` when it answered "not found" but no lookup showed the
+    appointment gone: "not found" from a guessed path or an ignored session leaves the
+    appointment booked, so only a lookup showing it gone makes our mirror agree."""
+    provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
+    selection = booking_selection(turn, row)
     try:
         await provider.cancel(row.provider_ref, selection)
     except NotFound:
-        # "Not found" from a guessed path or an ignored session leaves the appointment booked:
-        # only a lookup showing it gone makes our mirror agree.
         if await _still_booked(turn, row, selection) is not False:
             raise CancelUnconfirmed(detail="cancel answered not found; not shown gone") from None
-    # Ownership and status are checked again in the writing transaction.
-    turn.writes.append(booking_store.cancel(row.id, turn.event.user_id, turn.now))
 
 
 async def _still_booked(turn: Turn, row: BookingView, selection: Selection) -> bool | None:
@@ -158,7 +169,7 @@ async def _still_booked(turn: Turn, row: BookingView, selection: Selection) -> b
     provider = turn.services.providers[turn.services.business_slugs[row.business_id]]
     customer_ref = None
     if row.fiche_id is not None:
-        fiches = await for_user(turn.services, turn.event.user_id, row.business_id)
+        fiches = await for_user(turn.services, row.user_id, row.business_id)
         customer_ref = next((f.provider_ref for f in fiches if f.id == row.fiche_id), None)
     try:
         return await provider.still_booked(row.provider_ref, selection, customer_ref)

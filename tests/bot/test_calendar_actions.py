@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from providers.base import NotFound
 from storage.admin_models import AuditEntry
 from storage.delivery_models import Delivery
 from storage.models import Admin, Booking, LocalAppointment, User
@@ -158,3 +160,30 @@ async def test_an_admin_moves_a_booking_and_everyone_is_told(services: Services)
     ) == [ADMIN, OTHER_ADMIN, ANNA]
     open_reminders = [r for r in rows if r.kind == "reminder" and r.status == "pending"]
     assert open_reminders and all(r.due_at < moved.start_at for r in open_reminders)
+
+
+async def test_a_not_found_the_platform_does_not_show_gone_keeps_the_booking(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The business's cancel follows the customer's rule: "not found" is not "cancelled"."""
+    await setup(services)
+    provider = services.providers["sample-salon"]
+
+    async def not_found(*_: object, **__: object) -> None:
+        raise NotFound("cancel answered 404")
+
+    async def still_there(*_: object, **__: object) -> bool:
+        return True
+
+    monkeypatch.setattr(provider, "cancel", not_found)
+    monkeypatch.setattr(provider, "still_booked", still_there)
+    async with running_bot(services, user_id=ADMIN) as admin:
+        await admin.send("/week")
+        await admin.press(admin.labels[0])
+        await admin.press("✖ Cancel this booking")
+        await admin.press("Yes, cancel it and tell the customer")
+        assert admin.text == (
+            "The booking system did not confirm the cancellation, so the booking is kept. "
+            "Please check it on the booking system."
+        )
+    assert (await the_booking(services)).status == "confirmed"
